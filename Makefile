@@ -1,0 +1,47 @@
+# keypoints: every target that needs Python makes .venv first and installs the pinned dependencies.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+DATA ?=
+NETS ?=
+EPOCHS ?=
+PRESET ?=
+DEVICE ?=
+PHOTOS ?=
+BENCH ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup train predict test bench data clean
+
+help: ## list the targets
+	@echo "usage: make <target> [VAR=value ...]"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+setup: $(STAMP) ## create .venv and install the pinned dependencies (every target does this first)
+
+train: $(STAMP) ## train and compare the networks; DATA=csv NETS=conv,local EPOCHS=n PRESET=default|full DEVICE=auto|cpu|cuda
+	$(PY) -m keypoints train $(if $(DATA),--data "$(DATA)") $(if $(NETS),--nets $(NETS)) \
+		$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(PRESET),--preset $(PRESET)) $(if $(DEVICE),--device $(DEVICE))
+
+predict: $(STAMP) ## find faces in photos and draw their keypoints; PHOTOS="a.jpg dir/" (default: data/samples)
+	$(PY) -m keypoints predict $(if $(PHOTOS),$(PHOTOS),data/samples)
+
+test: $(STAMP) ## run the test suite (set KEYPOINTS_DATA_DIR to also test on the shared data)
+	$(PY) -m pytest
+
+bench: $(STAMP) ## print speed figures as ratios against baselines run alongside; BENCH=quick for a short run
+	$(PY) -m keypoints bench $(if $(BENCH),--$(BENCH))
+
+data: $(STAMP) ## download the Kaggle competition files into data/ (needs Kaggle credentials)
+	$(PY) -m keypoints download --out data
+
+clean: ## remove the environment, caches and generated reports (keeps data/ and models/)
+	rm -rf $(VENV) .pytest_cache build *.egg-info results data/synthetic
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,5 @@
+"""``python -m keypoints <command>``."""
+
+from keypoints.cli import main
+
+raise SystemExit(main())

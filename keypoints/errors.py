@@ -1,0 +1,26 @@
+"""The one exception family of the package.
+
+Every error that a user can cause (bad data, a bad model file, an impossible
+network geometry, a training run that diverged) is a :class:`KeypointsError`,
+so the command line can print it as a short ``error:`` block with no traceback.
+"""
+
+
+class KeypointsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class DataError(KeypointsError):
+    """A data file is missing, malformed, or holds values that cannot be right."""
+
+
+class GeometryError(KeypointsError):
+    """A layer's input, kernel, stride and padding give no whole output size."""
+
+
+class ModelFileError(KeypointsError):
+    """A model file is missing, not one of ours, or does not match its network."""
+
+
+class TrainingError(KeypointsError):
+    """Training cannot go on (for example the loss became NaN or infinite)."""

@@ -1,0 +1,34 @@
+"""Where things live: every default path of the project, defined once."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The project folder (the package is installed in editable mode from it)."""
+
+DATA_DIR = ROOT / "data"
+"""Where users put the Kaggle CSVs (never edited by the code)."""
+
+MODELS_DIR = ROOT / "models"
+"""Trained networks."""
+
+REPORTS_DIR = ROOT / "reports"
+"""What training and benchmarks write for people to look at."""
+
+FIGURES_DIR = REPORTS_DIR / "figures"
+
+RESULTS_DIR = Path("results")
+"""Where the predictor writes, relative to the current folder."""
+
+TRAINING_NAMES = ("training.csv", "training.csv.gz", "training.zip", "training.csv.zip")
+"""File names under DATA_DIR that ``make train`` takes as the Kaggle training file, in this order."""
+
+SYNTHETIC_TRAINING = DATA_DIR / "synthetic" / "training.csv"
+"""Where the synthetic stand-in is written when no training file is found."""
+
+
+def find_training_file(data_dir=DATA_DIR):
+    """The first Kaggle training file found in ``data_dir``, or None."""
+    for name in TRAINING_NAMES:
+        if (Path(data_dir) / name).is_file():
+            return Path(data_dir) / name
+    return None
