@@ -40,7 +40,8 @@ bench: $(STAMP) ## print speed figures as ratios against baselines run alongside
 	$(PY) -m keypoints bench $(if $(BENCH),--$(BENCH))
 
 data: $(STAMP) ## download the Kaggle competition files into data/ (needs Kaggle credentials)
-	$(PY) -m keypoints download --out data
+	@$(PY) -c "import kaggle" 2>/dev/null || $(VENV)/bin/pip install --quiet kaggle >/dev/null 2>&1 || true
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m keypoints download --out data
 
 clean: ## remove the environment, caches and generated reports (keeps data/ and models/)
 	rm -rf $(VENV) .pytest_cache build *.egg-info results data/synthetic

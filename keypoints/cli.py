@@ -9,6 +9,8 @@ import argparse
 import sys
 import time
 
+import numpy as np
+
 from keypoints.errors import KeypointsError
 
 EXIT_ERROR = 1
@@ -61,7 +63,117 @@ def _parser():
     synth.add_argument("--incomplete", type=float, default=0.0,
                        help="fraction of faces that keep only 4 keypoints, as most Kaggle rows do")
     synth.set_defaults(handler=_synth)
+
+    summary = commands.add_parser("summary", help="print a network's layers, output volumes and parameters")
+    summary.add_argument("net", help="a network name: " + ", ".join(_network_names()))
+    summary.set_defaults(handler=_summary)
+
+    train = commands.add_parser("train", help="train networks on one split and write models/ and reports/")
+    train.add_argument("--data", help="training CSV (default: data/training.csv[.gz|.zip], else synthetic faces)")
+    train.add_argument("--nets", default=None,
+                       help="comma-separated networks (default: conv,local,bnconv); known: "
+                       + ", ".join(_network_names()))
+    train.add_argument("--epochs", type=int, help="epochs for every network (default: from the preset)")
+    train.add_argument("--preset", default="default", choices=("default", "full"),
+                       help="default: sized for 2 CPU cores; full: GPU-length training")
+    train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
+    train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
+    train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="RMSE of a model on a labelled Kaggle-format CSV")
+    evaluate.add_argument("--data", required=True, help="labelled CSV (training.csv layout)")
+    evaluate.add_argument("--model", help="model file (default: the default model)")
+    evaluate.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    evaluate.add_argument("--skip-bad-rows", action="store_true")
+    evaluate.set_defaults(handler=_evaluate)
+
+    download = commands.add_parser("download", help="download the Kaggle competition files (needs a token)")
+    download.add_argument("--out", default=None, help="folder to unpack into (default: data/)")
+    download.set_defaults(handler=_download)
+
+    for name, issue, what in _NOT_YET:
+        later = commands.add_parser(name, help=f"{what} (not built yet)")
+        later.add_argument("rest", nargs=argparse.REMAINDER)
+        later.set_defaults(handler=lambda args, name=name, issue=issue: _not_yet(name, issue))
     return parser
+
+
+_NOT_YET = (
+    ("predict", "the predictor issue", "find faces in photos and draw their keypoints"),
+    ("bench", "the speed issue", "print speed figures against baselines"),
+)
+
+
+def _not_yet(name, issue):
+    print(f"error: `keypoints {name}` is not built yet (see {issue}).", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _network_names():
+    from keypoints.networks import NETWORKS
+
+    return list(NETWORKS)
+
+
+def _download(args):
+    from keypoints import paths
+    from keypoints.data.download import download_competition
+
+    download_competition(args.out or paths.DATA_DIR)
+    return 0
+
+
+def _summary(args):
+    from keypoints.networks import format_summary
+
+    print(format_summary(args.net))
+    return 0
+
+
+def _train(args):
+    from keypoints.training.run import TrainSettings, train_networks
+
+    settings = TrainSettings(data=args.data, epochs=args.epochs, preset=args.preset, device=args.device,
+                             seed=args.seed, skip_bad_rows=args.skip_bad_rows)
+    if args.nets:
+        settings.nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
+    if args.models_dir:
+        settings.models_dir = args.models_dir
+    if args.reports_dir:
+        settings.reports_dir = args.reports_dir
+    train_networks(settings)
+    return 0
+
+
+def _evaluate(args):
+    import json
+
+    from keypoints import paths
+    from keypoints.checkpoint import load_model
+    from keypoints.data.loader import load_kaggle_csv
+    from keypoints.training.evaluate import predict_pixels, rmse_per_keypoint
+
+    model = load_model(args.model or paths.DEFAULT_MODEL)
+    data = load_kaggle_csv(args.data, skip_bad_rows=args.skip_bad_rows)
+    _report_skipped(data)
+    if not data.columns:
+        raise KeypointsError(f"{args.data}: no keypoint columns, so nothing to compare with (a test file?).")
+    truth = data.keypoints_in(model.columns)
+    labelled = ~np.isnan(truth).all(axis=1)
+    predicted = predict_pixels(model.module, data.images[labelled])
+    rmse, per_keypoint = rmse_per_keypoint(predicted, truth[labelled], model.columns)
+    print(f"model {model.path} ({model.network.name}) on {data.source}: {int(labelled.sum())} faces")
+    print(f"RMSE {rmse:.3f} px")
+    width = max(map(len, per_keypoint))
+    for name, value in per_keypoint.items():
+        print(f"  {name:{width}}  {value:.3f}")
+    if args.json:
+        print(json.dumps({"rmse": rmse, "per_keypoint": per_keypoint, "n_faces": int(labelled.sum()),
+                          "model": str(model.path)}))
+    return 0
 
 
 def _check(args):

@@ -16,6 +16,9 @@ REPORTS_DIR = ROOT / "reports"
 
 FIGURES_DIR = REPORTS_DIR / "figures"
 
+DEFAULT_MODEL = MODELS_DIR / "default.pt"
+"""The model the predictor and ``keypoints evaluate`` use when ``--model`` is not given."""
+
 RESULTS_DIR = Path("results")
 """Where the predictor writes, relative to the current folder."""
 
