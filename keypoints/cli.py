@@ -94,6 +94,11 @@ def _parser():
     download.add_argument("--out", default=None, help="folder to unpack into (default: data/)")
     download.set_defaults(handler=_download)
 
+    bench = commands.add_parser("bench", help="speed figures as ratios against baselines run alongside")
+    bench.add_argument("--quick", action="store_true", help="a short run: fewer repeats")
+    bench.add_argument("--out", default=None, help="JSON file for the figures (default: reports/bench.json)")
+    bench.set_defaults(handler=_bench)
+
     for name, issue, what in _NOT_YET:
         later = commands.add_parser(name, help=f"{what} (not built yet)")
         later.add_argument("rest", nargs=argparse.REMAINDER)
@@ -103,7 +108,6 @@ def _parser():
 
 _NOT_YET = (
     ("predict", "the predictor issue", "find faces in photos and draw their keypoints"),
-    ("bench", "the speed issue", "print speed figures against baselines"),
 )
 
 
@@ -116,6 +120,13 @@ def _network_names():
     from keypoints.networks import NETWORKS
 
     return list(NETWORKS)
+
+
+def _bench(args):
+    from keypoints.bench import run_benchmarks
+
+    run_benchmarks(quick=args.quick, out=args.out)
+    return 0
 
 
 def _download(args):

@@ -1,0 +1,164 @@
+"""Model files: a ``state_dict``, the spec that rebuilds the network, and a model card.
+
+A model file is never a pickled object. It is read with
+``torch.load(..., weights_only=True)``, which only accepts tensors and plain
+containers, so a file that carries pickled code is refused and runs nothing.
+The network is rebuilt from the layer specs stored in the file itself, so a
+model keeps loading after the named networks in the code change.
+"""
+
+import dataclasses
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.errors import ModelFileError
+from keypoints.networks import get_network
+from keypoints.networks import layers as layer_specs
+from keypoints.networks.build import Network, build_module
+
+FORMAT = "keypoints-model"
+VERSION = 1
+
+
+class LoadedModel(NamedTuple):
+    """A network rebuilt from a model file, in eval mode.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+        (B, 1, 96, 96) pixels in [0, 1] -> (B, 30) keypoints in [-1, 1].
+    network : Network
+        The spec it was built from.
+    columns : tuple of str
+        The output columns, in order.
+    card : dict
+        The model card (data, split, epochs, validation RMSE, ...).
+    path : Path
+    """
+
+    module: torch.nn.Module
+    network: Network
+    columns: tuple
+    card: dict
+    path: Path
+
+
+def network_to_dict(network):
+    """A :class:`Network` as plain data (str, int, float, bool, lists and dicts)."""
+    return {
+        "name": network.name,
+        "description": network.description,
+        "input_volume": list(network.input_volume),
+        "layers": [{"kind": spec.kind, **dataclasses.asdict(spec)} for spec in network.layers],
+    }
+
+
+def network_from_dict(data):
+    """Inverse of :func:`network_to_dict`."""
+    kinds = _spec_classes()
+    layers = []
+    for layer in data["layers"]:
+        layer = dict(layer)
+        kind = layer.pop("kind")
+        if kind not in kinds:
+            raise ModelFileError(f"unknown layer kind {kind!r}; this model needs a newer keypoints")
+        layers.append(kinds[kind](**layer))
+    return Network(name=data["name"], description=data["description"], layers=tuple(layers),
+                   input_volume=tuple(data["input_volume"]))
+
+
+def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False):
+    """Write a model file.
+
+    Parameters
+    ----------
+    path : str or Path
+    network : Network or str
+        The spec the module was built from (or its registered name).
+    module : torch.nn.Module
+    card : dict
+        Plain data only: the model card.
+    columns : sequence of str
+        Output columns, in order.
+    half : bool
+        Store floating-point weights as float16 (half the size); they are
+        turned back into float32 on load.
+
+    Returns
+    -------
+    Path
+    """
+    network = get_network(network) if isinstance(network, str) else network
+    state = {}
+    for key, tensor in module.state_dict().items():
+        tensor = tensor.detach().to("cpu")
+        state[key] = tensor.half() if half and tensor.is_floating_point() else tensor
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": FORMAT, "version": VERSION, "network": network_to_dict(network),
+                "columns": list(columns), "card": dict(card), "state_dict": state}, path)
+    return path
+
+
+def load_model(path, device="cpu"):
+    """Rebuild a network from a model file alone.
+
+    Parameters
+    ----------
+    path : str or Path
+    device : str
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, is not one of ours, carries pickled code, or its
+        weights do not fit its network.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file. Train one with `make train`, "
+                             "or pass --model with the path of a .pt file it wrote.")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many kinds here; all mean "not a model file of ours"
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(
+            f"{path}: not a keypoints model file, or one that carries code, so it was not loaded "
+            f"({first_line[:200]}). Use a .pt file written by `keypoints train`.") from error
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: a PyTorch file, but not a keypoints model (no '{FORMAT}' marker). "
+                             "Use a .pt file written by `keypoints train`.")
+    if saved.get("version") != VERSION:
+        raise ModelFileError(f"{path}: model file version {saved.get('version')}, this keypoints reads "
+                             f"version {VERSION}.")
+    try:
+        network = network_from_dict(saved["network"])
+        module = build_module(network)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()}
+        module.load_state_dict(state)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ModelFileError(f"{path}: the weights do not fit the network stored with them "
+                             f"({str(error).splitlines()[0][:200]}).") from error
+    module.to(device).eval()
+    return LoadedModel(module, network, tuple(saved["columns"]), saved.get("card", {}), path)
+
+
+def _spec_classes():
+    """Layer spec classes by their ``kind``."""
+    found, stack = {}, [layer_specs.LayerSpec]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if "kind" in cls.__dict__ and not cls.__name__.startswith("_"):
+            found[cls.kind] = cls
+    return found
+

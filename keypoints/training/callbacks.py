@@ -1,0 +1,71 @@
+"""skorch callbacks: the epoch table in pixels, the classic schedule, and a stop on a non-finite loss."""
+
+import math
+
+import numpy as np
+from skorch.callbacks import Callback
+
+from keypoints.data.transforms import HALF
+from keypoints.errors import TrainingError
+
+
+def rmse_pixels(mse_scaled):
+    """RMSE in pixels of a mean squared error measured on keypoints scaled to [-1, 1]."""
+    return math.sqrt(mse_scaled) * HALF
+
+
+class PixelRmse(Callback):
+    """Adds ``train_rmse`` and ``valid_rmse`` (pixels) and their ratio to each epoch of the history.
+
+    skorch averages the batch losses weighted by batch size; with every
+    keypoint present that is the mean squared error over the epoch, so the
+    square root scaled by 48 is the RMSE in pixels. (With missing keypoints it
+    weights batches by faces rather than by keypoints: close, not exact;
+    :func:`keypoints.training.evaluate.rmse_per_keypoint` is exact.)
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        train = rmse_pixels(row["train_loss"])
+        net.history.record("train_rmse", train)
+        if "valid_loss" in row:
+            valid = rmse_pixels(row["valid_loss"])
+            net.history.record("valid_rmse", valid)
+            net.history.record("train/valid", train / valid if valid else float("nan"))
+
+
+class StopOnNonFinite(Callback):
+    """Stops training with a clear message when a batch loss is NaN or infinite."""
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if loss is not None and not math.isfinite(float(loss.detach())):
+            epoch = len(net.history)
+            stage = "training" if training else "validation"
+            raise TrainingError(
+                f"the {stage} loss became {float(loss.detach())} in epoch {epoch}. "
+                "Training stopped; nothing was saved for this network.\n"
+                "Try a lower learning rate (--lr), a smaller batch, or --device cpu to rule out "
+                "half precision; check the data with `keypoints check FILE`."
+            )
+
+
+class LinearSchedule(Callback):
+    """The classic recipe: learning rate and momentum move linearly over the planned epochs.
+
+    Daniel Nouri's tutorial used Nesterov momentum with the rate going from
+    0.03 to 0.0001 and momentum from 0.9 to 0.999, set at the start of each epoch.
+    """
+
+    def __init__(self, epochs, lr=(0.03, 0.0001), momentum=(0.9, 0.999)):
+        self.epochs = epochs
+        self.lr = lr
+        self.momentum = momentum
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history) - 1  # the history already holds this epoch's row
+        lrs = np.linspace(*self.lr, max(self.epochs, 1))
+        momenta = np.linspace(*self.momentum, max(self.epochs, 1))
+        step = min(epoch, len(lrs) - 1)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = float(lrs[step])
+            group["momentum"] = float(momenta[step])

@@ -1,0 +1,139 @@
+"""The skorch estimator that trains a keypoint network, and the recipes it is built from."""
+
+from dataclasses import dataclass
+
+import torch
+from skorch import NeuralNetRegressor
+from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.helper import predefined_split
+
+from keypoints.errors import KeypointsError
+from keypoints.training.batches import FaceBatches
+from keypoints.training.callbacks import LinearSchedule, PixelRmse, StopOnNonFinite
+from keypoints.training.loss import MaskedMSELoss
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one network is trained.
+
+    Attributes
+    ----------
+    epochs : int
+        Most epochs; early stopping may end sooner.
+    optimizer : str
+        ``"adamw"`` (one-cycle learning rate) or ``"nesterov"`` (the classic
+        linear rate and momentum schedule).
+    lr : float
+        Peak learning rate (AdamW) or starting rate (Nesterov).
+    batch_size : int
+    weight_decay : float
+    patience : int
+        Epochs without a better validation RMSE before stopping.
+    """
+
+    epochs: int
+    optimizer: str = "adamw"
+    lr: float = 3e-3
+    batch_size: int = 64
+    weight_decay: float = 1e-4
+    patience: int = 20
+
+
+def choose_device(requested="auto"):
+    """``"cuda"`` when asked for or available under ``"auto"``, else ``"cpu"``."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise KeypointsError("--device cuda was asked for, but PyTorch sees no CUDA GPU here. "
+                             "Use --device auto or cpu.")
+    if requested not in ("cpu", "cuda"):
+        raise KeypointsError(f"unknown device {requested!r}; use auto, cpu or cuda.")
+    return requested
+
+
+class KeypointRegressor(NeuralNetRegressor):
+    """A skorch ``NeuralNetRegressor`` that runs the forward pass under autocast when asked.
+
+    Parameters
+    ----------
+    autocast_dtype : torch.dtype or None
+        ``torch.bfloat16`` on CUDA; None runs in float32. The loss is always
+        computed in float32.
+    **kwargs
+        As for ``NeuralNetRegressor``.
+    """
+
+    def __init__(self, *args, autocast_dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.autocast_dtype = autocast_dtype
+
+    def infer(self, x, **fit_params):
+        device_type = torch.device(self.device).type
+        with torch.autocast(device_type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+            y = super().infer(x, **fit_params)
+        return y.float()
+
+
+def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches_per_epoch=None,
+                   verbose=1, progress_bar=False):
+    """A :class:`KeypointRegressor` set up with the masked loss, flips, schedule and early stopping.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network: (B, 1, 96, 96) -> (B, K).
+    recipe : Recipe
+    valid_set : FaceTensors, optional
+        The validation faces (a split by person); None trains without validation.
+    device : str
+    seed : int
+        Seeds the batch order and flips (the weights are seeded by the caller).
+    batches_per_epoch : int, optional
+        Needed by the one-cycle schedule; defaults to 1.
+    verbose : int
+    progress_bar : bool
+        Show a bar within each epoch.
+
+    Returns
+    -------
+    KeypointRegressor
+    """
+    callbacks = [("pixel_rmse", PixelRmse()), ("stop_on_non_finite", StopOnNonFinite())]
+    if recipe.optimizer == "nesterov":
+        optimizer = dict(optimizer=torch.optim.SGD, optimizer__nesterov=True, optimizer__momentum=0.9)
+        callbacks.append(("schedule", LinearSchedule(recipe.epochs, lr=(recipe.lr, 0.0001))))
+    elif recipe.optimizer == "adamw":
+        optimizer = dict(optimizer=torch.optim.AdamW, optimizer__weight_decay=recipe.weight_decay)
+        steps = recipe.epochs * max(batches_per_epoch or 1, 1)
+        callbacks.append(("schedule", LRScheduler(
+            policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=recipe.lr, total_steps=steps,
+            pct_start=0.15, step_every="batch")))
+    else:
+        raise KeypointsError(f"unknown optimizer {recipe.optimizer!r}; use adamw or nesterov.")
+    if valid_set is not None:
+        callbacks.append(("early_stopping", EarlyStopping(
+            monitor="valid_rmse", patience=recipe.patience, load_best=True, sink=print)))
+    if progress_bar:
+        callbacks.append(("progress_bar", ProgressBar()))
+    return KeypointRegressor(
+        module,
+        criterion=MaskedMSELoss,
+        lr=recipe.lr,
+        max_epochs=recipe.epochs,
+        batch_size=recipe.batch_size,
+        iterator_train=FaceBatches,
+        iterator_train__shuffle=True,
+        iterator_train__flip=True,
+        iterator_train__seed=seed,
+        iterator_valid=FaceBatches,
+        iterator_valid__batch_size=256,
+        train_split=predefined_split(valid_set) if valid_set is not None else None,
+        callbacks=callbacks,
+        callbacks__print_log__keys_ignored=["train_loss", "valid_loss"],
+        device=device,
+        autocast_dtype=torch.bfloat16 if torch.device(device).type == "cuda" else None,
+        verbose=verbose,
+        **optimizer,
+    )
+

@@ -1,0 +1,173 @@
+"""Training: the masked loss, whole-batch flips, learning on synthetic faces, checkpoints, `keypoints train`."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from keypoints.checkpoint import load_model, save_model
+from keypoints.cli import main
+from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.data.synthetic import generate_faces, write_synthetic_csv
+from keypoints.data.transforms import flip_horizontal
+from keypoints.errors import ModelFileError, TrainingError
+from keypoints.training.batches import FaceBatches, FaceTensors
+from keypoints.training.estimator import Recipe
+from keypoints.training.evaluate import predict_pixels
+from keypoints.training.loss import MaskedMSELoss
+from keypoints.training.run import Prepared, face_tensors, mean_baseline, train_one
+
+
+def test_masked_loss_ignores_missing_keypoints_and_their_gradient_is_zero():
+    y_true = torch.tensor([[0.5, float("nan"), -0.2], [float("nan"), 0.1, 0.3]])
+    y_pred = torch.tensor([[0.4, 9.0, -0.2], [7.0, 0.3, 0.0]], requires_grad=True)
+    loss = MaskedMSELoss()(y_pred, y_true)
+    expected = (0.1**2 + 0 + 0.2**2 + 0.3**2) / 4
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    loss.backward()
+    assert y_pred.grad[0, 1] == 0 and y_pred.grad[1, 0] == 0
+    assert y_pred.grad[1, 1] != 0
+
+
+def test_masked_loss_equals_mse_when_nothing_is_missing():
+    a, b = torch.randn(8, 30), torch.randn(8, 30)
+    assert MaskedMSELoss()(a, b).item() == pytest.approx(torch.nn.functional.mse_loss(a, b).item(), rel=1e-6)
+
+
+def small_set(n=10):
+    images, keypoints = generate_faces(n, seed=3)
+    return images, keypoints, face_tensors(images, keypoints)
+
+
+def test_batches_flip_exactly_half_and_relabel_left_and_right():
+    images, keypoints, tensors = small_set(10)
+    batches = list(FaceBatches(tensors, batch_size=10, shuffle=False, flip=True, seed=1))
+    (x, y), = batches
+    flipped_images, flipped_points = flip_horizontal(tensors.images.numpy(), tensors.keypoints.numpy(),
+                                                     KEYPOINT_COLUMNS, scaled=True)
+    is_flipped = [not torch.equal(x[i], tensors.images[i]) for i in range(10)]
+    assert sum(is_flipped) == 5
+    for i in range(10):
+        source_x = flipped_images[i] if is_flipped[i] else tensors.images[i].numpy()
+        source_y = flipped_points[i] if is_flipped[i] else tensors.keypoints[i].numpy()
+        np.testing.assert_array_equal(x[i].numpy(), source_x)
+        np.testing.assert_allclose(y[i].numpy(), source_y, atol=1e-6)
+
+
+def test_batches_are_seeded_cover_every_face_and_change_order_between_passes():
+    _, _, tensors = small_set(10)
+    run = lambda seed: [x for x, _ in FaceBatches(tensors, batch_size=4, shuffle=True, flip=True, seed=seed)]  # noqa
+    first, again = run(7), run(7)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert [len(b) for b in first] == [4, 4, 2]
+    iterator = FaceBatches(tensors, batch_size=10, shuffle=True, seed=7)
+    one, two = next(iter(iterator))[0], next(iter(iterator))[0]
+    assert not torch.equal(one, two)
+    assert torch.equal(one.sum(0), tensors.images.sum(0)) or torch.allclose(one.sum(0), tensors.images.sum(0))
+
+
+def test_missing_keypoints_stay_missing_through_a_flip():
+    images, keypoints = generate_faces(4, seed=1)
+    keypoints[:, 4:] = np.nan
+    tensors = face_tensors(images, keypoints)
+    (_, y), = FaceBatches(tensors, batch_size=4, flip=True, seed=0)
+    assert torch.isnan(y).sum() == 4 * 26 and not torch.isnan(y[:, :4]).any()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """bnconv trained once on synthetic faces, shared by the tests below."""
+    images, keypoints = generate_faces(1000, seed=11)
+    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS,
+                        train_images=images[:800], train_keypoints=keypoints[:800],
+                        valid_images=images[800:], valid_keypoints=keypoints[800:], split="first 800 / last 200")
+    torch.set_num_threads(2)
+    recipe = Recipe(epochs=8, lr=4e-3, batch_size=32, patience=10)
+    result, module = train_one("bnconv", prepared, recipe, seed=0, verbose=0)
+    return prepared, result, module
+
+
+def test_network_learns_synthetic_faces(trained):
+    prepared, result, _ = trained
+    first = result.history[0]["valid_rmse"]
+    base, _ = mean_baseline(prepared)
+    assert result.best_valid_rmse <= first / 2, [row["valid_rmse"] for row in result.history]
+    assert result.valid_rmse < base
+    assert result.valid_rmse == pytest.approx(result.best_valid_rmse, rel=0.02)  # best weights restored
+
+
+def test_checkpoint_reloads_to_identical_predictions(trained, tmp_path):
+    prepared, result, module = trained
+    path = save_model(tmp_path / "bnconv.pt", "bnconv", module, {"best_valid_rmse_px": result.best_valid_rmse})
+    loaded = load_model(path)
+    before = predict_pixels(module, prepared.valid_images[:16])
+    after = predict_pixels(loaded.module, prepared.valid_images[:16])
+    np.testing.assert_array_equal(before, after)
+    assert loaded.network.name == "bnconv" and loaded.columns == KEYPOINT_COLUMNS
+    assert loaded.card["best_valid_rmse_px"] == result.best_valid_rmse
+
+
+def test_model_files_that_are_not_ours_are_refused(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "absent.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"certainly not a model")
+    with pytest.raises(ModelFileError, match="not a keypoints model file"):
+        load_model(junk)
+    plain = tmp_path / "plain.pt"
+    torch.save({"weights": torch.zeros(3)}, plain)
+    with pytest.raises(ModelFileError, match="not a keypoints model"):
+        load_model(plain)
+
+
+class _Boom:
+    def __reduce__(self):
+        return (print, ("pickled code ran",))
+
+
+def test_model_file_with_pickled_code_runs_nothing(tmp_path, capsys):
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "keypoints-model", "payload": _Boom()}, evil)
+    with pytest.raises(ModelFileError, match="carries code"):
+        load_model(evil)
+    assert "pickled code ran" not in capsys.readouterr().out
+
+
+def test_non_finite_loss_stops_with_a_message():
+    images, keypoints = generate_faces(64, seed=2)
+    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, train_images=images[:48],
+                        train_keypoints=keypoints[:48], valid_images=images[48:], valid_keypoints=keypoints[48:],
+                        split="")
+    with pytest.raises(TrainingError, match=r"(?s)loss became (nan|inf) in epoch 1.*lower learning rate"):
+        train_one("bnconv", prepared, Recipe(epochs=2, lr=1e30, batch_size=16), verbose=0)
+
+
+def test_train_command_end_to_end_writes_models_and_report(tmp_path, capsys):
+    data = write_synthetic_csv(tmp_path / "training.csv", 96, seed=5)
+    code = main(["train", "--data", str(data), "--nets", "bnconv,conv", "--epochs", "1",
+                 "--models-dir", str(tmp_path / "models"), "--reports-dir", str(tmp_path / "reports")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("keypoints train\n") and "nets            bnconv,conv" in out
+    for net in ("bnconv", "conv"):
+        model = load_model(tmp_path / "models" / f"{net}.pt")
+        assert model.card["epochs"] == 1 and model.card["data"] == str(data)
+        assert len(model.card["data_sha256"]) == 64
+    report = (tmp_path / "reports" / "comparison.md").read_text()
+    assert "| `bnconv` |" in report and "| `conv` |" in report and "mean of training keypoints" in report
+    for figure in ("learning_curves.png", "per_keypoint_rmse.png"):
+        assert (tmp_path / "reports" / "figures" / figure).stat().st_size > 10_000
+
+    code = main(["evaluate", "--data", str(data), "--model", str(tmp_path / "models" / "bnconv.pt"), "--json"])
+    assert code == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["n_faces"] == 96 and set(figures["per_keypoint"]) >= {"nose_tip", "left_eye_center"}
+    assert figures["rmse"] > 0
+
+
+def test_unknown_network_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["train", "--nets", "conv,resnet", "--models-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "resnet" in err and "conv" in err
+    assert not list(tmp_path.iterdir())
