@@ -74,8 +74,9 @@ def _parser():
                        help="comma-separated networks (default: conv,local,bnconv); known: "
                        + ", ".join(_network_names()))
     train.add_argument("--epochs", type=int, help="epochs for every network (default: from the preset)")
-    train.add_argument("--preset", default="default", choices=("default", "full"),
-                       help="default: sized for 2 CPU cores; full: GPU-length training")
+    train.add_argument("--preset", default="default", choices=("default", "full", "synthetic"),
+                       help="default: sized for 2 CPU cores; full: GPU-length training; synthetic: a short "
+                       "run, chosen by itself when no data is found")
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
