@@ -171,3 +171,15 @@ def test_unknown_network_is_refused_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "resnet" in err and "conv" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_training_on_the_cpu_is_reproducible_for_a_seed():
+    images, keypoints = generate_faces(96, seed=4)
+    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, train_images=images[:64],
+                        train_keypoints=keypoints[:64], valid_images=images[64:], valid_keypoints=keypoints[64:],
+                        split="")
+    recipe = Recipe(epochs=2, lr=4e-3, batch_size=16)
+    runs = [train_one("bnconv", prepared, recipe, seed=3, verbose=0) for _ in range(2)]
+    (first, first_module), (second, second_module) = runs
+    assert [row["valid_rmse"] for row in first.history] == [row["valid_rmse"] for row in second.history]
+    np.testing.assert_array_equal(predict_pixels(first_module, images[64:]), predict_pixels(second_module, images[64:]))
