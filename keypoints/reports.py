@@ -13,6 +13,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
+import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -142,6 +143,8 @@ def plot_learning_curves(results, base_rmse, path):
                   label=f"{r.name} train")
     axes.axhline(base_rmse, color="gray", linestyle=":", label="mean baseline")
     axes.set(xlabel="epoch", ylabel="RMSE (pixels)", yscale="log", title="Learning curves")
+    axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
