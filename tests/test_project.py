@@ -8,7 +8,7 @@ import pytest
 
 from keypoints.cli import main
 from keypoints.data.loader import load_kaggle_csv
-from keypoints.training.run import resolve_data
+from keypoints.training.run import SYNTHETIC_FACES, resolve_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def test_no_data_falls_back_to_synthetic_faces_with_a_notice(tmp_path):
     assert synthetic and path == tmp_path / "synthetic" / "training.csv"
     assert "SYNTHETIC" in said[0] and "make data" in said[0]
     data = load_kaggle_csv(path, use_cache=False)
-    assert len(data) == 1500 and data.complete.all()
+    assert len(data) == SYNTHETIC_FACES and data.complete.all()
 
 
 def test_download_without_credentials_says_what_to_do(tmp_path, monkeypatch, capsys):

@@ -28,7 +28,7 @@ from keypoints.training.estimator import choose_device, make_regressor
 from keypoints.training.evaluate import predict_pixels, rmse_per_keypoint, seconds_per_face
 from keypoints.training.presets import DEFAULT_NETWORKS, recipe_for
 
-SYNTHETIC_FACES = 1500
+SYNTHETIC_FACES = 1200
 """Size of the synthetic stand-in written when no training data is found."""
 
 
