@@ -14,7 +14,6 @@ MODELS_DIR = ROOT / "models"
 REPORTS_DIR = ROOT / "reports"
 """What training and benchmarks write for people to look at."""
 
-FIGURES_DIR = REPORTS_DIR / "figures"
 
 DEFAULT_MODEL = MODELS_DIR / "default.pt"
 """The model the predictor and ``keypoints evaluate`` use when ``--model`` is not given."""
@@ -24,9 +23,6 @@ RESULTS_DIR = Path("results")
 
 TRAINING_NAMES = ("training.csv", "training.csv.gz", "training.zip", "training.csv.zip")
 """File names under DATA_DIR that ``make train`` takes as the Kaggle training file, in this order."""
-
-SYNTHETIC_TRAINING = DATA_DIR / "synthetic" / "training.csv"
-"""Where the synthetic stand-in is written when no training file is found."""
 
 
 def find_training_file(data_dir=DATA_DIR):

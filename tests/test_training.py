@@ -183,3 +183,24 @@ def test_training_on_the_cpu_is_reproducible_for_a_seed():
     (first, first_module), (second, second_module) = runs
     assert [row["valid_rmse"] for row in first.history] == [row["valid_rmse"] for row in second.history]
     np.testing.assert_array_equal(predict_pixels(first_module, images[64:]), predict_pixels(second_module, images[64:]))
+
+
+def test_prepare_splits_by_person_even_when_bad_rows_are_skipped(tmp_path):
+    from keypoints.training.run import prepare
+
+    images, keypoints = generate_faces(40, seed=8)
+    path = write_synthetic_csv(tmp_path / "training.csv", 40, seed=8)
+    people = [f"p{i // 4}" for i in range(40)]
+    (tmp_path / "training_identities.csv").write_text("identity\n" + "\n".join(people) + "\n")
+    lines = path.read_text().splitlines()
+    lines[6] = "oops" + lines[6]  # data row 5 (person p1) is bad
+    path.write_text("\n".join(lines) + "\n")
+    prepared = prepare(path, valid_fraction=0.3, seed=1, skip_bad_rows=True, say=lambda *a: None)
+    row_of = {images[i].tobytes(): i for i in range(40)}
+    person = lambda faces: {people[row_of[face.tobytes()]] for face in faces}  # noqa: E731
+    train_people, valid_people = person(prepared.train_images), person(prepared.valid_images)
+    assert train_people.isdisjoint(valid_people) and len(train_people | valid_people) == 10
+    assert len(prepared.train_images) + len(prepared.valid_images) == 39
+    (tmp_path / "training_identities.csv").write_text("identity\n" + "\n".join(people[:30]) + "\n")
+    with pytest.raises(Exception, match="30 identities for 40 data rows"):
+        prepare(path, skip_bad_rows=True, say=lambda *a: None)

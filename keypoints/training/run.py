@@ -121,10 +121,8 @@ def prepare(path, valid_fraction=0.2, seed=0, skip_bad_rows=False, synthetic=Fal
     labelled = ~np.isnan(keypoints).all(axis=1)
     identities_file = identities_path_for(path)
     if identities_file.is_file():
-        people = load_identities(identities_file)
-        if len(people) != data.lines.max() - 1:
-            raise DataError(f"{identities_file}: {len(people)} identities for {data.lines.max() - 1} data rows "
-                            f"of {path}; it needs one line per data row, in the same order.")
+        # one identity per data row of the file, skipped rows included
+        people = load_identities(identities_file, n_rows=len(data) + len(data.skipped))
         groups = people[data.lines - 2][labelled]
         split = f"by person: {identities_file.name} ({len(set(groups))} people)"
     else:
