@@ -80,6 +80,9 @@ def _parser():
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
+    train.add_argument("--mirror-sum", type=float, default=None,
+                       help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
+                       "real-face stand-in; 95 for the synthetic faces)")
     train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
     train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
     train.set_defaults(handler=_train)
@@ -149,7 +152,7 @@ def _train(args):
     from keypoints.training.run import TrainSettings, train_networks
 
     settings = TrainSettings(data=args.data, epochs=args.epochs, preset=args.preset, device=args.device,
-                             seed=args.seed, skip_bad_rows=args.skip_bad_rows)
+                             seed=args.seed, skip_bad_rows=args.skip_bad_rows, mirror_sum=args.mirror_sum)
     if args.nets:
         settings.nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
     if args.models_dir:

@@ -67,6 +67,15 @@ def test_batches_are_seeded_cover_every_face_and_change_order_between_passes():
     assert torch.equal(one.sum(0), tensors.images.sum(0)) or torch.allclose(one.sum(0), tensors.images.sum(0))
 
 
+def test_batches_flip_about_the_mirror_sum_they_are_given():
+    _, _, tensors = small_set(10)
+    (x, y), = FaceBatches(tensors, batch_size=10, flip=True, seed=1, mirror_sum=97.0)
+    _, expected = flip_horizontal(tensors.images.numpy(), tensors.keypoints.numpy(), KEYPOINT_COLUMNS,
+                                  scaled=True, mirror_sum=97.0)
+    flipped = [i for i in range(10) if not torch.equal(x[i], tensors.images[i])]
+    np.testing.assert_allclose(y[flipped].numpy(), expected[flipped], atol=1e-6)
+
+
 def test_missing_keypoints_stay_missing_through_a_flip():
     images, keypoints = generate_faces(4, seed=1)
     keypoints[:, 4:] = np.nan
@@ -79,7 +88,7 @@ def test_missing_keypoints_stay_missing_through_a_flip():
 def trained():
     """bnconv trained once on synthetic faces, shared by the tests below."""
     images, keypoints = generate_faces(1000, seed=11)
-    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS,
+    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, synthetic=True,
                         train_images=images[:800], train_keypoints=keypoints[:800],
                         valid_images=images[800:], valid_keypoints=keypoints[800:], split="first 800 / last 200")
     torch.set_num_threads(2)
@@ -136,7 +145,7 @@ def test_model_file_with_pickled_code_runs_nothing(tmp_path, capsys):
 
 def test_non_finite_loss_stops_with_a_message():
     images, keypoints = generate_faces(64, seed=2)
-    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, train_images=images[:48],
+    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, synthetic=True, train_images=images[:48],
                         train_keypoints=keypoints[:48], valid_images=images[48:], valid_keypoints=keypoints[48:],
                         split="")
     with pytest.raises(TrainingError, match=r"(?s)loss became (nan|inf) in epoch 1.*lower learning rate"):
@@ -175,7 +184,7 @@ def test_unknown_network_is_refused_before_any_work(tmp_path, capsys):
 
 def test_training_on_the_cpu_is_reproducible_for_a_seed():
     images, keypoints = generate_faces(96, seed=4)
-    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, train_images=images[:64],
+    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, synthetic=True, train_images=images[:64],
                         train_keypoints=keypoints[:64], valid_images=images[64:], valid_keypoints=keypoints[64:],
                         split="")
     recipe = Recipe(epochs=2, lr=4e-3, batch_size=16)

@@ -76,3 +76,13 @@ def test_scaled_flip_agrees_with_the_pixel_flip():
     _, in_pixels = flip_horizontal(images, keypoints, KEYPOINT_COLUMNS, scaled=False)
     _, in_scaled = flip_horizontal(images, scale_keypoints(keypoints), KEYPOINT_COLUMNS, scaled=True)
     np.testing.assert_allclose(unscale_keypoints(in_scaled), in_pixels, atol=1e-4)
+
+
+def test_flip_about_another_axis_still_pairs_up():
+    images, keypoints = faces()
+    once = flip_horizontal(images, keypoints, KEYPOINT_COLUMNS, scaled=False, mirror_sum=97.0)
+    np.testing.assert_allclose(once[1][:, COL["nose_tip_x"]], 97.0 - keypoints[:, COL["nose_tip_x"]])
+    twice = flip_horizontal(*once, KEYPOINT_COLUMNS, scaled=False, mirror_sum=97.0)
+    np.testing.assert_allclose(twice[1], keypoints, atol=1e-5)
+    _, in_scaled = flip_horizontal(images, scale_keypoints(keypoints), KEYPOINT_COLUMNS, mirror_sum=97.0)
+    np.testing.assert_allclose(unscale_keypoints(in_scaled), once[1], atol=1e-4)

@@ -9,7 +9,7 @@ index, and a flip is an index and a subtraction on the device.
 import numpy as np
 import torch
 
-from keypoints.data.transforms import MIRROR_SUM, flip_permutation, scale_keypoints, x_columns
+from keypoints.data.transforms import MIRROR_SUM, flip_permutation, scaled_mirror_sum, x_columns
 
 
 class FaceTensors(torch.utils.data.Dataset):
@@ -59,9 +59,12 @@ class FaceBatches:
     seed : int
     device : str or torch.device, optional
         Where the batches are made; by default where the tensors are.
+    mirror_sum : float
+        x + mirrored x in pixels (see :mod:`keypoints.data.transforms`).
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, flip=False, seed=0, device=None):
+    def __init__(self, dataset, batch_size=128, shuffle=False, flip=False, seed=0, device=None,
+                 mirror_sum=MIRROR_SUM):
         self.dataset = as_face_tensors(dataset)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -73,7 +76,7 @@ class FaceBatches:
             columns = self.dataset.columns
             self._swap = torch.as_tensor(flip_permutation(columns), device=self.device)
             self._is_x = torch.as_tensor(x_columns(columns), device=self.device)
-            self._mirror = float(scale_keypoints(MIRROR_SUM) + scale_keypoints(0))
+            self._mirror = scaled_mirror_sum(mirror_sum)
 
     def __len__(self):
         return (len(self.dataset) + self.batch_size - 1) // self.batch_size

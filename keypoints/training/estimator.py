@@ -7,6 +7,7 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
 from skorch.helper import predefined_split
 
+from keypoints.data.transforms import MIRROR_SUM
 from keypoints.errors import KeypointsError
 from keypoints.training.batches import FaceBatches
 from keypoints.training.callbacks import LinearSchedule, PixelRmse, StopOnNonFinite
@@ -76,7 +77,7 @@ class KeypointRegressor(NeuralNetRegressor):
 
 
 def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches_per_epoch=None,
-                   verbose=1, progress_bar=False):
+                   verbose=1, progress_bar=False, mirror_sum=MIRROR_SUM):
     """A :class:`KeypointRegressor` set up with the masked loss, flips, schedule and early stopping.
 
     Parameters
@@ -94,6 +95,8 @@ def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches
     verbose : int
     progress_bar : bool
         Show a bar within each epoch.
+    mirror_sum : float
+        x + mirrored x of the labels, for the flips.
 
     Returns
     -------
@@ -126,6 +129,7 @@ def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches
         iterator_train__shuffle=True,
         iterator_train__flip=True,
         iterator_train__seed=seed,
+        iterator_train__mirror_sum=mirror_sum,
         iterator_valid=FaceBatches,
         iterator_valid__batch_size=256,
         train_split=predefined_split(valid_set) if valid_set is not None else None,

@@ -20,7 +20,7 @@ from keypoints.checkpoint import save_model
 from keypoints.data.loader import load_kaggle_csv
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.splits import identities_path_for, load_identities, train_valid_split
-from keypoints.data.transforms import scale_images, scale_keypoints
+from keypoints.data.transforms import MIRROR_SUM, STAND_IN_MIRROR_SUM, scale_images, scale_keypoints
 from keypoints.errors import DataError
 from keypoints.networks import build_network, get_network
 from keypoints.training.batches import FaceTensors
@@ -44,6 +44,7 @@ class TrainSettings:
     seed: int = 0
     valid_fraction: float = 0.2
     skip_bad_rows: bool = False
+    mirror_sum: float = None
     models_dir: str = str(paths.MODELS_DIR)
     reports_dir: str = str(paths.REPORTS_DIR)
 
@@ -145,7 +146,7 @@ def face_tensors(images, keypoints, device="cpu"):
                        KEYPOINT_COLUMNS).to(device)
 
 
-def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_bar=False):
+def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_bar=False, mirror_sum=None):
     """Train one network on a prepared split and measure it.
 
     Returns
@@ -159,8 +160,11 @@ def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_
     train_set = face_tensors(prepared.train_images, prepared.train_keypoints, device)
     valid_set = face_tensors(prepared.valid_images, prepared.valid_keypoints, device)
     batches = (len(train_set) + recipe.batch_size - 1) // recipe.batch_size
+    if mirror_sum is None:
+        mirror_sum = MIRROR_SUM if prepared.synthetic else STAND_IN_MIRROR_SUM
     regressor = make_regressor(module, recipe, valid_set=valid_set, device=device, seed=seed,
-                               batches_per_epoch=batches, verbose=verbose, progress_bar=progress_bar)
+                               batches_per_epoch=batches, verbose=verbose, progress_bar=progress_bar,
+                               mirror_sum=mirror_sum)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
@@ -219,13 +223,15 @@ def train_networks(settings, say=print):
         recipe = recipe_for(name, settings.preset, settings.epochs)
         say(f"\n== {name}: {recipe.epochs} epochs at most, {recipe.optimizer}, lr {recipe.lr:g}, "
             f"batch {recipe.batch_size} ==")
+        mirror_sum = settings.mirror_sum or (MIRROR_SUM if synthetic else STAND_IN_MIRROR_SUM)
         result, module = train_one(name, prepared, recipe, device=device, seed=settings.seed,
-                                   progress_bar=sys.stderr.isatty())
+                                   progress_bar=sys.stderr.isatty(), mirror_sum=mirror_sum)
         card = {
             "network": name, "data": str(path), "data_sha256": prepared.sha256, "synthetic_data": synthetic,
             "split": prepared.split, "epochs": result.epochs, "best_epoch": result.best_epoch,
             "best_valid_rmse_px": round(result.best_valid_rmse, 4), "recipe": asdict(recipe),
             "training_seconds": round(result.seconds, 1), "device": device, "seed": settings.seed,
+            "flip_mirror_sum_px": mirror_sum,
             "command": command_line(settings),
         }
         result.model_path = str(save_model(Path(settings.models_dir) / f"{name}.pt", name, module, card))
