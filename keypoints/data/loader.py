@@ -119,7 +119,7 @@ def _parse_file(path, skip_bad_rows):
         # No field of this format may hold a comma or a quote, so quotes are only decoration.
         raw = raw.replace(b'"', b"")
     header_end = raw.find(b"\n")
-    columns = _check_header(path, raw[:max(header_end, 0)] if header_end >= 0 else raw)
+    columns = _check_header(path, raw[:header_end] if header_end >= 0 else raw)
     if header_end < 0 or header_end == len(raw) - 1:
         raise DataError(f"{path}: the file has a header but no data rows.")
     if not raw.endswith(b"\n"):

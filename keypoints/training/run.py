@@ -83,6 +83,7 @@ class NetworkResult:
     train_state_mb: float = 0.0
     peak_gpu_mb: float = None
     recipe: object = None
+    mirror_sum: float = None
 
 
 def resolve_data(requested=None, data_dir=paths.DATA_DIR, say=print):
@@ -188,6 +189,7 @@ def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_
         train_state_mb=params * 4 * (4 if recipe.optimizer == "adamw" else 3) / 2**20,
         peak_gpu_mb=torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
         recipe=recipe,
+        mirror_sum=mirror_sum,
     )
     return result, module
 
@@ -223,15 +225,14 @@ def train_networks(settings, say=print):
         recipe = recipe_for(name, settings.preset, settings.epochs)
         say(f"\n== {name}: {recipe.epochs} epochs at most, {recipe.optimizer}, lr {recipe.lr:g}, "
             f"batch {recipe.batch_size} ==")
-        mirror_sum = settings.mirror_sum or (MIRROR_SUM if synthetic else STAND_IN_MIRROR_SUM)
         result, module = train_one(name, prepared, recipe, device=device, seed=settings.seed,
-                                   progress_bar=sys.stderr.isatty(), mirror_sum=mirror_sum)
+                                   progress_bar=sys.stderr.isatty(), mirror_sum=settings.mirror_sum)
         card = {
             "network": name, "data": str(path), "data_sha256": prepared.sha256, "synthetic_data": synthetic,
             "split": prepared.split, "epochs": result.epochs, "best_epoch": result.best_epoch,
             "best_valid_rmse_px": round(result.best_valid_rmse, 4), "recipe": asdict(recipe),
             "training_seconds": round(result.seconds, 1), "device": device, "seed": settings.seed,
-            "flip_mirror_sum_px": mirror_sum,
+            "flip_mirror_sum_px": result.mirror_sum,
             "command": command_line(settings),
         }
         result.model_path = str(save_model(Path(settings.models_dir) / f"{name}.pt", name, module, card))
