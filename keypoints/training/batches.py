@@ -82,31 +82,55 @@ class FaceBatches:
         return (len(self.dataset) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self):
-        # Random draws come from a CPU generator whatever the device, so a
-        # seed gives the same batches on the CPU and on a GPU.
+        # Every random draw of a pass is made up front, from a CPU generator
+        # whatever the device: a seed gives the same batches on the CPU and on
+        # a GPU, and the draws reach the device in one copy per pass. A copy
+        # per batch would make the host wait for the GPU after every batch.
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self._passes)
         self._passes += 1
         n = len(self.dataset)
-        order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
-        order = order.to(self.device)
         images, keypoints = self.dataset.images, self.dataset.keypoints
+        order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)  # (N,)
+        flips = self.flip and keypoints is not None
+        chosen = self.draw_flips(n, generator) if flips else None  # (N,) bool, by position in the pass
+        order, chosen = (_to_device(t, self.device) for t in (order, chosen))
         for start in range(0, n, self.batch_size):
             index = order[start:start + self.batch_size]
             x = images[index]  # (B, 1, 96, 96)
             y = None if keypoints is None else keypoints[index]  # (B, K)
-            if self.flip and y is not None:
-                x, y = self.flip_half(x, y, generator)
+            if flips:
+                x, y = self.flip_half(x, y, chosen[start:start + self.batch_size])
             yield x, y
 
-    def flip_half(self, x, y, generator):
-        """Mirror a random half of the batch ``x`` (B, 1, H, W) and relabel ``y`` (B, K)."""
-        chosen = torch.zeros(len(x), dtype=torch.bool)
-        chosen[torch.randperm(len(x), generator=generator)[: len(x) // 2]] = True
-        chosen = chosen.to(self.device)  # (B,)
+    def draw_flips(self, n, generator):
+        """Which faces of a pass of ``n`` are mirrored: a random half of every batch.
+
+        Returns
+        -------
+        Tensor of bool, shape (N,)
+            By position in the pass (not by face).
+        """
+        chosen = torch.zeros(n, dtype=torch.bool)
+        for start in range(0, n, self.batch_size):
+            size = min(self.batch_size, n - start)
+            chosen[start + torch.randperm(size, generator=generator)[: size // 2]] = True
+        return chosen
+
+    def flip_half(self, x, y, chosen):
+        """Mirror the faces of ``x`` (B, 1, H, W) where ``chosen`` (B,) is set, and relabel ``y`` (B, K)."""
         x = torch.where(chosen[:, None, None, None], x.flip(-1), x)
         mirrored = y[:, self._swap]
         mirrored = torch.where(self._is_x, self._mirror - mirrored, mirrored)
         return x, torch.where(chosen[:, None], mirrored, y)
+
+
+def _to_device(tensor, device):
+    """``tensor`` on ``device``; to a GPU from pinned memory, so the host does not wait for the copy."""
+    if tensor is None or tensor.device == torch.device(device):
+        return tensor
+    if torch.device(device).type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
 
 
 def as_face_tensors(dataset):

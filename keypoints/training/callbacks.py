@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import torch
 from skorch.callbacks import Callback
 
 from keypoints.data.transforms import HALF
@@ -35,14 +36,38 @@ class PixelRmse(Callback):
 
 
 class StopOnNonFinite(Callback):
-    """Stops training with a clear message when a batch loss is NaN or infinite."""
+    """Stops training with a clear message when a batch loss is NaN or infinite.
+
+    On the CPU each batch loss is checked at once. On a GPU, reading it would
+    make the host wait for every batch, so the losses are checked together at
+    the end of the epoch (one copy), and the epoch finishes first.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._pending = []  # (loss on the device, training)
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if loss is not None and not math.isfinite(float(loss.detach())):
+        if loss is None:
+            return
+        loss = loss.detach()
+        if loss.device.type == "cpu":
+            self._check(net, float(loss), training)
+        else:
+            self._pending.append((loss, training))
+
+    def on_epoch_end(self, net, **kwargs):
+        pending, self._pending = getattr(self, "_pending", []), []
+        if pending:
+            values = torch.stack([loss.float() for loss, _ in pending]).tolist()
+            for value, (_, training) in zip(values, pending):
+                self._check(net, value, training)
+
+    def _check(self, net, value, training):
+        if not math.isfinite(value):
             epoch = len(net.history)
             stage = "training" if training else "validation"
             raise TrainingError(
-                f"the {stage} loss became {float(loss.detach())} in epoch {epoch}. "
+                f"the {stage} loss became {value} in epoch {epoch}. "
                 "Training stopped; nothing was saved for this network.\n"
                 "Try a lower learning rate (--lr), a smaller batch, or --device cpu to rule out "
                 "half precision; check the data with `keypoints check FILE`."

@@ -12,6 +12,7 @@ from keypoints.errors import KeypointsError
 from keypoints.training.batches import FaceBatches
 from keypoints.training.callbacks import LinearSchedule, PixelRmse, StopOnNonFinite
 from keypoints.training.loss import MaskedMSELoss
+from keypoints.training.speed import FastEpochs
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def choose_device(requested="auto"):
     return requested
 
 
-class KeypointRegressor(NeuralNetRegressor):
+class KeypointRegressor(FastEpochs, NeuralNetRegressor):
     """A skorch ``NeuralNetRegressor`` that runs the forward pass under autocast when asked.
 
     Parameters
@@ -61,6 +62,9 @@ class KeypointRegressor(NeuralNetRegressor):
     autocast_dtype : torch.dtype or None
         ``torch.bfloat16`` on CUDA; None runs in float32. The loss is always
         computed in float32.
+    speedups : str, sequence of str or None
+        Channels-last, compilation, CUDA graphs (see :mod:`keypoints.training.speed`);
+        None follows the ``KEYPOINTS_SPEEDUPS`` setting, else ``auto``.
     **kwargs
         As for ``NeuralNetRegressor``.
     """
@@ -77,7 +81,7 @@ class KeypointRegressor(NeuralNetRegressor):
 
 
 def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches_per_epoch=None,
-                   verbose=1, progress_bar=False, mirror_sum=MIRROR_SUM):
+                   verbose=1, progress_bar=False, mirror_sum=MIRROR_SUM, speedups=None):
     """A :class:`KeypointRegressor` set up with the masked loss, flips, schedule and early stopping.
 
     Parameters
@@ -97,6 +101,8 @@ def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches
         Show a bar within each epoch.
     mirror_sum : float
         x + mirrored x of the labels, for the flips.
+    speedups : str, sequence of str or None
+        See :func:`keypoints.training.speed.resolve_speedups`.
 
     Returns
     -------
@@ -137,6 +143,7 @@ def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches
         callbacks__print_log__keys_ignored=["train_loss", "valid_loss"],
         device=device,
         autocast_dtype=torch.bfloat16 if torch.device(device).type == "cuda" else None,
+        speedups=speedups,
         verbose=verbose,
         **optimizer,
     )
