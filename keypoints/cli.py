@@ -103,6 +103,23 @@ def _parser():
     bench.add_argument("--out", default=None, help="JSON file for the figures (default: reports/bench.json)")
     bench.set_defaults(handler=_bench)
 
+    explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
+    explain.add_argument("images", nargs="+", metavar="IMAGE",
+                         help="FILE.csv:ROWS (row 1 is the first face; e.g. training.csv:1,5,10-12) or a photo")
+    explain.add_argument("--model", help="model file (default: the default model)")
+    explain.add_argument("--out", default=None, help="folder for the PNG figures (default: results/explain)")
+    explain.add_argument("--keypoint", default="nose_tip", help="keypoint of the one-keypoint saliency panel")
+    explain.add_argument("--patch", type=int, default=12, help="side of the grey occlusion square in pixels")
+    explain.add_argument("--stride", type=int, default=4, help="step between occlusion positions in pixels")
+    explain.set_defaults(handler=_explain)
+
+    submit = commands.add_parser("submit", help="write the Kaggle submission file for test.csv")
+    submit.add_argument("--test", required=True, help="the Kaggle test.csv (ImageId,Image)")
+    submit.add_argument("--lookup", required=True, help="the Kaggle IdLookupTable.csv")
+    submit.add_argument("--model", help="model file (default: the default model)")
+    submit.add_argument("--out", default=None, help="submission CSV to write (default: submission.csv)")
+    submit.set_defaults(handler=_submit)
+
     for name, issue, what in _NOT_YET:
         later = commands.add_parser(name, help=f"{what} (not built yet)")
         later.add_argument("rest", nargs=argparse.REMAINDER)
@@ -124,6 +141,28 @@ def _network_names():
     from keypoints.networks import NETWORKS
 
     return list(NETWORKS)
+
+
+def _explain(args):
+    from keypoints import paths
+    from keypoints.explain.run import explain_images
+
+    done = explain_images(args.model or paths.DEFAULT_MODEL, args.images, args.out or paths.EXPLAIN_DIR,
+                          keypoint=args.keypoint, patch=args.patch, stride=args.stride)
+    for _, error in done.problems:
+        print_error(error)
+    print(f"wrote {len(done.written)} figure(s); {len(done.problems)} of {len(args.images)} IMAGE argument(s) failed")
+    return EXIT_ERROR if done.problems else 0
+
+
+def _submit(args):
+    from keypoints import paths
+    from keypoints.submit import write_submission
+
+    written = write_submission(args.test, args.lookup, args.model or paths.DEFAULT_MODEL,
+                               args.out or paths.SUBMISSION_FILE)
+    print(f"wrote {written.rows} rows for {written.images} images to {written.path}")
+    return 0
 
 
 def _bench(args):

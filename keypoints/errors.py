@@ -24,3 +24,7 @@ class ModelFileError(KeypointsError):
 
 class TrainingError(KeypointsError):
     """Training cannot go on (for example the loss became NaN or infinite)."""
+
+
+class ConversionError(KeypointsError):
+    """A network has no fully-convolutional form (locally-connected, padded, unknown layers)."""

@@ -21,6 +21,12 @@ DEFAULT_MODEL = MODELS_DIR / "default.pt"
 RESULTS_DIR = Path("results")
 """Where the predictor writes, relative to the current folder."""
 
+EXPLAIN_DIR = RESULTS_DIR / "explain"
+"""Where ``keypoints explain`` writes its figures unless ``--out`` is given."""
+
+SUBMISSION_FILE = Path("submission.csv")
+"""The Kaggle submission ``keypoints submit`` writes unless ``--out`` is given, in the current folder."""
+
 TRAINING_NAMES = ("training.csv", "training.csv.gz", "training.zip", "training.csv.zip")
 """File names under DATA_DIR that ``make train`` takes as the Kaggle training file, in this order."""
 

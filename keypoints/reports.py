@@ -21,15 +21,24 @@ import torch  # noqa: E402
 from keypoints.data.schema import KEYPOINTS  # noqa: E402
 
 
-def write_comparison(results, baseline, prepared, settings, device, reports_dir):
-    """Write ``comparison.md`` and its two figures; returns the report's path."""
+def write_comparison(results, baseline, prepared, settings, device, reports_dir, explanations=()):
+    """Write ``comparison.md`` and its two figures; returns the report's path.
+
+    ``explanations``: saliency and occlusion figures already written (see
+    :func:`keypoints.explain.report.write_training_explanations`), shown side by side.
+    """
     reports_dir = Path(reports_dir)
     figures = reports_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     plot_learning_curves(results, baseline[0], figures / "learning_curves.png")
     plot_per_keypoint(results, baseline[1], figures / "per_keypoint_rmse.png")
     path = reports_dir / "comparison.md"
-    path.write_text(comparison_markdown(results, baseline, prepared, settings, device))
+    text = comparison_markdown(results, baseline, prepared, settings, device)
+    if explanations:
+        from keypoints.explain.report import explanations_markdown
+
+        text += explanations_markdown(explanations, reports_dir)
+    path.write_text(text)
     return path
 
 

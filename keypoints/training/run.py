@@ -203,6 +203,7 @@ def mean_baseline(prepared):
 
 def train_networks(settings, say=print):
     """Everything ``keypoints train`` does; returns the list of :class:`NetworkResult`."""
+    from keypoints.explain.report import write_training_explanations
     from keypoints.reports import write_comparison
 
     device = choose_device(settings.device)
@@ -220,7 +221,7 @@ def train_networks(settings, say=print):
     say(f"data: {path} (sha256 {prepared.sha256[:12]}...)\nsplit: {prepared.split}")
     baseline = mean_baseline(prepared)
     say(f"baseline (predict the training mean): validation RMSE {baseline[0]:.3f} px")
-    results = []
+    results, explanations = [], []
     for name in settings.nets:
         recipe = recipe_for(name, settings.preset, settings.epochs)
         say(f"\n== {name}: {recipe.epochs} epochs at most, {recipe.optimizer}, lr {recipe.lr:g}, "
@@ -239,7 +240,10 @@ def train_networks(settings, say=print):
         say(f"{name}: best validation RMSE {result.best_valid_rmse:.3f} px at epoch {result.best_epoch}, "
             f"{result.seconds:.0f} s; saved {result.model_path}")
         results.append(result)
-    report = write_comparison(results, baseline, prepared, settings, device, Path(settings.reports_dir))
+        # saliency and occlusion of this network on the face every network is shown on
+        explanations += write_training_explanations({name: module}, prepared, settings.reports_dir)
+    report = write_comparison(results, baseline, prepared, settings, device, Path(settings.reports_dir),
+                              explanations=explanations)
     say(f"\nreport: {report}")
     return results
 

@@ -1,0 +1,134 @@
+"""What ``keypoints explain`` takes as IMAGE: a row of a Kaggle-format CSV, or a photo.
+
+``FILE.csv:ROW`` names faces of a CSV by row number: row 1 is the first face
+(line 2 of the file, after the header), as the row numbers of a spreadsheet
+that hides its header, and as ``ImageId`` in the Kaggle ``test.csv``. ``ROW``
+may be a list and ranges: ``training.csv:1,5,10-12``. ``.csv.gz`` and
+``.zip`` files work too. Anything else is a photo, whose faces are found and
+cut out as the predictor does it.
+"""
+
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from keypoints.data.loader import load_kaggle_csv
+from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.errors import DataError
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".zip")
+_ROWS = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+
+
+class Face(NamedTuple):
+    """One 96x96 face to explain.
+
+    Attributes
+    ----------
+    label : str
+        Names the face in file names and titles: ``training_row12``, ``photo_face1``.
+    image : ndarray of uint8, shape (96, 96)
+    labels : ndarray of float32, shape (30,), or None
+        True keypoints in pixels (NaN missing), in ``KEYPOINT_COLUMNS`` order, when known.
+    source : str
+        Where it came from, for people: ``training.csv row 12 (line 13)``.
+    """
+
+    label: str
+    image: np.ndarray
+    labels: np.ndarray
+    source: str
+
+
+def parse_csv_spec(spec):
+    """Split ``FILE.csv:ROWS`` into the path and the row numbers, or None if ``spec`` is not one.
+
+    Returns
+    -------
+    tuple of (Path, list of int) or None
+
+    Raises
+    ------
+    DataError
+        A CSV file with a malformed row list.
+    """
+    head, sep, rows = str(spec).rpartition(":")
+    if not sep or not head.lower().endswith(CSV_SUFFIXES):
+        return None
+    if not _ROWS.match(rows):
+        raise DataError(f"{spec}: rows must be numbers from 1, as in {head}:12 or {head}:1,5,10-12; got {rows!r}")
+    numbers = []
+    for part in rows.split(","):
+        first, _, last = part.partition("-")
+        first, last = int(first), int(last or first)
+        if first < 1 or last < first:
+            raise DataError(f"{spec}: {part!r} is not a row range; rows count from 1 and a range goes up, "
+                            "as in 10-12")
+        numbers.extend(range(first, last + 1))
+    return Path(head), numbers
+
+
+def faces_from_csv(path, rows):
+    """The faces of given rows of a Kaggle-format CSV.
+
+    Parameters
+    ----------
+    path : Path
+    rows : list of int
+        Row numbers from 1 (line ``row + 1`` of the file).
+
+    Returns
+    -------
+    list of Face
+
+    Raises
+    ------
+    DataError
+        The file is missing or unreadable, a row is beyond its end, or a
+        requested row is bad (the message says why); other bad rows of the file
+        do not matter.
+    """
+    data = load_kaggle_csv(path, skip_bad_rows=True)
+    by_line = {int(line): index for index, line in enumerate(data.lines)}
+    problems = {problem.line: problem for problem in data.skipped}
+    n_rows = len(data) + len(data.skipped)
+    has_labels = bool(data.columns)
+    faces = []
+    for row in rows:
+        line = row + 1
+        if line in problems:
+            raise DataError(f"{path}: row {row} (line {line}) is bad, so it cannot be explained: {problems[line]}")
+        if line not in by_line:
+            raise DataError(f"{path}: there is no row {row}; the file has {n_rows} faces (rows 1 to {n_rows}).")
+        index = by_line[line]
+        labels = data.keypoints_in(KEYPOINT_COLUMNS)[index] if has_labels else None
+        stem = Path(path).name.split(".")[0]
+        faces.append(Face(f"{stem}_row{row}", data.images[index, 0], labels, f"{Path(path).name} row {row} (line {line})"))
+    return faces
+
+
+def faces_from_spec(spec):
+    """The faces that one IMAGE argument names: CSV rows, or the faces found in a photo.
+
+    Raises
+    ------
+    DataError
+        As :func:`faces_from_csv`, or a photo that is missing or unreadable.
+    KeypointsError
+        No face found in a photo.
+    """
+    parsed = parse_csv_spec(spec)
+    if parsed is not None:
+        return faces_from_csv(*parsed)
+    if str(spec).lower().endswith(CSV_SUFFIXES):
+        raise DataError(f"{spec}: say which rows of the CSV to explain, as in {spec}:1 or {spec}:1,5,10-12 "
+                        "(row 1 is the first face)")
+    return faces_from_photo(Path(spec))
+
+
+def faces_from_photo(path):
+    """The 96x96 faces the predictor finds in a photo (see :mod:`keypoints.predict`)."""
+    raise DataError(f"{path}: explaining faces in photos needs the predictor (keypoints/predict), "
+                    "which is not built yet; use a CSV row, as in training.csv:1")
