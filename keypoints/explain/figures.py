@@ -62,7 +62,7 @@ def plot_occlusion(face, predicted, occlusion, path, title=""):
     against = "labels" if occlusion.against_labels else "unoccluded prediction"
     _overlay(figure, axes[1], face, occlusion.per_pixel(),
              f"error growth, {occlusion.patch}px patch\n(RMSE vs {against}, {occlusion.base_error:.2f} px without)",
-             "px of RMSE", cmap="magma")
+             "px of RMSE", cmap="RdBu_r", symmetric=True)  # red: hiding it hurts; blue: it helps
     return _save(figure, path, title)
 
 
@@ -110,9 +110,10 @@ def _face(axis, face, predicted, title):
     axis.set_axis_off()
 
 
-def _overlay(figure, axis, face, values, title, unit, cmap="inferno"):
+def _overlay(figure, axis, face, values, title, unit, cmap="inferno", symmetric=False):
     axis.imshow(face, cmap="gray", vmin=0, vmax=255)
-    shown = axis.imshow(values, cmap=cmap, alpha=0.6)
+    limit = float(np.abs(values).max()) or 1.0
+    shown = axis.imshow(values, cmap=cmap, alpha=0.6, **({"vmin": -limit, "vmax": limit} if symmetric else {}))
     axis.set_title(title, fontsize=9)
     axis.set_axis_off()
     bar = figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.04)

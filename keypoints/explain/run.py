@@ -76,7 +76,7 @@ def explain_images(model_path, specs, out_dir, keypoint=DEFAULT_KEYPOINT, patch=
     problems = []
     for spec in specs:
         try:
-            faces = faces_from_spec(spec)
+            faces = faces_from_spec(spec, model)
         except KeypointsError as error:
             problems.append((spec, error))
             continue

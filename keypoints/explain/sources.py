@@ -16,7 +16,7 @@ import numpy as np
 
 from keypoints.data.loader import load_kaggle_csv
 from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.errors import DataError
+from keypoints.errors import DataError, KeypointsError
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".zip")
 _ROWS = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
@@ -109,15 +109,21 @@ def faces_from_csv(path, rows):
     return faces
 
 
-def faces_from_spec(spec):
+def faces_from_spec(spec, model=None):
     """The faces that one IMAGE argument names: CSV rows, or the faces found in a photo.
+
+    Parameters
+    ----------
+    spec : str
+    model : LoadedModel, optional
+        Needed for photos: the predictor frames each face with the model's own keypoints.
 
     Raises
     ------
     DataError
-        As :func:`faces_from_csv`, or a photo that is missing or unreadable.
+        As :func:`faces_from_csv`.
     KeypointsError
-        No face found in a photo.
+        A photo that is missing or unreadable, or holds no face.
     """
     parsed = parse_csv_spec(spec)
     if parsed is not None:
@@ -125,10 +131,44 @@ def faces_from_spec(spec):
     if str(spec).lower().endswith(CSV_SUFFIXES):
         raise DataError(f"{spec}: say which rows of the CSV to explain, as in {spec}:1 or {spec}:1,5,10-12 "
                         "(row 1 is the first face)")
-    return faces_from_photo(Path(spec))
+    return faces_from_photo(Path(spec), model)
 
 
-def faces_from_photo(path):
-    """The 96x96 faces the predictor finds in a photo (see :mod:`keypoints.predict`)."""
-    raise DataError(f"{path}: explaining faces in photos needs the predictor (keypoints/predict), "
-                    "which is not built yet; use a CSV row, as in training.csv:1")
+def faces_from_photo(path, model):
+    """The 96x96 faces of a photo, found and cut as the predictor does (:mod:`keypoints.predict`).
+
+    Parameters
+    ----------
+    path : Path
+    model : LoadedModel
+        The predictor re-frames each face on the model's first prediction.
+
+    Returns
+    -------
+    list of Face
+        Largest face first; labelled ``<stem>_face1``, ``<stem>_face2``...
+
+    Raises
+    ------
+    ImageError
+        The photo is missing or unreadable.
+    KeypointsError
+        No face was found.
+    """
+    import cv2
+
+    from keypoints.predict.crop import cut_faces
+    from keypoints.predict.detect import FaceDetector
+    from keypoints.predict.pipeline import predict_faces
+    from keypoints.predict.read import read_photo
+
+    gray = cv2.cvtColor(read_photo(path), cv2.COLOR_BGR2GRAY)
+    boxes = FaceDetector().detect(gray)
+    if not len(boxes):
+        raise KeypointsError(f"{path}: no face found (OpenCV's frontal-face detector); use a photo with a "
+                             "frontal face, or a CSV row")
+    crops = [face.crop for face in predict_faces(gray, boxes, model)]
+    images = cut_faces(gray, crops)
+    return [Face(f"{path.stem}_face{k}", images[k - 1, 0], None,
+                 f"{path.name} face {k} ({crop.side} px square at x {crop.x0}, y {crop.y0})")
+            for k, crop in enumerate(crops, start=1)]
