@@ -101,6 +101,12 @@ def _parser():
     bench = commands.add_parser("bench", help="speed figures as ratios against baselines run alongside")
     bench.add_argument("--quick", action="store_true", help="a short run: fewer repeats")
     bench.add_argument("--out", default=None, help="JSON file for the figures (default: reports/bench.json)")
+    bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                       help="auto: CUDA when there is one, which adds the GPU rows")
+    bench.add_argument("--data", default=None, help="training CSV for the GPU time-to-best rows (default: "
+                       "training.csv.gz in KEYPOINTS_DATA_DIR, else synthetic faces)")
+    bench.add_argument("--epochs", type=int, default=None,
+                       help="cap on the full presets' epochs in the GPU time-to-best rows")
     bench.set_defaults(handler=_bench)
 
     explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
@@ -166,9 +172,10 @@ def _submit(args):
 
 
 def _bench(args):
-    from keypoints.bench import run_benchmarks
+    from keypoints.bench import BenchSettings, run_benchmarks
 
-    run_benchmarks(quick=args.quick, out=args.out)
+    settings = BenchSettings(quick=args.quick, device=args.device, data=args.data, epochs=args.epochs)
+    run_benchmarks(out=args.out, settings=settings)
     return 0
 
 
