@@ -128,8 +128,11 @@ SIZES = {
 TRAINING_NETWORKS = ("conv", "local")
 PREDICTION_NETWORKS = ("bnconv", "conv")
 BENCH_LR = 1e-3
-"""Learning rate of the throughput runs: the speed does not depend on it, and
-random data at the presets' 0.03 could diverge and stop the run."""
+"""Peak learning rate of the throughput runs (AdamW with a one-cycle rate, as
+the presets train conv and local); the speed does not depend on it."""
+
+BENCH_EPOCHS = 1000
+"""Length of the one-cycle schedule in the throughput runs: longer than any run."""
 
 GPU_VARIANTS = ("none", "channels_last", "channels_last,cudagraphs")
 """The speedup settings a GPU bench compares (see :mod:`keypoints.training.speed`). ``cudagraphs``
@@ -207,9 +210,10 @@ def random_faces(n, device, seed=0):
 class PlainLoop:
     """The textbook PyTorch training loop, the baseline of our skorch trainer.
 
-    Same network, data, batch, loss (:class:`MaskedMSELoss`), optimizer (SGD
-    with Nesterov momentum, as the full preset of ``conv`` and ``local``),
-    autocast and speedups; half of each batch mirrored, drawn on the device.
+    Same network, data, batch, loss (:class:`MaskedMSELoss`), optimizer and
+    schedule (AdamW, one-cycle rate stepped every batch, as the presets train
+    ``conv`` and ``local``), autocast and speedups; half of each batch
+    mirrored, drawn on the device.
 
     Parameters
     ----------
@@ -233,7 +237,12 @@ class PlainLoop:
         self.forward = self.module
         if "compile" in speedups or "cudagraphs" in speedups:
             self.forward = torch.compile(self.module, mode="reduce-overhead" if "cudagraphs" in speedups else None)
-        self.optimizer = torch.optim.SGD(self.module.parameters(), lr=lr, momentum=0.9, nesterov=True)
+        from keypoints.training.estimator import Recipe
+
+        self.optimizer = torch.optim.AdamW(self.module.parameters(), lr=lr, weight_decay=Recipe(1).weight_decay)
+        steps = BENCH_EPOCHS * ((len(data) + batch_size - 1) // batch_size)
+        self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=lr, total_steps=steps,
+                                                            pct_start=0.15)
         self.loss = MaskedMSELoss()
         self.autocast = torch.bfloat16 if torch.device(device).type == "cuda" else None
         self.swap = torch.as_tensor(flip_permutation(data.columns), device=device)
@@ -261,6 +270,7 @@ class PlainLoop:
             loss = self.loss(out.float(), y)
             loss.backward()
             self.optimizer.step()
+            self.schedule.step()
 
 
 def our_trainer(module, data, batch_size, device, speedups, lr=BENCH_LR):
@@ -268,7 +278,7 @@ def our_trainer(module, data, batch_size, device, speedups, lr=BENCH_LR):
     from keypoints.training.estimator import Recipe, make_regressor
 
     batches = (len(data) + batch_size - 1) // batch_size
-    recipe = Recipe(epochs=1000, optimizer="nesterov", lr=lr, batch_size=batch_size)
+    recipe = Recipe(epochs=BENCH_EPOCHS, optimizer="adamw", lr=lr, batch_size=batch_size)
     regressor = make_regressor(module, recipe, device=device, batches_per_epoch=batches, verbose=0,
                                speedups=speedups)
     regressor.initialize()
@@ -474,6 +484,7 @@ def bench_prediction(folder, settings, say=print):
         predict_pixels(module, faces[:batch], device=device, batch_size=batch, autocast_dtype=autocast)  # warm-up
         ours = timed(lambda: predict_pixels(module, faces, device=device, batch_size=batch,
                                             autocast_dtype=autocast), device)
+        _one_at_a_time(module, faces[:2], device)  # warm-up
         one_by_one = timed(lambda: _one_at_a_time(module, faces[:n_single], device), device)
         rows.append(BenchRow(f"predict {name}, batches of {batch}, {device}", n_batched / ours,
                              n_single / one_by_one, "one face at a time", unit="faces/s",
