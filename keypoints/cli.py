@@ -109,6 +109,12 @@ def _parser():
                        help="cap on the full presets' epochs in the GPU time-to-best rows")
     bench.set_defaults(handler=_bench)
 
+    predict = commands.add_parser("predict", help="find faces in photos and draw their keypoints")
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
+    predict.add_argument("--model", help="model file (default: models/default.pt)")
+    predict.add_argument("--out", default=None, help="folder for the results (default: results/)")
+    predict.set_defaults(handler=_predict)
+
     explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
     explain.add_argument("images", nargs="+", metavar="IMAGE",
                          help="FILE.csv:ROWS (row 1 is the first face; e.g. training.csv:1,5,10-12) or a photo")
@@ -133,9 +139,7 @@ def _parser():
     return parser
 
 
-_NOT_YET = (
-    ("predict", "the predictor issue", "find faces in photos and draw their keypoints"),
-)
+_NOT_YET = ()
 
 
 def _not_yet(name, issue):
@@ -273,3 +277,23 @@ def _synth(args):
     path = write_synthetic_csv(args.out, args.faces, seed=args.seed, fraction_incomplete=args.incomplete)
     print(f"wrote {args.faces} synthetic faces to {path}")
     return 0
+
+
+def _predict(args):
+    from keypoints import paths
+    from keypoints.errors import NoPhotosError
+    from keypoints.predict import predict_photos
+
+    def report(result):
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
+        else:
+            print(f"{result.path}: {len(result.faces)} face{'s'[:len(result.faces) != 1]}")
+
+    try:
+        summary = predict_photos(args.paths, args.model, args.out or paths.RESULTS_DIR, on_result=report)
+    except NoPhotosError as error:
+        print_error(error)
+        return EXIT_USAGE
+    print(summary.line())
+    return summary.exit_code

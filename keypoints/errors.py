@@ -26,5 +26,13 @@ class TrainingError(KeypointsError):
     """Training cannot go on (for example the loss became NaN or infinite)."""
 
 
+class ImageError(KeypointsError):
+    """A photo cannot be read: missing, empty, not an image, or truncated."""
+
+
+class NoPhotosError(KeypointsError):
+    """The paths given to the predictor hold no photos."""
+
+
 class ConversionError(KeypointsError):
     """A network has no fully-convolutional form (locally-connected, padded, unknown layers)."""

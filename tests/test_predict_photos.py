@@ -1,0 +1,38 @@
+"""The predictor on real photos: the 24 labelled frames in KEYPOINTS_DATA_DIR/../photos, with the shipped model."""
+
+import numpy as np
+import pytest
+
+from keypoints import paths
+from keypoints.predict import load_predictor_model
+from keypoints.predict.evaluate import evaluate_photos
+
+NME_TARGET = 0.045
+"""Mean keypoint error over the inter-ocular distance that the predictor must stay under there."""
+
+
+@pytest.fixture(scope="module")
+def shared_photos(shared_data_dir):
+    folder = shared_data_dir.parent / "photos"
+    if not (folder / "keypoints.csv").is_file():
+        pytest.skip(f"{folder}/keypoints.csv is not there: the labelled photos sit beside the data folder")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def shipped_model():
+    if not paths.DEFAULT_MODEL.is_file():
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing: the shipped model is trained with the full preset "
+                    "and committed separately")
+    return load_predictor_model(paths.DEFAULT_MODEL)
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_shipped_model_finds_every_face_and_reaches_the_nme_target(shared_photos, shipped_model):
+    scores = evaluate_photos(shared_photos, shipped_model)
+    assert len(scores) == 24
+    assert [s.file for s in scores if not s.found] == []
+    mean_nme = float(np.mean([s.nme for s in scores]))
+    assert mean_nme < NME_TARGET, f"NME {mean_nme:.4f}; worst: " + ", ".join(
+        f"{s.file} {s.nme:.3f}" for s in sorted(scores, key=lambda s: -s.nme)[:3])
