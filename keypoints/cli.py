@@ -113,6 +113,10 @@ def _parser():
     predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
     predict.add_argument("--model", help="model file (default: models/default.pt)")
     predict.add_argument("--out", default=None, help="folder for the results (default: results/)")
+    predict.add_argument("--refine", action="store_true",
+                         help="average each face's keypoints over the windows within 8 px of its square, in one "
+                         "fully-convolutional pass (conv models only; off by default: it raised the error on the "
+                         "labelled photos)")
     predict.set_defaults(handler=_predict)
 
     explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
@@ -291,7 +295,8 @@ def _predict(args):
             print(f"{result.path}: {len(result.faces)} face{'s'[:len(result.faces) != 1]}")
 
     try:
-        summary = predict_photos(args.paths, args.model, args.out or paths.RESULTS_DIR, on_result=report)
+        summary = predict_photos(args.paths, args.model, args.out or paths.RESULTS_DIR, on_result=report,
+                                 refine=args.refine)
     except NoPhotosError as error:
         print_error(error)
         return EXIT_USAGE

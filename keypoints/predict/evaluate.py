@@ -45,7 +45,7 @@ def nme(predicted, truth):
     return float(np.linalg.norm(np.asarray(predicted) - truth, axis=1).mean() / inter_ocular)
 
 
-def evaluate_photos(folder, model, labels="keypoints.csv", detector=None, refine_steps=REFINE_STEPS):
+def evaluate_photos(folder, model, labels="keypoints.csv", detector=None, refine_steps=REFINE_STEPS, windows=None):
     """Find the labelled face in each photo of a folder and score its keypoints.
 
     Parameters
@@ -57,6 +57,8 @@ def evaluate_photos(folder, model, labels="keypoints.csv", detector=None, refine
     labels : str
     detector : FaceDetector, optional
     refine_steps : int
+    windows : FullyConvolutional, optional
+        Score ``--refine`` (see :func:`keypoints.predict.pipeline.predict_faces`).
 
     Returns
     -------
@@ -84,6 +86,6 @@ def evaluate_photos(folder, model, labels="keypoints.csv", detector=None, refine
         if not boxes:
             scores.append(PhotoScore(row["file"], False, float("nan")))
             continue
-        face = predict_faces(gray, boxes[:1], model, refine_steps)[0]
+        face = predict_faces(gray, boxes[:1], model, refine_steps, windows)[0]
         scores.append(PhotoScore(row["file"], True, nme(face.keypoints, truth)))
     return scores

@@ -34,6 +34,7 @@ from keypoints.predict.detect import FaceDetector
 from keypoints.predict.discover import find_photos
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.read import read_photo
+from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
 from keypoints.training.evaluate import predict_pixels
 
 REFINE_STEPS = 2
@@ -162,7 +163,7 @@ def load_predictor_model(model=None, device="cpu"):
     return model
 
 
-def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS):
+def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None):
     """Keypoints of the faces in given boxes of a gray photo, all in one batch.
 
     Parameters
@@ -173,6 +174,9 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS):
     model : LoadedModel
     refine_steps : int
         See ``REFINE_STEPS``.
+    windows : FullyConvolutional, optional
+        ``--refine``: the model's fully-convolutional form; the last keypoints are then averaged over
+        the windows around each crop (:func:`keypoints.predict.refine.refine_keypoints`).
 
     Returns
     -------
@@ -189,6 +193,8 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS):
             pixels = predict_pixels(model.module, cut_faces(gray, crops))[:, order].reshape(-1, 15, 2)
         points = [to_photo(p, c) for p, c in zip(pixels, crops)]
         if step == refine_steps:
+            if windows is not None:
+                points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
             break
         refined = [crop_for_keypoints(p) for p in points]
         crops = [r if refine_ok(f, r) else c for f, r, c in zip(first, refined, crops)]
@@ -196,7 +202,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS):
             for box, crop, p in zip(boxes, crops, points)]
 
 
-def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_STEPS):
+def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_STEPS, windows=None):
     """Faces and keypoints in a BGR photo already in memory: detect -> predict -> draw.
 
     Parameters
@@ -214,13 +220,13 @@ def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_ST
     """
     detector = detector or FaceDetector()
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    faces = predict_faces(gray, detector.detect(gray), model, refine_steps)
+    faces = predict_faces(gray, detector.detect(gray), model, refine_steps, windows)
     if draw and faces:
         draw_faces(image, [f.box for f in faces], [f.keypoints for f in faces])
     return faces
 
 
-def predict_file(path, model, detector=None, draw=True):
+def predict_file(path, model, detector=None, draw=True, windows=None):
     """One photo end to end: read -> detect -> predict -> draw (nothing is written).
 
     Parameters
@@ -241,11 +247,11 @@ def predict_file(path, model, detector=None, draw=True):
         image = read_photo(path)
     except ImageError as error:
         return PhotoResult(path, error=str(error))
-    faces = predict_image(image, model, detector, draw=draw)
+    faces = predict_image(image, model, detector, draw=draw, windows=windows)
     return PhotoResult(path, faces, image if draw else None, (image.shape[1], image.shape[0]))
 
 
-def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result=None):
+def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result=None, refine=False):
     """Predict every photo in files and folders, and write the results.
 
     Writes to ``out_dir``: an annotated JPEG copy of each photo read,
@@ -260,6 +266,10 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
     out_dir : str or Path
     on_result : callable, optional
         Called with each :class:`PhotoResult` as it is done (for progress and messages).
+    refine : bool
+        Average each face's keypoints over the fully-convolutional windows within 8 px of its crop
+        (``conv`` models only). Off by default: it raised the NME on the 24 labelled photos
+        (see :mod:`keypoints.predict.refine`).
 
     Returns
     -------
@@ -271,6 +281,8 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
         The paths hold no photos.
     ModelFileError
         The model cannot be loaded.
+    ConversionError
+        ``refine`` with a model that has no fully-convolutional form.
     """
     from keypoints.predict.report import result_names, write_csv, write_html
 
@@ -282,6 +294,7 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
         raise NoPhotosError(f"no photos in {where}{extra}. Give image files ("
                             ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff) or folders that hold them.")
     model = load_predictor_model(model)
+    windows = fully_convolutional_model(model) if refine else None  # refused before any photo
     detector = FaceDetector()
     out_dir.mkdir(parents=True, exist_ok=True)
     names = result_names(photos)
@@ -290,7 +303,7 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
         if on_result:
             on_result(result)
     for path in photos:
-        result = predict_file(path, model, detector)
+        result = predict_file(path, model, detector, windows=windows)
         if result.image is not None:
             result.output = out_dir / names[path]
             if not cv2.imwrite(str(result.output), result.image, [cv2.IMWRITE_JPEG_QUALITY, 90]):
