@@ -10,6 +10,7 @@ EPOCHS ?=
 PRESET ?=
 DEVICE ?=
 PHOTOS ?=
+MODEL ?=
 BENCH ?=
 
 .DEFAULT_GOAL := help
@@ -30,8 +31,8 @@ train: $(STAMP) ## train and compare the networks; DATA=csv NETS=conv,local EPOC
 	$(PY) -m keypoints train $(if $(DATA),--data "$(DATA)") $(if $(NETS),--nets $(NETS)) \
 		$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(PRESET),--preset $(PRESET)) $(if $(DEVICE),--device $(DEVICE))
 
-predict: $(STAMP) ## find faces in photos and draw their keypoints; PHOTOS="a.jpg dir/" (default: data/samples)
-	$(PY) -m keypoints predict $(if $(PHOTOS),$(PHOTOS),data/samples)
+predict: $(STAMP) ## find faces in photos and draw their keypoints; PHOTOS="a.jpg dir/" (default: data/samples) MODEL=file.pt
+	$(PY) -m keypoints predict $(if $(PHOTOS),$(PHOTOS),data/samples) $(if $(MODEL),--model "$(MODEL)")
 
 test: $(STAMP) ## run the test suite (set KEYPOINTS_DATA_DIR to also test on the shared data)
 	$(PY) -m pytest
