@@ -188,8 +188,9 @@ def test_speedups_come_from_the_argument_or_the_one_setting(monkeypatch):
 
 
 @pytest.mark.slow
-def test_gpu_rows_run_the_same_code_on_the_cpu():
+def test_gpu_rows_run_the_same_code_on_the_cpu(monkeypatch):
     """The speedup comparison and the time-to-best rows, on the CPU at the test sizes."""
+    monkeypatch.delenv("KEYPOINTS_DATA_DIR", raising=False)  # synthetic faces, not the shared file
     settings = bench.BenchSettings(tiny=True, device="cpu", epochs=2)
     settings.resolved_device = "cpu"
     said = []
