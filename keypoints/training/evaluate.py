@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from keypoints.data.schema import KEYPOINTS
-from keypoints.data.transforms import scale_images, unscale_keypoints
+from keypoints.data.transforms import flip_horizontal, scale_images, unscale_keypoints
 
 
 @torch.no_grad()
@@ -36,6 +36,35 @@ def predict_pixels(module, images, device="cpu", batch_size=256, autocast_dtype=
     if not outputs:
         return np.zeros((0, 0), dtype=np.float32)
     return unscale_keypoints(np.concatenate(outputs))
+
+
+def predict_pixels_flip_averaged(module, images, columns, mirror_sum, **kwargs):
+    """Keypoints in pixels, averaged over each face and its mirror image.
+
+    The mirrored face's prediction is mirrored back (x to ``mirror_sum - x``,
+    left and right keypoints swapped) before averaging, so a network's
+    left-right bias cancels out. Costs two passes.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    images : ndarray of uint8, shape (N, 1, 96, 96)
+    columns : sequence of str, length K
+        The network's output columns, for the left/right swap.
+    mirror_sum : float
+        x + mirrored x of the labels the network learned (the model card's
+        ``flip_mirror_sum_px``).
+    **kwargs
+        As for :func:`predict_pixels`.
+
+    Returns
+    -------
+    ndarray of float32, shape (N, K)
+    """
+    straight = predict_pixels(module, images, **kwargs)
+    mirrored = predict_pixels(module, np.ascontiguousarray(images[..., ::-1]), **kwargs)
+    _, back = flip_horizontal(images[:0], mirrored, columns, scaled=False, mirror_sum=mirror_sum)
+    return ((straight + back) / 2).astype(np.float32)
 
 
 def rmse_per_keypoint(predicted, truth, columns):
