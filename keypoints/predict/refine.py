@@ -15,7 +15,10 @@ inter-ocular distance, :func:`keypoints.predict.evaluate.evaluate_photos`),
 with a ``conv`` trained for 4 epochs on the CPU (validation RMSE 3.03 px,
 AdamW preset), NME 0.1196 -> 0.1292 with the predictor's two re-framing
 passes (lower on 3 photos of 24), 0.1062 -> 0.1203 without them (2 of 24);
-with 16 px of margin (5x5 windows) 0.1387. A network trained on faces
+with 16 px of margin (5x5 windows) 0.1387. With the ``conv`` of the default
+``make train`` (5 epochs, 2.533 px), 0.0803 -> 0.0964 with the re-framing
+passes (the plain figure flip-averaged, lower on 2 of 24 photos), 0.0805 ->
+0.1042 without them. A network trained on faces
 jittered by about 3 px predicts worse in windows shifted by 8 px, and the
 average takes that in. A better-trained ``conv`` may differ: measure it with
 ``evaluate_photos(folder, model, windows=fully_convolutional_model(model))``.
