@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from keypoints.data.transforms import MIRROR_SUM, flip_permutation, scaled_mirror_sum, x_columns
+from keypoints.training.augment import draw_jitter, jitter_faces
 
 
 class FaceTensors(torch.utils.data.Dataset):
@@ -60,11 +61,15 @@ class FaceBatches:
     device : str or torch.device, optional
         Where the batches are made; by default where the tensors are.
     mirror_sum : float
-        x + mirrored x in pixels (see :mod:`keypoints.data.transforms`).
+        x + mirrored x in pixels (see :mod:`keypoints.data.transforms`); half of it is the
+        labels' centre, about which ``jitter`` rotates and scales.
+    jitter : tuple of float, optional
+        ``(degrees, scale, pixels)``: rotate, scale and shift every face at random by up to these
+        (:mod:`keypoints.training.augment`); None leaves the faces as they are.
     """
 
     def __init__(self, dataset, batch_size=128, shuffle=False, flip=False, seed=0, device=None,
-                 mirror_sum=MIRROR_SUM):
+                 mirror_sum=MIRROR_SUM, jitter=None):
         self.dataset = as_face_tensors(dataset)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -72,6 +77,13 @@ class FaceBatches:
         self.seed = seed
         self.device = device or self.dataset.images.device
         self._passes = 0
+        self.jitter = tuple(jitter) if jitter else None
+        self._centre = mirror_sum / 2
+        if self.jitter:
+            columns = list(self.dataset.columns)
+            xs = [i for i, c in enumerate(columns) if c.endswith("_x")]
+            self._x_index = torch.as_tensor(xs, device=self.device)
+            self._y_index = torch.as_tensor([columns.index(columns[i][:-2] + "_y") for i in xs], device=self.device)
         if flip:
             columns = self.dataset.columns
             self._swap = torch.as_tensor(flip_permutation(columns), device=self.device)
@@ -94,12 +106,19 @@ class FaceBatches:
         flips = self.flip and keypoints is not None
         chosen = self.draw_flips(n, generator) if flips else None  # (N,) bool, by position in the pass
         order, chosen = (_to_device(t, self.device) for t in (order, chosen))
+        jitters = self.jitter and keypoints is not None
+        # drawn after the flips, so turning jitter on leaves the order and the flips as they were
+        drawn = [_to_device(t, self.device) for t in draw_jitter(n, generator, *self.jitter)] if jitters else None
         for start in range(0, n, self.batch_size):
-            index = order[start:start + self.batch_size]
+            batch = slice(start, start + self.batch_size)
+            index = order[batch]
             x = images[index]  # (B, 1, 96, 96)
             y = None if keypoints is None else keypoints[index]  # (B, K)
             if flips:
-                x, y = self.flip_half(x, y, chosen[start:start + self.batch_size])
+                x, y = self.flip_half(x, y, chosen[batch])
+            if jitters:
+                angle, size, offset = (t[batch] for t in drawn)
+                x, y = jitter_faces(x, y, angle, size, offset, self._x_index, self._y_index, self._centre)
             yield x, y
 
     def draw_flips(self, n, generator):

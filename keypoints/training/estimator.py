@@ -32,6 +32,9 @@ class Recipe:
     weight_decay : float
     patience : int
         Epochs without a better validation RMSE before stopping.
+    jitter : tuple of float, optional
+        ``(degrees, scale, pixels)``: random rotation, scale and shift of every training face
+        (:mod:`keypoints.training.augment`); None for none.
     """
 
     epochs: int
@@ -40,6 +43,7 @@ class Recipe:
     batch_size: int = 64
     weight_decay: float = 1e-4
     patience: int = 20
+    jitter: tuple = None
 
 
 def choose_device(requested="auto"):
@@ -136,6 +140,7 @@ def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches
         iterator_train__flip=True,
         iterator_train__seed=seed,
         iterator_train__mirror_sum=mirror_sum,
+        iterator_train__jitter=recipe.jitter,
         iterator_valid=FaceBatches,
         iterator_valid__batch_size=256,
         train_split=predefined_split(valid_set) if valid_set is not None else None,
