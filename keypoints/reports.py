@@ -106,6 +106,10 @@ def recipe_text(recipe):
         how = f"Nesterov momentum, rate {recipe.lr:g} to 0.0001 and momentum 0.9 to 0.999 linearly"
     else:
         how = f"AdamW (weight decay {recipe.weight_decay:g}), one-cycle rate peaking at {recipe.lr:g}"
+    jitter = getattr(recipe, "jitter", None)
+    if jitter:
+        how += f"; faces rotated up to {jitter[0]:g} degrees, scaled up to {100 * jitter[1]:g} % and shifted up to " \
+               f"{jitter[2]:g} px at random"
     return f"{how}; batch {recipe.batch_size}; at most {recipe.epochs} epochs, patience {recipe.patience}"
 
 
