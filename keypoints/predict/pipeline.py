@@ -206,12 +206,14 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
     first = [crop_for_box(box) for box in boxes]
     crops = list(first)
     for step in range(refine_steps + 1):
+        if step == refine_steps and windows is not None:
+            # --refine gives the last keypoints itself: no plain pass to throw away
+            points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
+            break
         with _one_thread():
             pixels = predict(model.module, cut_faces(gray, crops))[:, order].reshape(-1, 15, 2)
         points = [to_photo(p, c) for p, c in zip(pixels, crops)]
         if step == refine_steps:
-            if windows is not None:
-                points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
             break
         refined = [crop_for_keypoints(p) for p in points]
         crops = [r if refine_ok(f, r) else c for f, r, c in zip(first, refined, crops)]
