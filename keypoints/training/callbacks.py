@@ -1,13 +1,14 @@
-"""skorch callbacks: the epoch table in pixels, the classic schedule, and a stop on a non-finite loss."""
+"""skorch callbacks: the epoch table in pixels, the classic schedule, a stop on a non-finite loss, a progress bar."""
 
 import math
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, ProgressBar
 
 from keypoints.data.transforms import HALF
 from keypoints.errors import TrainingError
+from keypoints.training import speed
 
 
 def rmse_pixels(mse_scaled):
@@ -50,7 +51,7 @@ class StopOnNonFinite(Callback):
         if loss is None:
             return
         loss = loss.detach()
-        if loss.device.type == "cpu":
+        if speed.reads_at_once(loss):
             self._check(net, float(loss), training)
         else:
             self._pending.append((loss, training))
@@ -94,3 +95,17 @@ class LinearSchedule(Callback):
         for group in net.optimizer_.param_groups:
             group["lr"] = float(lrs[step])
             group["momentum"] = float(momenta[step])
+
+
+class LossProgressBar(ProgressBar):
+    """skorch's progress bar within an epoch, showing only the batch losses already read.
+
+    On a GPU the batch losses stay on the device until the end of the pass
+    (:func:`keypoints.training.speed.reads_at_once`); skorch's bar would print
+    each as ``tensor(..., device='cuda:0')``, waiting for the GPU to do so.
+    There the bar shows the progress alone, and the epoch's losses come in the
+    epoch table.
+    """
+
+    def _get_postfix_dict(self, net):
+        return {key: value for key, value in super()._get_postfix_dict(net).items() if isinstance(value, float)}

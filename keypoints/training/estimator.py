@@ -4,13 +4,13 @@ from dataclasses import dataclass
 
 import torch
 from skorch import NeuralNetRegressor
-from skorch.callbacks import EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.helper import predefined_split
 
 from keypoints.data.transforms import MIRROR_SUM
 from keypoints.errors import KeypointsError
 from keypoints.training.batches import FaceBatches
-from keypoints.training.callbacks import LinearSchedule, PixelRmse, StopOnNonFinite
+from keypoints.training.callbacks import LinearSchedule, LossProgressBar, PixelRmse, StopOnNonFinite
 from keypoints.training.loss import MaskedMSELoss
 from keypoints.training.speed import FastEpochs
 
@@ -128,7 +128,7 @@ def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches
         callbacks.append(("early_stopping", EarlyStopping(
             monitor="valid_rmse", patience=recipe.patience, load_best=True, sink=print)))
     if progress_bar:
-        callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.append(("progress_bar", LossProgressBar()))
     return KeypointRegressor(
         module,
         criterion=MaskedMSELoss,

@@ -42,6 +42,25 @@ AUTO = {"cuda": ("channels_last",), "cpu": ()}
 bench shows it pays within a training run (its compile time counts there)."""
 
 
+def reads_at_once(loss):
+    """Whether a batch loss is read as soon as it is made, or with the rest at the end of the pass.
+
+    On the CPU reading costs nothing. On a GPU it makes the host wait for the
+    batch, so :class:`FastEpochs` and the non-finite check keep the loss on the
+    device until the pass ends. Both ask here, so that the tests can run the
+    deferred path on the CPU.
+
+    Parameters
+    ----------
+    loss : Tensor, shape ()
+
+    Returns
+    -------
+    bool
+    """
+    return loss.device.type == "cpu"
+
+
 def resolve_speedups(speedups=None, device="cpu"):
     """The speedups to use on ``device``.
 
@@ -145,8 +164,9 @@ class FastEpochs:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             loss = step["loss"].detach()
-            self.history.record_batch(prefix + "_loss", loss.item() if loss.device.type == "cpu" else loss)
-            if loss.device.type != "cpu":
+            at_once = reads_at_once(loss)
+            self.history.record_batch(prefix + "_loss", loss.item() if at_once else loss)
+            if not at_once:
                 pending.append((self.history[-1]["batches"][-1], loss))
             size = get_len(batch[0]) if isinstance(batch, (tuple, list)) else get_len(batch)
             self.history.record_batch(prefix + "_batch_size", size)
