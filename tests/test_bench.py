@@ -1,5 +1,7 @@
 """`make bench` and the fast training path: every row written, the GPU path's batches and losses."""
 
+import contextlib
+import io
 import json
 import math
 
@@ -18,41 +20,43 @@ from keypoints.training.speed import SETTING, resolve_speedups
 
 
 @pytest.fixture(scope="module")
-def tiny_bench(tmp_path_factory):
-    """The whole bench once at the test sizes: its rows and what it wrote."""
+def quick_bench(tmp_path_factory):
+    """`keypoints bench --quick` (what `make bench BENCH=quick` runs), once: what it printed and wrote."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    said = []
-    rows = bench.run_benchmarks(out=out, say=said.append, settings=bench.BenchSettings(tiny=True, device="cpu"))
-    return rows, json.loads(out.read_text()), "\n".join(said)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["bench", "--quick", "--device", "cpu", "--out", str(out)])
+    return code, json.loads(out.read_text()), printed.getvalue()
 
 
 @pytest.mark.slow
-def test_bench_writes_every_row_to_json_and_prints_the_table(tiny_bench):
-    rows, record, said = tiny_bench
+def test_quick_bench_writes_every_row_to_json_and_prints_the_table(quick_bench):
+    code, record, said = quick_bench
+    assert code == 0
     sections = [row["section"] or "loading" for row in record["rows"]]
     assert sections.count("loading") == 2
     assert sections.count("training") == 2 and sections.count("local layer") == 4
     assert sections.count("floor") == 2
     predictions = [row["name"] for row in record["rows"] if row["section"] == "prediction"]
     assert [n.split(",")[0] for n in predictions[:2]] == ["predict bnconv", "predict conv"]
-    photos = [n for n in predictions if n.startswith("photo ")]
-    assert len(photos) in (0, 2)  # 0 only while the predictor is not there
-    assert len(record["rows"]) == len(rows)
+    assert [n.split(" end")[0] for n in predictions[2:]] == ["photo 640x480", "photo 4000x3000"]
+    assert len(record["rows"]) == 14 and "14 rows in" in said
     for row in record["rows"]:
         assert row["ours"] > 0 and row["baseline"] > 0 and math.isfinite(row["ratio"]), row
         expected = row["ours"] / row["baseline"] if row["higher_is_better"] else row["baseline"] / row["ours"]
         assert row["ratio"] == pytest.approx(expected)
         assert row["name"] in said  # every row is in the printed table
-    assert record["mode"] == "tiny" and record["device"] == "cpu"
+    assert record["mode"] == "quick" and record["device"] == "cpu"
     training = [row for row in record["rows"] if row["section"] == "training"]
     assert all(isinstance(row["details"]["meets_target"], bool) for row in training)
     assert [row["unit"] for row in training] == ["img/s", "img/s"]
 
 
 @pytest.mark.slow
-def test_bench_layer_rows_measure_the_broadcast_memory_blow_up(tiny_bench):
-    _, record, _ = tiny_bench
-    memory = next(row for row in record["rows"] if row["name"].startswith("peak memory, batch 2"))
+def test_bench_layer_rows_measure_the_broadcast_memory_blow_up(quick_bench):
+    _, record, _ = quick_bench
+    batch = bench.SIZES["quick"]["broadcast_batch"]
+    memory = next(row for row in record["rows"] if row["name"].startswith(f"peak memory, batch {batch}:"))
     # the broadcast keeps a (B, K, D1*F*F, L) product: 64 times the unfolded input
     assert memory["baseline"] > 2 * memory["ours"]
 
