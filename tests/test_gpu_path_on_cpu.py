@@ -1,5 +1,7 @@
 """The GPU training path's own code, run on the CPU: deferred loss reads, the progress bar, compilation.
 
+(And, on a machine with a CUDA GPU, the same training on it: the last test.)
+
 On a GPU the batch losses stay on the device until a pass ends, the forward
 pass may be compiled, and the weights are channels-last under bf16 autocast.
 CI has no GPU, so these tests make the same code run here: the one decision
@@ -46,14 +48,16 @@ def faces(n=40, seed=5):
     return face_tensors(images, keypoints)
 
 
-def fit(module, epochs=1, batch_size=16, speedups="none", autocast_dtype=None, progress_bar=False, n=40):
+def fit(module, epochs=1, batch_size=16, speedups="none", autocast_dtype=None, progress_bar=False, n=40,
+        device="cpu"):
     torch.manual_seed(0)
-    tensors = faces(n)
-    valid = faces(8, seed=6)
+    tensors = faces(n).to(device)
+    valid = faces(8, seed=6).to(device)
     regressor = make_regressor(module, Recipe(epochs=epochs, lr=1e-3, batch_size=batch_size), valid_set=valid,
                                batches_per_epoch=-(-n // batch_size), verbose=0, speedups=speedups,
-                               progress_bar=progress_bar)
-    regressor.autocast_dtype = autocast_dtype
+                               progress_bar=progress_bar, device=device)
+    if device == "cpu":
+        regressor.autocast_dtype = autocast_dtype
     regressor.fit(tensors, y=None)
     return regressor
 
@@ -143,3 +147,21 @@ def test_compiled_training_matches_the_plain_module_and_saves_clean_weights():
     copy = pickle.loads(pickle.dumps(compiled))  # the compiled function is left out, made again on use
     assert getattr(copy, "_compiled", None) is None
     np.testing.assert_allclose(copy.predict(x.numpy()), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: trains on it")
+@pytest.mark.parametrize("speedups", ["auto", "none", "channels_last,cudagraphs"])
+def test_training_on_cuda_starts_where_the_cpu_does_and_reads_every_loss(speedups):
+    torch.manual_seed(0)
+    module = tiny_network()
+    cpu_module = pickle.loads(pickle.dumps(module))
+    gpu = fit(module, epochs=2, batch_size=20, speedups=speedups, device="cuda")
+    cpu = fit(cpu_module, epochs=2, batch_size=20)
+    assert gpu.autocast_dtype == torch.bfloat16 and next(gpu.module_.parameters()).is_cuda
+    assert gpu.speedups_ == speed.resolve_speedups(speedups, "cuda")
+    losses = batch_losses(gpu)
+    assert all(type(loss) is float and np.isfinite(loss) for loss in sum(losses, []))
+    # the same batches and weights: the first loss, before any step, differs only by bf16 rounding
+    assert losses[0][0] == pytest.approx(batch_losses(cpu)[0][0], rel=0.05)
+    y = gpu.predict(faces(4).images.numpy())
+    assert y.dtype == np.float32 and y.shape == (4, 30) and np.isfinite(y).all()
