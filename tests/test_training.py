@@ -12,6 +12,7 @@ from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces, write_synthetic_csv
 from keypoints.data.transforms import flip_horizontal
 from keypoints.errors import ModelFileError, TrainingError
+from keypoints.training import speed
 from keypoints.training.batches import FaceBatches, FaceTensors
 from keypoints.training.estimator import Recipe
 from keypoints.training.evaluate import predict_pixels
@@ -143,13 +144,19 @@ def test_model_file_with_pickled_code_runs_nothing(tmp_path, capsys):
     assert "pickled code ran" not in capsys.readouterr().out
 
 
-def test_non_finite_loss_stops_with_a_message():
+@pytest.mark.parametrize("read", ["at once", "at the end of the pass"])
+def test_non_finite_loss_stops_with_a_message(read, monkeypatch):
+    """Also when the losses are read at the end of each pass, as on a GPU (:func:`speed.reads_at_once`)."""
+    deferred = []
+    if read == "at the end of the pass":
+        monkeypatch.setattr(speed, "reads_at_once", lambda loss: deferred.append(loss) or False)
     images, keypoints = generate_faces(64, seed=2)
     prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, synthetic=True, train_images=images[:48],
                         train_keypoints=keypoints[:48], valid_images=images[48:], valid_keypoints=keypoints[48:],
                         split="")
-    with pytest.raises(TrainingError, match=r"(?s)loss became (nan|inf) in epoch 1.*lower learning rate"):
+    with pytest.raises(TrainingError, match=r"(?s)training loss became (nan|inf) in epoch 1.*lower learning rate"):
         train_one("bnconv", prepared, Recipe(epochs=2, lr=1e30, batch_size=16), verbose=0)
+    assert bool(deferred) == (read == "at the end of the pass")
 
 
 def test_train_command_end_to_end_writes_models_and_report(tmp_path, capsys):
