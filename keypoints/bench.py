@@ -110,19 +110,55 @@ SIZES = {
     # D1*F*F, L) product needs 8.9 GB at batch 128); predict_faces: faces in
     # batches of 256, single_faces: faces fed one at a time; photo: the
     # sizes of the two photos; gpu_epochs: training epochs per timed pass on a GPU.
-    "default": dict(csv_rows=KAGGLE_ROWS, train_batch=128, train_batches=2, rounds=3, layer_batch=128,
-                    broadcast_batch=8, predict_batch=256, predict_faces=512, single_faces=48,
-                    photos=((640, 480), (4000, 3000)), photo_repeats=3, gpu_faces=2688, gpu_epochs=8,
-                    time_to_best_faces=3378),
-    "quick": dict(csv_rows=KAGGLE_ROWS, train_batch=128, train_batches=1, rounds=1, layer_batch=128,
-                  broadcast_batch=4, predict_batch=256, predict_faces=256, single_faces=16,
-                  photos=((640, 480), (4000, 3000)), photo_repeats=1, gpu_faces=2688, gpu_epochs=3,
-                  time_to_best_faces=3378),
+    "default": dict(
+        csv_rows=KAGGLE_ROWS,
+        train_batch=128,
+        train_batches=2,
+        rounds=3,
+        layer_batch=128,
+        broadcast_batch=8,
+        predict_batch=256,
+        predict_faces=512,
+        single_faces=48,
+        photos=((640, 480), (4000, 3000)),
+        photo_repeats=3,
+        gpu_faces=2688,
+        gpu_epochs=8,
+        time_to_best_faces=3378,
+    ),
+    "quick": dict(
+        csv_rows=KAGGLE_ROWS,
+        train_batch=128,
+        train_batches=1,
+        rounds=1,
+        layer_batch=128,
+        broadcast_batch=4,
+        predict_batch=256,
+        predict_faces=256,
+        single_faces=16,
+        photos=((640, 480), (4000, 3000)),
+        photo_repeats=1,
+        gpu_faces=2688,
+        gpu_epochs=3,
+        time_to_best_faces=3378,
+    ),
     # for the tests: every row, in seconds; the figures mean nothing
-    "tiny": dict(csv_rows=120, train_batch=8, train_batches=1, rounds=1, layer_batch=4, broadcast_batch=2,
-                 predict_batch=16, predict_faces=16, single_faces=4, photos=((160, 120), (320, 240)),
-                 photo_repeats=1, gpu_faces=16, gpu_epochs=1,
-                 time_to_best_faces=40),
+    "tiny": dict(
+        csv_rows=120,
+        train_batch=8,
+        train_batches=1,
+        rounds=1,
+        layer_batch=4,
+        broadcast_batch=2,
+        predict_batch=16,
+        predict_faces=16,
+        single_faces=4,
+        photos=((160, 120), (320, 240)),
+        photo_repeats=1,
+        gpu_faces=16,
+        gpu_epochs=1,
+        time_to_best_faces=40,
+    ),
 }
 
 TRAINING_NETWORKS = ("conv", "local")
@@ -196,6 +232,7 @@ def timed(function, device):
 
 # -- row 2: training throughput ------------------------------------------------------------------
 
+
 def random_faces(n, device, seed=0):
     """``n`` random faces as :class:`FaceTensors` on ``device`` (speed does not depend on the pixels)."""
     from keypoints.data.schema import KEYPOINT_COLUMNS
@@ -241,8 +278,9 @@ class PlainLoop:
 
         self.optimizer = torch.optim.AdamW(self.module.parameters(), lr=lr, weight_decay=Recipe(1).weight_decay)
         steps = BENCH_EPOCHS * ((len(data) + batch_size - 1) // batch_size)
-        self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=lr, total_steps=steps,
-                                                            pct_start=0.15)
+        self.schedule = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, max_lr=lr, total_steps=steps, pct_start=0.15
+        )
         self.loss = MaskedMSELoss()
         self.autocast = torch.bfloat16 if torch.device(device).type == "cuda" else None
         self.swap = torch.as_tensor(flip_permutation(data.columns), device=device)
@@ -255,7 +293,7 @@ class PlainLoop:
         images, keypoints = self.data.images, self.data.keypoints
         order = torch.randperm(len(images), device=self.device)
         for start in range(0, len(images), self.batch_size):
-            index = order[start:start + self.batch_size]
+            index = order[start : start + self.batch_size]
             x, y = images[index], keypoints[index]  # (B, 1, 96, 96), (B, K)
             flip = torch.rand(len(index), device=self.device) < 0.5  # (B,)
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
@@ -279,8 +317,7 @@ def our_trainer(module, data, batch_size, device, speedups, lr=BENCH_LR):
 
     batches = (len(data) + batch_size - 1) // batch_size
     recipe = Recipe(epochs=BENCH_EPOCHS, optimizer="adamw", lr=lr, batch_size=batch_size)
-    regressor = make_regressor(module, recipe, device=device, batches_per_epoch=batches, verbose=0,
-                               speedups=speedups)
+    regressor = make_regressor(module, recipe, device=device, batches_per_epoch=batches, verbose=0, speedups=speedups)
     regressor.initialize()
     return regressor, lambda epochs: regressor.partial_fit(data, epochs=epochs)
 
@@ -312,10 +349,16 @@ def training_throughput(name, device, n_faces, batch_size, epochs, rounds, speed
         if loop:
             best["plain"] = min(best["plain"], timed(lambda: [loop.epoch() for _ in range(epochs)], device))
     images = n_faces * epochs
-    result = {"ours": images / best["ours"], "plain": images / best["plain"] if loop else None, "warmup_s": warmup,
-              "speedups": ",".join(chosen) or "none"}
-    say(f"training {name} on {device} ({result['speedups']}): ours {result['ours']:,.0f} img/s"
-        + (f", plain loop {result['plain']:,.0f} img/s" if loop else ""))
+    result = {
+        "ours": images / best["ours"],
+        "plain": images / best["plain"] if loop else None,
+        "warmup_s": warmup,
+        "speedups": ",".join(chosen) or "none",
+    }
+    say(
+        f"training {name} on {device} ({result['speedups']}): ours {result['ours']:,.0f} img/s"
+        + (f", plain loop {result['plain']:,.0f} img/s" if loop else "")
+    )
     return result
 
 
@@ -330,11 +373,24 @@ def bench_training(folder, settings, say=print):
     for name in TRAINING_NETWORKS:
         result = training_throughput(name, device, n_faces, batch, epochs, settings.size("rounds"), None, say=say)
         ratio = result["ours"] / result["plain"]
-        rows.append(BenchRow(
-            f"train {name}, batch {batch}, {device}: skorch trainer", result["ours"], result["plain"],
-            "plain PyTorch loop", unit="img/s", higher_is_better=True, section="training",
-            details={"target": "ratio >= 0.9 (within 10% of the plain loop)", "meets_target": ratio >= 0.9,
-                     "faces": n_faces, "epochs_per_pass": epochs, "speedups": result["speedups"]}))
+        rows.append(
+            BenchRow(
+                f"train {name}, batch {batch}, {device}: skorch trainer",
+                result["ours"],
+                result["plain"],
+                "plain PyTorch loop",
+                unit="img/s",
+                higher_is_better=True,
+                section="training",
+                details={
+                    "target": "ratio >= 0.9 (within 10% of the plain loop)",
+                    "meets_target": ratio >= 0.9,
+                    "faces": n_faces,
+                    "epochs_per_pass": epochs,
+                    "speedups": result["speedups"],
+                },
+            )
+        )
         settings.throughput[name] = result["ours"]
     return rows
 
@@ -371,8 +427,9 @@ def layer_case(kind, batch, device="cpu", repeats=3):
 
     torch.manual_seed(0)
     shape = LAYER_SHAPE
-    x = torch.rand(batch, shape["in_channels"], shape["input_size"], shape["input_size"], device=device,
-                   requires_grad=True)  # (B, 32, 47, 47)
+    x = torch.rand(
+        batch, shape["in_channels"], shape["input_size"], shape["input_size"], device=device, requires_grad=True
+    )  # (B, 32, 47, 47)
     if kind == "conv":
         layer = torch.nn.Conv2d(shape["in_channels"], shape["out_channels"], shape["kernel_size"]).to(device)
         forward = layer
@@ -426,10 +483,16 @@ def _proc_status(key):
 
 def layer_case_in_subprocess(kind, batch, device="cpu", repeats=3):
     """:func:`layer_case` in a fresh Python process, so that its peak memory is its own."""
-    code = (f"import json; from keypoints.bench import layer_case; "
-            f"print(json.dumps(layer_case({kind!r}, {batch}, {device!r}, {repeats})))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())})
+    code = (
+        f"import json; from keypoints.bench import layer_case; "
+        f"print(json.dumps(layer_case({kind!r}, {batch}, {device!r}, {repeats})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())},
+    )
     if done.returncode != 0:
         raise RuntimeError(f"layer case {kind} (batch {batch}) failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -443,9 +506,15 @@ def bench_local_layer(folder, settings, say=print):
     small = batch if device == "cuda" else settings.size("broadcast_batch")
     repeats = 1 if settings.quick or settings.tiny else 3
     measure = layer_case if device == "cuda" else layer_case_in_subprocess
-    cases = {key: measure(kind, b, device, repeats) for key, kind, b in (
-        ("local", "local", batch), ("conv", "conv", batch), ("local_small", "local", small),
-        ("broadcast", "broadcast", small))}
+    cases = {
+        key: measure(kind, b, device, repeats)
+        for key, kind, b in (
+            ("local", "local", batch),
+            ("conv", "conv", batch),
+            ("local_small", "local", small),
+            ("broadcast", "broadcast", small),
+        )
+    }
     for key, case in cases.items():
         say(f"layer {key}: {case['seconds'] * 1000:.1f} ms, peak {case['peak_mib']:.0f} MiB")
     shape = "32->64 ch, 2x2, 47x47 in"
@@ -453,19 +522,42 @@ def bench_local_layer(folder, settings, say=print):
     note = "" if small == batch else f" (measured at batch {small}, time scaled to {batch})"
     product_gb = batch * 64 * 32 * 4 * 46 * 46 * 4 / 1e9
     return [
-        BenchRow(f"LocallyConnected2d fwd+bwd, batch {batch}, {shape}", cases["local"]["seconds"],
-                 cases["broadcast"]["seconds"] * scale, "broadcast version" + note, section="local layer",
-                 details={"broadcast_product_gb_at_full_batch": round(product_gb, 1)}),
-        BenchRow(f"LocallyConnected2d fwd+bwd, batch {batch}: vs Conv2d", cases["local"]["seconds"],
-                 cases["conv"]["seconds"], "nn.Conv2d, same shape", section="local layer"),
-        BenchRow(f"peak memory, batch {small}: LocallyConnected2d", cases["local_small"]["peak_mib"],
-                 cases["broadcast"]["peak_mib"], "broadcast version", unit="MiB", section="local layer"),
-        BenchRow(f"peak memory, batch {batch}: LocallyConnected2d", cases["local"]["peak_mib"],
-                 cases["conv"]["peak_mib"], "nn.Conv2d, same shape", unit="MiB", section="local layer"),
+        BenchRow(
+            f"LocallyConnected2d fwd+bwd, batch {batch}, {shape}",
+            cases["local"]["seconds"],
+            cases["broadcast"]["seconds"] * scale,
+            "broadcast version" + note,
+            section="local layer",
+            details={"broadcast_product_gb_at_full_batch": round(product_gb, 1)},
+        ),
+        BenchRow(
+            f"LocallyConnected2d fwd+bwd, batch {batch}: vs Conv2d",
+            cases["local"]["seconds"],
+            cases["conv"]["seconds"],
+            "nn.Conv2d, same shape",
+            section="local layer",
+        ),
+        BenchRow(
+            f"peak memory, batch {small}: LocallyConnected2d",
+            cases["local_small"]["peak_mib"],
+            cases["broadcast"]["peak_mib"],
+            "broadcast version",
+            unit="MiB",
+            section="local layer",
+        ),
+        BenchRow(
+            f"peak memory, batch {batch}: LocallyConnected2d",
+            cases["local"]["peak_mib"],
+            cases["conv"]["peak_mib"],
+            "nn.Conv2d, same shape",
+            unit="MiB",
+            section="local layer",
+        ),
     ]
 
 
 # -- row 4: prediction ---------------------------------------------------------------------------
+
 
 def bench_prediction(folder, settings, say=print):
     """Row 4: faces per second in batches of 256 against one face at a time."""
@@ -482,13 +574,22 @@ def bench_prediction(folder, settings, say=print):
         torch.manual_seed(0)
         module = build_network(name).to(device).eval()
         predict_pixels(module, faces[:batch], device=device, batch_size=batch, autocast_dtype=autocast)  # warm-up
-        ours = timed(lambda: predict_pixels(module, faces, device=device, batch_size=batch,
-                                            autocast_dtype=autocast), device)
+        ours = timed(
+            lambda: predict_pixels(module, faces, device=device, batch_size=batch, autocast_dtype=autocast), device
+        )
         _one_at_a_time(module, faces[:2], device)  # warm-up
         one_by_one = timed(lambda: _one_at_a_time(module, faces[:n_single], device), device)
-        rows.append(BenchRow(f"predict {name}, batches of {batch}, {device}", n_batched / ours,
-                             n_single / one_by_one, "one face at a time", unit="faces/s",
-                             higher_is_better=True, section="prediction"))
+        rows.append(
+            BenchRow(
+                f"predict {name}, batches of {batch}, {device}",
+                n_batched / ours,
+                n_single / one_by_one,
+                "one face at a time",
+                unit="faces/s",
+                higher_is_better=True,
+                section="prediction",
+            )
+        )
     return rows + bench_photos(folder, settings, say)
 
 
@@ -523,9 +624,12 @@ def bench_photos(folder, settings, say=print):
 
     def naive(path):
         gray = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY)
-        return cascade.detectMultiScale(gray, scaleFactor=getattr(detect, "SCALE_FACTOR", 1.1),
-                                        minNeighbors=getattr(detect, "MIN_NEIGHBORS", 5),
-                                        minSize=(min_face, min_face))
+        return cascade.detectMultiScale(
+            gray,
+            scaleFactor=getattr(detect, "SCALE_FACTOR", 1.1),
+            minNeighbors=getattr(detect, "MIN_NEIGHBORS", 5),
+            minSize=(min_face, min_face),
+        )
 
     rows = []
     detector = detect.FaceDetector()
@@ -537,9 +641,16 @@ def bench_photos(folder, settings, say=print):
         ours, _ = best_of(lambda: predict_file(path, model, detector), repeats)
         baseline, _ = best_of(lambda: naive(path), 1)
         say(f"photo {width}x{height}: {ours * 1000:.0f} ms per photo, {found} face(s)")
-        rows.append(BenchRow(f"photo {width}x{height} end to end ({found} face(s))", ours, baseline,
-                             "read + cascade on the full-size photo", section="prediction",
-                             details={"faces_found": found, "model": model.network.name}))
+        rows.append(
+            BenchRow(
+                f"photo {width}x{height} end to end ({found} face(s))",
+                ours,
+                baseline,
+                "read + cascade on the full-size photo",
+                section="prediction",
+                details={"faces_found": found, "model": model.network.name},
+            )
+        )
     return rows
 
 
@@ -573,6 +684,7 @@ def _photo_source():
 
 
 # -- the GPU rows and the arithmetic floor -------------------------------------------------------
+
 
 def flops_per_face(name):
     """Floating-point operations of one face: a training step (forward and backward) and a prediction.
@@ -624,10 +736,22 @@ def bench_floor(folder, settings, say=print):
         if not achieved:
             continue
         floor = rate / train  # images per second if every FLOP ran at the matmul rate
-        rows.append(BenchRow(f"train {name}: throughput vs the arithmetic floor", achieved, floor,
-                             "FLOPs / matmul rate", unit="img/s", higher_is_better=True, section="floor",
-                             details={"train_flops_per_face": train, "matmul_flops_per_s": rate,
-                                      "fraction_of_floor": achieved / floor}))
+        rows.append(
+            BenchRow(
+                f"train {name}: throughput vs the arithmetic floor",
+                achieved,
+                floor,
+                "FLOPs / matmul rate",
+                unit="img/s",
+                higher_is_better=True,
+                section="floor",
+                details={
+                    "train_flops_per_face": train,
+                    "matmul_flops_per_s": rate,
+                    "fraction_of_floor": achieved / floor,
+                },
+            )
+        )
     return rows
 
 
@@ -648,9 +772,17 @@ def speedup_rows(settings, variants, say=print, networks=TRAINING_NETWORKS):
         results = {}
         for variant in variants:
             try:
-                results[variant] = training_throughput(name, device, settings.size("gpu_faces"), batch,
-                                                       settings.size("gpu_epochs"), settings.size("rounds"),
-                                                       variant, plain=False, say=say)
+                results[variant] = training_throughput(
+                    name,
+                    device,
+                    settings.size("gpu_faces"),
+                    batch,
+                    settings.size("gpu_epochs"),
+                    settings.size("rounds"),
+                    variant,
+                    plain=False,
+                    say=say,
+                )
             except Exception as error:  # noqa: BLE001 - a variant that fails to compile is reported, not fatal
                 say(f"training {name} with {variant}: failed ({type(error).__name__}: {error})")
         if "none" not in results:
@@ -660,9 +792,18 @@ def speedup_rows(settings, variants, say=print, networks=TRAINING_NETWORKS):
         for variant, result in results.items():
             if variant == "none":
                 continue
-            rows.append(BenchRow(f"train {name} on GPU: speedups {variant}", result["ours"], results["none"]["ours"],
-                                 "no speedups", unit="img/s", higher_is_better=True, section="gpu",
-                                 details={"warmup_s": result["warmup_s"], "winner": winner}))
+            rows.append(
+                BenchRow(
+                    f"train {name} on GPU: speedups {variant}",
+                    result["ours"],
+                    results["none"]["ours"],
+                    "no speedups",
+                    unit="img/s",
+                    higher_is_better=True,
+                    section="gpu",
+                    details={"warmup_s": result["warmup_s"], "winner": winner},
+                )
+            )
     settings.speedup_winners = winners
     return rows
 
@@ -684,23 +825,45 @@ def bench_time_to_best(settings, winners, say=print, networks=TRAINING_NETWORKS)
         valid_set = face_tensors(prepared.valid_images, prepared.valid_keypoints, device)
         batches = (len(train_set) + recipe.batch_size - 1) // recipe.batch_size
         speedups = winners.get(name)
-        regressor = make_regressor(build_network(name), recipe, valid_set=valid_set, device=device,
-                                   batches_per_epoch=batches, verbose=0, speedups=speedups)
+        regressor = make_regressor(
+            build_network(name),
+            recipe,
+            valid_set=valid_set,
+            device=device,
+            batches_per_epoch=batches,
+            verbose=0,
+            speedups=speedups,
+        )
         started = time.perf_counter()
         regressor.fit(train_set, y=None)
         total = time.perf_counter() - started
         history = list(regressor.history)
         best = min(range(len(history)), key=lambda i: history[i]["valid_rmse"])
-        to_best = sum(row["dur"] for row in history[:best + 1])
-        say(f"{name}: best validation RMSE {history[best]['valid_rmse']:.3f} px at epoch {best + 1} "
-            f"after {to_best:.1f} s ({len(history)} epochs, {total:.1f} s in all; speedups {speedups})")
+        to_best = sum(row["dur"] for row in history[: best + 1])
+        say(
+            f"{name}: best validation RMSE {history[best]['valid_rmse']:.3f} px at epoch {best + 1} "
+            f"after {to_best:.1f} s ({len(history)} epochs, {total:.1f} s in all; speedups {speedups})"
+        )
         target = 60.0 if name == "conv" else 180.0
-        rows.append(BenchRow(f"{name}: full preset to its best validation RMSE", to_best, target,
-                             "target on one H200", section="gpu",
-                             details={"best_valid_rmse_px": history[best]["valid_rmse"], "best_epoch": best + 1,
-                                      "epochs_run": len(history), "epochs_planned": recipe.epochs,
-                                      "total_s": total, "data": source, "speedups": speedups,
-                                      "meets_target": to_best <= target}))
+        rows.append(
+            BenchRow(
+                f"{name}: full preset to its best validation RMSE",
+                to_best,
+                target,
+                "target on one H200",
+                section="gpu",
+                details={
+                    "best_valid_rmse_px": history[best]["valid_rmse"],
+                    "best_epoch": best + 1,
+                    "epochs_run": len(history),
+                    "epochs_planned": recipe.epochs,
+                    "total_s": total,
+                    "data": source,
+                    "speedups": speedups,
+                    "meets_target": to_best <= target,
+                },
+            )
+        )
     return rows
 
 
@@ -719,13 +882,27 @@ def _time_to_best_data(settings, say):
     images, keypoints = generate_faces(n, seed=0)
     cut = int(n * 0.8)
     say(f"time to best: no data given (--data or KEYPOINTS_DATA_DIR), so {n} synthetic faces")
-    return Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, synthetic=True,
-                    train_images=images[:cut], train_keypoints=keypoints[:cut], valid_images=images[cut:],
-                    valid_keypoints=keypoints[cut:], split=f"first {cut} / last {n - cut}"), f"synthetic ({n} faces)"
+    return Prepared(
+        source=None,
+        sha256="",
+        columns=KEYPOINT_COLUMNS,
+        synthetic=True,
+        train_images=images[:cut],
+        train_keypoints=keypoints[:cut],
+        valid_images=images[cut:],
+        valid_keypoints=keypoints[cut:],
+        split=f"first {cut} / last {n - cut}",
+    ), f"synthetic ({n} faces)"
 
 
-SECTIONS = {"loading": bench_loading, "training": bench_training, "local layer": bench_local_layer,
-            "prediction": bench_prediction, "floor": bench_floor, "gpu": bench_gpu}
+SECTIONS = {
+    "loading": bench_loading,
+    "training": bench_training,
+    "local layer": bench_local_layer,
+    "prediction": bench_prediction,
+    "floor": bench_floor,
+    "gpu": bench_gpu,
+}
 """Benchmark sections in the order they run; each returns a list of BenchRow."""
 
 
@@ -764,9 +941,13 @@ def run_benchmarks(quick=False, out=None, say=print, settings=None):
         "mode": settings.mode,
         "device": settings.resolved_device,
         "seconds": seconds,
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-                    "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        },
         "speedup_winners": settings.speedup_winners,
         "rows": [{**asdict(r), "ratio": r.ratio} for r in rows],
     }
@@ -782,8 +963,10 @@ def format_table(rows):
     lines = [f"{'benchmark':{width}}  {'ratio':>8}  {'ours':>12}  {'baseline':>12}  baseline is"]
     for r in rows:
         ratio = f"{r.ratio:7.1f}x" if r.ratio >= 10 else f"{r.ratio:7.2f}x" if r.ratio >= 0.1 else f"{r.ratio:7.4f}x"
-        lines.append(f"{r.name:{width}}  {ratio}  {_amount(r.ours, r.unit):>12}  "
-                     f"{_amount(r.baseline, r.unit):>12}  {r.baseline_name}")
+        lines.append(
+            f"{r.name:{width}}  {ratio}  {_amount(r.ours, r.unit):>12}  "
+            f"{_amount(r.baseline, r.unit):>12}  {r.baseline_name}"
+        )
     return "\n".join(lines)
 
 

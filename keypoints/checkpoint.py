@@ -66,8 +66,12 @@ def network_from_dict(data):
         if kind not in kinds:
             raise ModelFileError(f"unknown layer kind {kind!r}; this model needs a newer keypoints")
         layers.append(kinds[kind](**layer))
-    return Network(name=data["name"], description=data["description"], layers=tuple(layers),
-                   input_volume=tuple(data["input_volume"]))
+    return Network(
+        name=data["name"],
+        description=data["description"],
+        layers=tuple(layers),
+        input_volume=tuple(data["input_volume"]),
+    )
 
 
 def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False):
@@ -98,8 +102,17 @@ def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False
         state[key] = tensor.half() if half and tensor.is_floating_point() else tensor
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": FORMAT, "version": VERSION, "network": network_to_dict(network),
-                "columns": list(columns), "card": dict(card), "state_dict": state}, path)
+    torch.save(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "network": network_to_dict(network),
+            "columns": list(columns),
+            "card": dict(card),
+            "state_dict": state,
+        },
+        path,
+    )
     return path
 
 
@@ -123,21 +136,27 @@ def load_model(path, device="cpu"):
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file. Train one with `make train`, "
-                             "or pass --model with the path of a .pt file it wrote.")
+        raise ModelFileError(
+            f"{path}: no such model file. Train one with `make train`, "
+            "or pass --model with the path of a .pt file it wrote."
+        )
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds here; all mean "not a model file of ours"
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelFileError(
             f"{path}: not a keypoints model file, or one that carries code, so it was not loaded "
-            f"({first_line[:200]}). Use a .pt file written by `keypoints train`.") from error
+            f"({first_line[:200]}). Use a .pt file written by `keypoints train`."
+        ) from error
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: a PyTorch file, but not a keypoints model (no '{FORMAT}' marker). "
-                             "Use a .pt file written by `keypoints train`.")
+        raise ModelFileError(
+            f"{path}: a PyTorch file, but not a keypoints model (no '{FORMAT}' marker). "
+            "Use a .pt file written by `keypoints train`."
+        )
     if saved.get("version") != VERSION:
-        raise ModelFileError(f"{path}: model file version {saved.get('version')}, this keypoints reads "
-                             f"version {VERSION}.")
+        raise ModelFileError(
+            f"{path}: model file version {saved.get('version')}, this keypoints reads version {VERSION}."
+        )
     try:
         network = network_from_dict(saved["network"])
         module = build_module(network)
@@ -146,8 +165,9 @@ def load_model(path, device="cpu"):
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise ModelFileError(f"{path}: the weights do not fit the network stored with them "
-                             f"({str(error).splitlines()[0][:200]}).") from error
+        raise ModelFileError(
+            f"{path}: the weights do not fit the network stored with them ({str(error).splitlines()[0][:200]})."
+        ) from error
     module.to(device).eval()
     return LoadedModel(module, network, tuple(saved["columns"]), saved.get("card", {}), path)
 
@@ -161,4 +181,3 @@ def _spec_classes():
         if "kind" in cls.__dict__ and not cls.__name__.startswith("_"):
             found[cls.kind] = cls
     return found
-

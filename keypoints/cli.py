@@ -51,8 +51,9 @@ def _parser():
 
     check = commands.add_parser("check", help="load and validate a Kaggle CSV, and summarise it")
     check.add_argument("csv", help="training.csv or test.csv (plain, .gz or .zip)")
-    check.add_argument("--skip-bad-rows", action="store_true",
-                       help="leave bad rows out (each is listed) instead of stopping")
+    check.add_argument(
+        "--skip-bad-rows", action="store_true", help="leave bad rows out (each is listed) instead of stopping"
+    )
     check.add_argument("--no-cache", action="store_true", help="parse even if a cached copy exists")
     check.set_defaults(handler=_check)
 
@@ -60,8 +61,12 @@ def _parser():
     synth.add_argument("out", help="CSV to write (.csv or .csv.gz)")
     synth.add_argument("-n", "--faces", type=int, default=2000, help="number of faces (default 2000)")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--incomplete", type=float, default=0.0,
-                       help="fraction of faces that keep only 4 keypoints, as most Kaggle rows do")
+    synth.add_argument(
+        "--incomplete",
+        type=float,
+        default=0.0,
+        help="fraction of faces that keep only 4 keypoints, as most Kaggle rows do",
+    )
     synth.set_defaults(handler=_synth)
 
     summary = commands.add_parser("summary", help="print a network's layers, output volumes and parameters")
@@ -70,19 +75,29 @@ def _parser():
 
     train = commands.add_parser("train", help="train networks on one split and write models/ and reports/")
     train.add_argument("--data", help="training CSV (default: data/training.csv[.gz|.zip], else synthetic faces)")
-    train.add_argument("--nets", default=None,
-                       help="comma-separated networks (default: conv,local,bnconv); known: "
-                       + ", ".join(_network_names()))
+    train.add_argument(
+        "--nets",
+        default=None,
+        help="comma-separated networks (default: conv,local,bnconv); known: " + ", ".join(_network_names()),
+    )
     train.add_argument("--epochs", type=int, help="epochs for every network (default: from the preset)")
-    train.add_argument("--preset", default="default", choices=("default", "full", "synthetic"),
-                       help="default: sized for 2 CPU cores; full: GPU-length training; synthetic: a short "
-                       "run, chosen by itself when no data is found")
+    train.add_argument(
+        "--preset",
+        default="default",
+        choices=("default", "full", "synthetic"),
+        help="default: sized for 2 CPU cores; full: GPU-length training; synthetic: a short "
+        "run, chosen by itself when no data is found",
+    )
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
-    train.add_argument("--mirror-sum", type=float, default=None,
-                       help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
-                       "real-face stand-in; 95 for the synthetic faces)")
+    train.add_argument(
+        "--mirror-sum",
+        type=float,
+        default=None,
+        help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
+        "real-face stand-in; 95 for the synthetic faces)",
+    )
     train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
     train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
     train.set_defaults(handler=_train)
@@ -101,27 +116,43 @@ def _parser():
     bench = commands.add_parser("bench", help="speed figures as ratios against baselines run alongside")
     bench.add_argument("--quick", action="store_true", help="a short run: fewer repeats")
     bench.add_argument("--out", default=None, help="JSON file for the figures (default: reports/bench.json)")
-    bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
-                       help="auto: CUDA when there is one, which adds the GPU rows")
-    bench.add_argument("--data", default=None, help="training CSV for the GPU time-to-best rows (default: "
-                       "training.csv.gz in KEYPOINTS_DATA_DIR, else synthetic faces)")
-    bench.add_argument("--epochs", type=int, default=None,
-                       help="cap on the full presets' epochs in the GPU time-to-best rows")
+    bench.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="auto: CUDA when there is one, which adds the GPU rows",
+    )
+    bench.add_argument(
+        "--data",
+        default=None,
+        help="training CSV for the GPU time-to-best rows (default: "
+        "training.csv.gz in KEYPOINTS_DATA_DIR, else synthetic faces)",
+    )
+    bench.add_argument(
+        "--epochs", type=int, default=None, help="cap on the full presets' epochs in the GPU time-to-best rows"
+    )
     bench.set_defaults(handler=_bench)
 
     predict = commands.add_parser("predict", help="find faces in photos and draw their keypoints")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
     predict.add_argument("--model", help="model file (default: models/default.pt)")
     predict.add_argument("--out", default=None, help="folder for the results (default: results/)")
-    predict.add_argument("--refine", action="store_true",
-                         help="average each face's keypoints over the windows within 8 px of its square, in one "
-                         "fully-convolutional pass (conv models only; off by default: it raised the error on the "
-                         "labelled photos)")
+    predict.add_argument(
+        "--refine",
+        action="store_true",
+        help="average each face's keypoints over the windows within 8 px of its square, in one "
+        "fully-convolutional pass (conv models only; off by default: it raised the error on the "
+        "labelled photos)",
+    )
     predict.set_defaults(handler=_predict)
 
     explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
-    explain.add_argument("images", nargs="+", metavar="IMAGE",
-                         help="FILE.csv:ROWS (row 1 is the first face; e.g. training.csv:1,5,10-12) or a photo")
+    explain.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="FILE.csv:ROWS (row 1 is the first face; e.g. training.csv:1,5,10-12) or a photo",
+    )
     explain.add_argument("--model", help="model file (default: the default model)")
     explain.add_argument("--out", default=None, help="folder for the PNG figures (default: results/explain)")
     explain.add_argument("--keypoint", default="nose_tip", help="keypoint of the one-keypoint saliency panel")
@@ -161,8 +192,14 @@ def _explain(args):
     from keypoints import paths
     from keypoints.explain.run import explain_images
 
-    done = explain_images(args.model or paths.DEFAULT_MODEL, args.images, args.out or paths.EXPLAIN_DIR,
-                          keypoint=args.keypoint, patch=args.patch, stride=args.stride)
+    done = explain_images(
+        args.model or paths.DEFAULT_MODEL,
+        args.images,
+        args.out or paths.EXPLAIN_DIR,
+        keypoint=args.keypoint,
+        patch=args.patch,
+        stride=args.stride,
+    )
     for _, error in done.problems:
         print_error(error)
     print(f"wrote {len(done.written)} figure(s); {len(done.problems)} of {len(args.images)} IMAGE argument(s) failed")
@@ -173,8 +210,9 @@ def _submit(args):
     from keypoints import paths
     from keypoints.submit import write_submission
 
-    written = write_submission(args.test, args.lookup, args.model or paths.DEFAULT_MODEL,
-                               args.out or paths.SUBMISSION_FILE)
+    written = write_submission(
+        args.test, args.lookup, args.model or paths.DEFAULT_MODEL, args.out or paths.SUBMISSION_FILE
+    )
     print(f"wrote {written.rows} rows for {written.images} images to {written.path}")
     return 0
 
@@ -205,8 +243,15 @@ def _summary(args):
 def _train(args):
     from keypoints.training.run import TrainSettings, train_networks
 
-    settings = TrainSettings(data=args.data, epochs=args.epochs, preset=args.preset, device=args.device,
-                             seed=args.seed, skip_bad_rows=args.skip_bad_rows, mirror_sum=args.mirror_sum)
+    settings = TrainSettings(
+        data=args.data,
+        epochs=args.epochs,
+        preset=args.preset,
+        device=args.device,
+        seed=args.seed,
+        skip_bad_rows=args.skip_bad_rows,
+        mirror_sum=args.mirror_sum,
+    )
     if args.nets:
         settings.nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
     if args.models_dir:
@@ -240,8 +285,11 @@ def _evaluate(args):
     for name, value in per_keypoint.items():
         print(f"  {name:{width}}  {value:.3f}")
     if args.json:
-        print(json.dumps({"rmse": rmse, "per_keypoint": per_keypoint, "n_faces": int(labelled.sum()),
-                          "model": str(model.path)}))
+        print(
+            json.dumps(
+                {"rmse": rmse, "per_keypoint": per_keypoint, "n_faces": int(labelled.sum()), "model": str(model.path)}
+            )
+        )
     return 0
 
 
@@ -263,7 +311,7 @@ def _check(args):
     width = max(map(len, KEYPOINTS))
     print(f"{'keypoint':{width}}  present")
     for name in KEYPOINTS:
-        count = int((present[:, data.columns.index(name + '_x')] & present[:, data.columns.index(name + '_y')]).sum())
+        count = int((present[:, data.columns.index(name + "_x")] & present[:, data.columns.index(name + "_y")]).sum())
         print(f"{name:{width}}  {count:6d} ({100 * count / max(len(data), 1):5.1f}%)")
     return 0
 
@@ -292,11 +340,12 @@ def _predict(args):
         if result.error:
             print(f"error: {result.error}", file=sys.stderr)
         else:
-            print(f"{result.path}: {len(result.faces)} face{'s'[:len(result.faces) != 1]}")
+            print(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
 
     try:
-        summary = predict_photos(args.paths, args.model, args.out or paths.RESULTS_DIR, on_result=report,
-                                 refine=args.refine)
+        summary = predict_photos(
+            args.paths, args.model, args.out or paths.RESULTS_DIR, on_result=report, refine=args.refine
+        )
     except NoPhotosError as error:
         print_error(error)
         return EXIT_USAGE

@@ -7,14 +7,14 @@ per-keypoint RMSE as PNG.
 """
 
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
-import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -48,12 +48,15 @@ def comparison_markdown(results, baseline, prepared, settings, device):
     lines = [
         "# Convolutional vs locally-connected networks",
         "",
-        f"Written by `keypoints train` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        f"Written by `keypoints train` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
     ]
     if prepared.synthetic:
-        lines += ["**These results are on SYNTHETIC faces** (no training data was found); "
-                  "see `data/README.md` for the real data.", ""]
+        lines += [
+            "**These results are on SYNTHETIC faces** (no training data was found); "
+            "see `data/README.md` for the real data.",
+            "",
+        ]
     lines += [
         f"- data: `{prepared.source}` (sha256 `{prepared.sha256[:16]}`)",
         f"- split: {prepared.split}",
@@ -70,33 +73,54 @@ def comparison_markdown(results, baseline, prepared, settings, device):
         lines.append(
             f"| `{r.name}` | {r.params:,} | {r.epochs} ({r.best_epoch}) | {r.seconds:.0f} s | "
             f"{r.seconds / max(r.epochs, 1):.1f} | **{r.valid_rmse:.3f}** | {r.valid_rmse / base_rmse:.2f}x | "
-            f"{r.ms_per_face:.3f} | {r.train_state_mb:.0f}{gpu} |")
+            f"{r.ms_per_face:.3f} | {r.train_state_mb:.0f}{gpu} |"
+        )
     lines.append(f"| mean of training keypoints | 0 | - | - | - | {base_rmse:.3f} | 1.00x | - | - |")
-    lines += ["", "## RMSE per keypoint (pixels)", "",
-              "| keypoint | " + " | ".join(f"`{r.name}`" for r in results) + " | mean |",
-              "|---|" + "---:|" * (len(results) + 1)]
+    lines += [
+        "",
+        "## RMSE per keypoint (pixels)",
+        "",
+        "| keypoint | " + " | ".join(f"`{r.name}`" for r in results) + " | mean |",
+        "|---|" + "---:|" * (len(results) + 1),
+    ]
     for name in KEYPOINTS:
         cells = [f"{r.per_keypoint[name]:.2f}" for r in results] + [f"{base_per_keypoint[name]:.2f}"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "![learning curves](figures/learning_curves.png)", "",
-              "![RMSE per keypoint](figures/per_keypoint_rmse.png)", "",
-              "## What the comparison shows", ""]
+    lines += [
+        "",
+        "![learning curves](figures/learning_curves.png)",
+        "",
+        "![RMSE per keypoint](figures/per_keypoint_rmse.png)",
+        "",
+        "## What the comparison shows",
+        "",
+    ]
     lines += [f"- {sentence}" for sentence in findings(results, base_rmse)]
     lines += ["", "## The networks", ""]
     lines += [f"- `{r.name}`: {r.description}" for r in results]
-    lines += ["", "## The recipe", "",
-              "Every network trains with the masked mean-squared error (missing keypoints add nothing), "
-              "half of each batch mirrored with left and right keypoints swapped, and early stopping on "
-              "validation RMSE with the best weights restored.", ""]
+    lines += [
+        "",
+        "## The recipe",
+        "",
+        "Every network trains with the masked mean-squared error (missing keypoints add nothing), "
+        "half of each batch mirrored with left and right keypoints swapped, and early stopping on "
+        "validation RMSE with the best weights restored.",
+        "",
+    ]
     lines += [f"- `{r.name}`: {recipe_text(r.recipe)}" for r in results if getattr(r, "recipe", None)]
-    lines += ["", "Why this recipe (figures in `keypoints/training/presets.py` and `keypoints/networks/specs.py`): "
-              "after 5 epochs on the stand-in, `local` reached 2.74 px with AdamW and a one-cycle rate "
-              "peaking at 1e-3 against 4.06 px with the classic recipe (Nesterov momentum, rate 0.03 to "
-              "0.0001), which was made for thousands of epochs; and Nouri's dropout (0.1, 0.2, 0.3 after "
-              "the pools, 0.5 between the dense layers) left it at 7.07 px in eval mode, so the classic "
-              "networks keep one dropout of 0.2 between their dense layers. `bnconv` has batch norm, "
-              "which lets AdamW with a one-cycle rate train it in minutes.",
-              "", f"Repeat with: `{repeat_command(settings)}`", ""]
+    lines += [
+        "",
+        "Why this recipe (figures in `keypoints/training/presets.py` and `keypoints/networks/specs.py`): "
+        "after 5 epochs on the stand-in, `local` reached 2.74 px with AdamW and a one-cycle rate "
+        "peaking at 1e-3 against 4.06 px with the classic recipe (Nesterov momentum, rate 0.03 to "
+        "0.0001), which was made for thousands of epochs; and Nouri's dropout (0.1, 0.2, 0.3 after "
+        "the pools, 0.5 between the dense layers) left it at 7.07 px in eval mode, so the classic "
+        "networks keep one dropout of 0.2 between their dense layers. `bnconv` has batch norm, "
+        "which lets AdamW with a one-cycle rate train it in minutes.",
+        "",
+        f"Repeat with: `{repeat_command(settings)}`",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -108,8 +132,10 @@ def recipe_text(recipe):
         how = f"AdamW (weight decay {recipe.weight_decay:g}), one-cycle rate peaking at {recipe.lr:g}"
     jitter = getattr(recipe, "jitter", None)
     if jitter:
-        how += f"; faces rotated up to {jitter[0]:g} degrees, scaled up to {100 * jitter[1]:g} % and shifted up to " \
-               f"{jitter[2]:g} px at random"
+        how += (
+            f"; faces rotated up to {jitter[0]:g} degrees, scaled up to {100 * jitter[1]:g} % and shifted up to "
+            f"{jitter[2]:g} px at random"
+        )
     return f"{how}; batch {recipe.batch_size}; at most {recipe.epochs} epochs, patience {recipe.patience}"
 
 
@@ -119,8 +145,10 @@ def findings(results, base_rmse):
         return ["No network was trained."]
     ranked = sorted(results, key=lambda r: r.valid_rmse)
     best = ranked[0]
-    said = [f"`{best.name}` is the most accurate: {best.valid_rmse:.3f} px, "
-            f"{best.valid_rmse / base_rmse:.2f}x the error of predicting the mean ({base_rmse:.3f} px)."]
+    said = [
+        f"`{best.name}` is the most accurate: {best.valid_rmse:.3f} px, "
+        f"{best.valid_rmse / base_rmse:.2f}x the error of predicting the mean ({base_rmse:.3f} px)."
+    ]
     by_name = {r.name: r for r in results}
     if "conv" in by_name and "local" in by_name:
         conv, local = by_name["conv"], by_name["local"]
@@ -129,11 +157,14 @@ def findings(results, base_rmse):
             f"Without weight sharing, `local` is {verdict} `conv` ({local.valid_rmse:.3f} vs "
             f"{conv.valid_rmse:.3f} px) with {local.params / conv.params:.1f}x the parameters and "
             f"{(local.seconds / max(local.epochs, 1)) / (conv.seconds / max(conv.epochs, 1)):.1f}x the time "
-            "per epoch.")
+            "per epoch."
+        )
     for r in results:
         if r.valid_rmse >= base_rmse:
-            said.append(f"`{r.name}` did not beat the mean in {r.epochs} epochs: it needs longer training "
-                        "(`PRESET=full`, on a GPU) to say anything about the architecture.")
+            said.append(
+                f"`{r.name}` did not beat the mean in {r.epochs} epochs: it needs longer training "
+                "(`PRESET=full`, on a GPU) to say anything about the architecture."
+            )
     return said
 
 
@@ -156,8 +187,9 @@ def plot_learning_curves(results, base_rmse, path):
         color = f"C{index}"
         epochs = [row["epoch"] for row in r.history]
         axes.plot(epochs, [row["valid_rmse"] for row in r.history], color=color, label=f"{r.name} validation")
-        axes.plot(epochs, [row["train_rmse"] for row in r.history], color=color, linestyle="--",
-                  label=f"{r.name} train")
+        axes.plot(
+            epochs, [row["train_rmse"] for row in r.history], color=color, linestyle="--", label=f"{r.name} train"
+        )
     axes.axhline(base_rmse, color="gray", linestyle=":", label="mean baseline")
     axes.set(xlabel="epoch", ylabel="RMSE (pixels)", yscale="log", title="Learning curves")
     axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
@@ -176,8 +208,13 @@ def plot_per_keypoint(results, base_per_keypoint, path):
     width = 0.8 / len(series)
     x = np.arange(len(KEYPOINTS))
     for index, (name, values) in enumerate(series):
-        axes.bar(x + index * width, [values[k] for k in KEYPOINTS], width, label=name,
-                 color="gray" if name == "mean" else f"C{index}")
+        axes.bar(
+            x + index * width,
+            [values[k] for k in KEYPOINTS],
+            width,
+            label=name,
+            color="gray" if name == "mean" else f"C{index}",
+        )
     axes.set_xticks(x + 0.4 - width / 2, KEYPOINTS, rotation=60, ha="right", fontsize=8)
     axes.set(ylabel="RMSE (pixels)", title="Validation RMSE per keypoint")
     axes.legend(fontsize=8)

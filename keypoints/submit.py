@@ -76,8 +76,10 @@ def read_lookup(path, image_ids, columns):
         raise DataError(f"{path}: cannot be read as a CSV ({str(error).strip().splitlines()[0]}).") from error
     missing = [c for c in LOOKUP_COLUMNS if c not in table.columns]
     if missing:
-        raise DataError(f"{path}, line 1 (header): no column {', '.join(repr(c) for c in missing)}; a Kaggle lookup "
-                        f"table has {','.join(LOOKUP_COLUMNS)},Location.")
+        raise DataError(
+            f"{path}, line 1 (header): no column {', '.join(repr(c) for c in missing)}; a Kaggle lookup "
+            f"table has {','.join(LOOKUP_COLUMNS)},Location."
+        )
     if table.empty:
         raise DataError(f"{path}: the file has a header but no rows.")
     lines = np.arange(len(table)) + 2
@@ -91,15 +93,21 @@ def read_lookup(path, image_ids, columns):
     repeated = pd.Series(row_ids).duplicated(keep="first").to_numpy() & np.isfinite(row_ids)
     problems = []
     for k in np.flatnonzero(~np.isfinite(row_ids) | repeated | (image_index < 0) | (column_index < 0)):
-        problems.append(f"line {lines[k]}: " + _row_problem(table.iloc[k], row_ids[k], repeated[k], ids[k],
-                                                             image_index[k], column_index[k], image_ids, columns))
+        problems.append(
+            f"line {lines[k]}: "
+            + _row_problem(
+                table.iloc[k], row_ids[k], repeated[k], ids[k], image_index[k], column_index[k], image_ids, columns
+            )
+        )
     if problems:
         shown = "\n".join(f"  {p}" for p in problems[:SHOWN_PROBLEMS])
         more = len(problems) - SHOWN_PROBLEMS
-        raise DataError(f"{path}: {len(problems)} of {len(table)} lookup rows cannot be answered:\n{shown}"
-                        + (f"\n  ... and {more} more" if more > 0 else "")
-                        + "\nCheck that --test and --lookup come from the same competition files; "
-                        "nothing was written.")
+        raise DataError(
+            f"{path}: {len(problems)} of {len(table)} lookup rows cannot be answered:\n{shown}"
+            + (f"\n  ... and {more} more" if more > 0 else "")
+            + "\nCheck that --test and --lookup come from the same competition files; "
+            "nothing was written."
+        )
     return Lookup(row_ids.astype(np.int64), image_index, column_index)
 
 
@@ -135,8 +143,10 @@ def write_submission(test_path, lookup_path, model_path, out_path):
     repeated = pd.Series(test.image_ids).duplicated().to_numpy()
     if repeated.any():
         k = int(np.argmax(repeated))
-        raise DataError(f"{test_path}, line {test.lines[k]}: ImageId {test.image_ids[k]} appears twice; "
-                        "each test image needs its own id.")
+        raise DataError(
+            f"{test_path}, line {test.lines[k]}: ImageId {test.image_ids[k]} appears twice; "
+            "each test image needs its own id."
+        )
     lookup = read_lookup(lookup_path, test.image_ids, model.columns)
     used = np.unique(lookup.image_index)  # predict only the images asked for
     predicted = np.full((len(test), len(model.columns)), np.nan, np.float32)
@@ -164,7 +174,9 @@ def _row_problem(row, row_id, repeated, image_id, image_index, column_index, ima
     if not np.isfinite(image_id):
         return f"ImageId {row['ImageId']!r} is not a whole number"
     if image_index < 0:
-        return (f"ImageId {int(image_id)} is not in the test file (its ImageIds run from {int(np.min(image_ids))} "
-                f"to {int(np.max(image_ids))}, {len(image_ids)} images)")
+        return (
+            f"ImageId {int(image_id)} is not in the test file (its ImageIds run from {int(np.min(image_ids))} "
+            f"to {int(np.max(image_ids))}, {len(image_ids)} images)"
+        )
     known = ", ".join(c for c in columns)
     return f"FeatureName {row['FeatureName']!r} is not a keypoint this model predicts (it predicts {known})"

@@ -29,8 +29,10 @@ def shared_data_dir():
     """The folder named by KEYPOINTS_DATA_DIR; the test is skipped when it is not set."""
     value = os.environ.get(DATA_DIR_SETTING)
     if not value:
-        pytest.skip(f"{DATA_DIR_SETTING} is not set: point it at the folder holding training.csv.gz "
-                    "to run the tests on real faces")
+        pytest.skip(
+            f"{DATA_DIR_SETTING} is not set: point it at the folder holding training.csv.gz "
+            "to run the tests on real faces"
+        )
     path = Path(value)
     if not path.is_dir():
         pytest.fail(f"{DATA_DIR_SETTING}={value} is not a folder")

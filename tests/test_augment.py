@@ -31,8 +31,10 @@ def centroid(image, pixel_offset):
 
 
 @pytest.mark.parametrize("mirror_sum", [95.0, 97.0])
-@pytest.mark.parametrize("angle_deg, size, offset", [(0, 1, (0, 0)), (12, 1, (0, 0)), (-9, 1.1, (2.0, -1.5)),
-                                                     (0, 0.9, (0, 0)), (20, 0.95, (-3.0, 2.0))])
+@pytest.mark.parametrize(
+    "angle_deg, size, offset",
+    [(0, 1, (0, 0)), (12, 1, (0, 0)), (-9, 1.1, (2.0, -1.5)), (0, 0.9, (0, 0)), (20, 0.95, (-3.0, 2.0))],
+)
 def test_a_spot_and_its_label_land_on_the_same_place(mirror_sum, angle_deg, size, offset):
     centre = mirror_sum / 2
     pixel_offset = centre - 47.5  # the labels' convention: 0 for OpenCV's pixel centres, 1 for the stand-in
@@ -40,9 +42,16 @@ def test_a_spot_and_its_label_land_on_the_same_place(mirror_sum, angle_deg, size
     label[0, 0], label[0, 1] = 62.0, 38.0  # left_eye_center, away from the centre
     image = blob_image(62.0, 38.0, pixel_offset)
 
-    moved_image, moved = jitter_faces(image, torch.from_numpy(scale_keypoints(label)), torch.tensor([math.radians(angle_deg)]),
-                                      torch.tensor([float(size)]), torch.tensor([offset], dtype=torch.float32),
-                                      X_INDEX, Y_INDEX, centre)
+    moved_image, moved = jitter_faces(
+        image,
+        torch.from_numpy(scale_keypoints(label)),
+        torch.tensor([math.radians(angle_deg)]),
+        torch.tensor([float(size)]),
+        torch.tensor([offset], dtype=torch.float32),
+        X_INDEX,
+        Y_INDEX,
+        centre,
+    )
 
     x, y = unscale_keypoints(moved.numpy())[0, :2]
     spot_x, spot_y = centroid(moved_image, pixel_offset)
@@ -59,8 +68,16 @@ def test_a_rotation_turns_the_face_the_same_way_in_pixels_and_labels():
     # 90 degrees about the centre, in image coordinates (y down): (x, y) - c -> (-(y - c), x - c)
     label = np.full((1, 30), np.nan, dtype=np.float32)
     label[0, 0], label[0, 1] = 60.0, 48.5
-    _, moved = jitter_faces(blob_image(60.0, 48.5, 1.0), torch.from_numpy(scale_keypoints(label)),
-                            torch.tensor([math.pi / 2]), torch.tensor([1.0]), torch.zeros(1, 2), X_INDEX, Y_INDEX, 48.5)
+    _, moved = jitter_faces(
+        blob_image(60.0, 48.5, 1.0),
+        torch.from_numpy(scale_keypoints(label)),
+        torch.tensor([math.pi / 2]),
+        torch.tensor([1.0]),
+        torch.zeros(1, 2),
+        X_INDEX,
+        Y_INDEX,
+        48.5,
+    )
     assert unscale_keypoints(moved.numpy())[0, :2] == pytest.approx((48.5, 60.0), abs=1e-4)
 
 
@@ -82,6 +99,6 @@ def test_jitter_in_batches_keeps_the_order_and_flips_and_moves_every_face():
     jittered = list(FaceBatches(faces, batch_size=8, shuffle=True, flip=True, seed=4, jitter=(10, 0.08, 2)))
     assert [x.shape for x, _ in jittered] == [x.shape for x, _ in plain]
     for (_, y_plain), (_, y_jittered) in zip(plain, jittered):
-        moved = (unscale_keypoints(y_jittered.numpy()) - unscale_keypoints(y_plain.numpy()))
+        moved = unscale_keypoints(y_jittered.numpy()) - unscale_keypoints(y_plain.numpy())
         # every face moved, none by more than the limits allow at this distance from the centre
         assert (np.abs(moved).max(axis=1) > 0).all() and np.abs(moved).max() < 12

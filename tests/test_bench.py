@@ -64,10 +64,26 @@ def test_flops_are_counted_per_face_and_equal_for_conv_and_local():
 
 def test_bench_command_passes_its_options(monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr(bench, "run_benchmarks", lambda out=None, settings=None, **_: seen.update(
-        out=out, settings=settings))
-    assert main(["bench", "--quick", "--device", "cpu", "--data", "x.csv", "--epochs", "7",
-                 "--out", str(tmp_path / "b.json")]) == 0
+    monkeypatch.setattr(
+        bench, "run_benchmarks", lambda out=None, settings=None, **_: seen.update(out=out, settings=settings)
+    )
+    assert (
+        main(
+            [
+                "bench",
+                "--quick",
+                "--device",
+                "cpu",
+                "--data",
+                "x.csv",
+                "--epochs",
+                "7",
+                "--out",
+                str(tmp_path / "b.json"),
+            ]
+        )
+        == 0
+    )
     settings = seen["settings"]
     assert (settings.quick, settings.device, settings.data, settings.epochs) == (True, "cpu", "x.csv", 7)
     assert seen["out"] == str(tmp_path / "b.json")

@@ -23,8 +23,11 @@ from keypoints.training.run import Prepared
 
 LINEAR = Network("linear", "a linear map of the pixels", (Flatten(), Dense(30)))
 SMALL_CONV = Network("small-conv", "a small convnet", (Conv(4, 4, stride=2), ReLU(), Pool(2), Flatten(), Dense(30)))
-SMALL_LOCAL = Network("small-local", "a small locally-connected net",
-                      (Local(4, 3), ReLU(), Pool(2), Pool(2), Pool(2), Flatten(), Dense(30)))
+SMALL_LOCAL = Network(
+    "small-local",
+    "a small locally-connected net",
+    (Local(4, 3), ReLU(), Pool(2), Pool(2), Pool(2), Flatten(), Dense(30)),
+)
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +154,11 @@ def test_csv_rows_are_read_and_bad_or_missing_rows_are_named(tmp_path, faces):
     assert [f.label for f in got] == ["few_row1", "few_row4"] and got[1].source == "few.csv row 4 (line 5)"
     np.testing.assert_array_equal(got[1].image, images[3, 0])
     np.testing.assert_allclose(got[1].labels, keypoints[3], rtol=1e-6)
-    with pytest.raises(DataError, match=r"few.csv: row 3 \(line 4\) is bad.*line 4, column left_eye_center_x: "
-                                        r"120 is outside"):
+    with pytest.raises(
+        DataError,
+        match=r"few.csv: row 3 \(line 4\) is bad.*line 4, column left_eye_center_x: "
+        r"120 is outside",
+    ):
         faces_from_csv(path, [3])
     with pytest.raises(DataError, match=r"few.csv: there is no row 5; the file has 4 faces \(rows 1 to 4\)"):
         faces_from_csv(path, [5])
@@ -168,14 +174,35 @@ def test_explain_command_writes_figures_and_goes_on_after_a_bad_image(tmp_path, 
     test_csv = write_kaggle_csv(tmp_path / "test.csv", images[:2])  # no labels: error vs the clean prediction
     model = save_model(tmp_path / "local.pt", SMALL_LOCAL, build_module(SMALL_LOCAL), {})
     out = tmp_path / "out"
-    code = main(["explain", "--model", str(model), f"{csv}:2", str(tmp_path / "gone.csv:1"), f"{test_csv}:1",
-                 "--out", str(out), "--keypoint", "left_eye_center", "--patch", "16", "--stride", "16"])
+    code = main(
+        [
+            "explain",
+            "--model",
+            str(model),
+            f"{csv}:2",
+            str(tmp_path / "gone.csv:1"),
+            f"{test_csv}:1",
+            "--out",
+            str(out),
+            "--keypoint",
+            "left_eye_center",
+            "--patch",
+            "16",
+            "--stride",
+            "16",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1  # one IMAGE failed, and the exit code says so
     assert "gone.csv: no such file" in captured.err
     assert "wrote 5 figure(s); 1 of 3 IMAGE argument(s) failed" in captured.out
-    for name in ("filters_small-local", "faces_row2_saliency", "faces_row2_occlusion", "test_row1_saliency",
-                 "test_row1_occlusion"):
+    for name in (
+        "filters_small-local",
+        "faces_row2_saliency",
+        "faces_row2_occlusion",
+        "test_row1_saliency",
+        "test_row1_occlusion",
+    ):
         assert is_png(out / f"{name}.png"), name
 
 
@@ -190,21 +217,34 @@ def test_training_explanations_show_every_network_on_the_same_face(tmp_path, fac
     images, keypoints = faces
     keypoints = keypoints.copy()
     keypoints[1, 4:] = np.nan  # incomplete: never the shown face
-    prepared = Prepared(source=tmp_path / "t.csv", sha256="0" * 64, columns=KEYPOINT_COLUMNS,
-                        train_images=images, train_keypoints=keypoints, valid_images=images,
-                        valid_keypoints=keypoints, split="test")
+    prepared = Prepared(
+        source=tmp_path / "t.csv",
+        sha256="0" * 64,
+        columns=KEYPOINT_COLUMNS,
+        train_images=images,
+        train_keypoints=keypoints,
+        valid_images=images,
+        valid_keypoints=keypoints,
+        split="test",
+    )
     mean = np.nanmean(keypoints, axis=0)
     distances = [np.mean((k - mean) ** 2) if not np.isnan(k).any() else np.inf for k in keypoints]
     assert typical_validation_face(prepared) == int(np.argmin(distances))
     modules = {"small-conv": build_module(SMALL_CONV).eval(), "linear": build_module(LINEAR).eval()}
     written = write_training_explanations(modules, prepared, tmp_path / "reports")
     figures = tmp_path / "reports" / "figures"
-    assert written == [figures / "saliency_small-conv.png", figures / "occlusion_small-conv.png",
-                       figures / "saliency_linear.png", figures / "occlusion_linear.png"]
+    assert written == [
+        figures / "saliency_small-conv.png",
+        figures / "occlusion_small-conv.png",
+        figures / "saliency_linear.png",
+        figures / "occlusion_linear.png",
+    ]
     assert all(is_png(path) for path in written)
     text = explanations_markdown(written, tmp_path / "reports")
     assert "| | `small-conv` | `linear` |" in text
-    assert ("| saliency | ![saliency small-conv](figures/saliency_small-conv.png) | "
-            "![saliency linear](figures/saliency_linear.png) |") in text
+    assert (
+        "| saliency | ![saliency small-conv](figures/saliency_small-conv.png) | "
+        "![saliency linear](figures/saliency_linear.png) |"
+    ) in text
     assert "| occlusion | ![occlusion small-conv](figures/occlusion_small-conv.png) |" in text
     assert explanations_markdown([], tmp_path) == ""

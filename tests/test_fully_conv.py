@@ -15,8 +15,10 @@ def crops_of(image, fully_conv):
     """The original network's view: every window cut out, (Hn*Wn, D, 96, 96)."""
     rows, cols = fully_conv.windows(*image.shape[-2:])
     s, w = fully_conv.stride, fully_conv.window
-    return torch.cat([image[:, :, s * i:s * i + w, s * j:s * j + w] for i in range(rows) for j in range(cols)]), \
-        (rows, cols)
+    return torch.cat([image[:, :, s * i : s * i + w, s * j : s * j + w] for i in range(rows) for j in range(cols)]), (
+        rows,
+        cols,
+    )
 
 
 def assert_every_window_matches(net, image, atol=1e-4):
@@ -84,10 +86,14 @@ def test_predict_windows_gives_keypoints_in_the_large_images_pixels():
 
 
 def test_locally_connected_networks_are_refused_with_the_reason():
-    net = build_module(Network("tiny-local", "test", (Local(4, 3), ReLU(), Flatten(), Dense(30)),
-                               input_volume=(1, 12, 12)))
-    with pytest.raises(ConversionError, match=r"layer 'local1' is locally-connected: its filters are tied to "
-                                              r"positions of the 12x12 frame.*share their weights"):
+    net = build_module(
+        Network("tiny-local", "test", (Local(4, 3), ReLU(), Flatten(), Dense(30)), input_volume=(1, 12, 12))
+    )
+    with pytest.raises(
+        ConversionError,
+        match=r"layer 'local1' is locally-connected: its filters are tied to "
+        r"positions of the 12x12 frame.*share their weights",
+    ):
         to_fully_convolutional(net, input_volume=(1, 12, 12))
 
 

@@ -89,7 +89,9 @@ def test_pool_output_size_by_hand(input_size, pool_size, stride, expected):
 
 
 def test_pool_window_larger_than_input():
-    with pytest.raises(GeometryError, match=r"layer 'pool4': the pooling window \(2\) is larger than the padded input \(1\)"):
+    with pytest.raises(
+        GeometryError, match=r"layer 'pool4': the pooling window \(2\) is larger than the padded input \(1\)"
+    ):
         pool_output_size(1, 2, layer="pool4")
 
 

@@ -50,16 +50,32 @@ def faces(n=40, seed=5):
     return face_tensors(images, keypoints)
 
 
-def fit(network="bnconv", epochs=1, batch_size=16, speedups="none", autocast_dtype=None, progress_bar=False, n=40,
-        device="cpu", validate=True):
+def fit(
+    network="bnconv",
+    epochs=1,
+    batch_size=16,
+    speedups="none",
+    autocast_dtype=None,
+    progress_bar=False,
+    n=40,
+    device="cpu",
+    validate=True,
+):
     """Train ``network`` (a name, or a function that builds the module) on 40 faces, seeded: two fits start alike."""
     torch.manual_seed(0)
     module = build_network(network) if isinstance(network, str) else network()
     tensors = faces(n).to(device)
     valid = faces(8, seed=6).to(device) if validate else None
-    regressor = make_regressor(module, Recipe(epochs=epochs, lr=1e-3, batch_size=batch_size), valid_set=valid,
-                               batches_per_epoch=-(-n // batch_size), verbose=0, speedups=speedups,
-                               progress_bar=progress_bar, device=device)
+    regressor = make_regressor(
+        module,
+        Recipe(epochs=epochs, lr=1e-3, batch_size=batch_size),
+        valid_set=valid,
+        batches_per_epoch=-(-n // batch_size),
+        verbose=0,
+        speedups=speedups,
+        progress_bar=progress_bar,
+        device=device,
+    )
     if device == "cpu":
         regressor.autocast_dtype = autocast_dtype
     regressor.fit(tensors, y=None)
@@ -82,7 +98,7 @@ def reference_batches(tensors, batch_size, shuffle, flip, seed, passes):
         n = len(tensors)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         for start in range(0, n, batch_size):
-            index = order[start:start + batch_size]
+            index = order[start : start + batch_size]
             x, y = tensors.images[index], tensors.keypoints[index]
             if flip:
                 chosen = torch.zeros(len(x), dtype=torch.bool)
@@ -107,8 +123,9 @@ def test_resident_batches_with_on_device_flips_match_the_reference_draws(shuffle
         torch.testing.assert_close(y.nan_to_num(), y_ref.nan_to_num(), rtol=0, atol=0)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: compares GPU-resident batches "
-                    "with the CPU's")
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU: compares GPU-resident batches with the CPU's"
+)
 def test_gpu_resident_batches_equal_the_cpu_batches():
     tensors = faces(23)
     cpu = list(FaceBatches(tensors, batch_size=8, shuffle=True, flip=True, seed=2))
@@ -209,8 +226,10 @@ def tiny_network():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")),
-                    reason="torch.compile on the CPU needs a C++ compiler (g++ or clang++), and none is on PATH")
+@pytest.mark.skipif(
+    not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")),
+    reason="torch.compile on the CPU needs a C++ compiler (g++ or clang++), and none is on PATH",
+)
 def test_compiled_training_matches_the_plain_module_and_saves_clean_weights():
     compiled = fit(tiny_network, epochs=2, batch_size=20, speedups="compile")
     plain = fit(tiny_network, epochs=2, batch_size=20)

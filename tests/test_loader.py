@@ -17,7 +17,7 @@ def make_faces(n=10, seed=1):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (n, 1, 96, 96), dtype=np.uint8)
     keypoints = rng.uniform(0, 96, (n, 30)).round(4)
-    keypoints[n // 2:, 4:] = np.nan  # like most Kaggle rows: only 4 keypoints
+    keypoints[n // 2 :, 4:] = np.nan  # like most Kaggle rows: only 4 keypoints
     return images, keypoints
 
 
@@ -106,16 +106,16 @@ def test_test_layout_has_ids_and_no_keypoints(tmp_path):
 @pytest.mark.parametrize(
     "line_index, edit, column, message",
     [
-        (3, lambda l: l + " 17", "Image", "9217 pixel values, expected 9216 (96x96)"),
-        (3, lambda l: l.rsplit(" ", 1)[0], "Image", "9215 pixel values, expected 9216 (96x96)"),
-        (4, lambda l: replace_first_pixel(l, "12.5"), "Image", "pixel 1 is '12.5', not a whole number 0-255"),
-        (4, lambda l: replace_first_pixel(l, "-3"), "Image", "pixel 1 is '-3', not a whole number 0-255"),
-        (5, lambda l: replace_first_pixel(l, "256"), "Image", "pixel 1 is 256, outside 0-255"),
-        (5, lambda l: replace_first_pixel(l, "1000"), "Image", "pixel 1 is 1000, outside 0-255"),
-        (6, lambda l: replace_field(l, 2, "abc"), "right_eye_center_x", "'abc' is not a number"),
-        (7, lambda l: replace_field(l, 1, "101.5"), "left_eye_center_y", "101.5 is outside the 96x96 frame"),
-        (8, lambda l: replace_field(l, 0, "-0.5"), "left_eye_center_x", "-0.5 is outside the 96x96 frame"),
-        (9, lambda l: l.split(",", 1)[1], "(row)", "30 comma-separated fields, expected 31"),
+        (3, lambda row: row + " 17", "Image", "9217 pixel values, expected 9216 (96x96)"),
+        (3, lambda row: row.rsplit(" ", 1)[0], "Image", "9215 pixel values, expected 9216 (96x96)"),
+        (4, lambda row: replace_first_pixel(row, "12.5"), "Image", "pixel 1 is '12.5', not a whole number 0-255"),
+        (4, lambda row: replace_first_pixel(row, "-3"), "Image", "pixel 1 is '-3', not a whole number 0-255"),
+        (5, lambda row: replace_first_pixel(row, "256"), "Image", "pixel 1 is 256, outside 0-255"),
+        (5, lambda row: replace_first_pixel(row, "1000"), "Image", "pixel 1 is 1000, outside 0-255"),
+        (6, lambda row: replace_field(row, 2, "abc"), "right_eye_center_x", "'abc' is not a number"),
+        (7, lambda row: replace_field(row, 1, "101.5"), "left_eye_center_y", "101.5 is outside the 96x96 frame"),
+        (8, lambda row: replace_field(row, 0, "-0.5"), "left_eye_center_x", "-0.5 is outside the 96x96 frame"),
+        (9, lambda row: row.split(",", 1)[1], "(row)", "30 comma-separated fields, expected 31"),
     ],
 )
 def test_each_bad_row_is_named_by_line_and_column(good_csv, tmp_path, line_index, edit, column, message):
@@ -214,6 +214,6 @@ def test_vectorised_parse_matches_a_plain_python_parse(tmp_path):
     lines[1] = replace_field(lines[1], 0, "5e1")  # still a number
     write_lines(path, lines)
     data = load_kaggle_csv(path, use_cache=False)
-    expected = np.array([[int(v) for v in l.rsplit(",", 1)[1].split()] for l in lines[1:]])
+    expected = np.array([[int(v) for v in line.rsplit(",", 1)[1].split()] for line in lines[1:]])
     np.testing.assert_array_equal(data.images.reshape(6, -1), expected)
     assert data.keypoints[0, 0] == 50.0

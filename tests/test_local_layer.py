@@ -126,7 +126,9 @@ def test_wrong_input_refused_in_forward():
     with pytest.raises(GeometryError) as caught:
         layer(torch.zeros(2, 3, 9, 10))
     assert str(caught.value) == "layer 'local7' takes inputs of shape (B, 3, 9, 11), got (2, 3, 9, 10)"
-    with pytest.raises(GeometryError, match=r"layer 'local7' takes inputs of shape \(B, 3, 9, 11\), got \(2, 1, 9, 11\)"):
+    with pytest.raises(
+        GeometryError, match=r"layer 'local7' takes inputs of shape \(B, 3, 9, 11\), got \(2, 1, 9, 11\)"
+    ):
         layer(torch.zeros(2, 1, 9, 11))
     with pytest.raises(GeometryError, match="layer 'local7'"):
         layer(torch.zeros(3, 9, 11))
@@ -140,8 +142,7 @@ def test_shapes_parameter_count_and_repr():
     assert sum(p.numel() for p in layer.parameters()) == local_params(3, 5, 2, 6, 8)
     assert layer(torch.zeros(2, 3, 7, 9)).shape == (2, 5, 6, 8)
     assert repr(layer) == (
-        "LocallyConnected2d(3, 5, kernel_size=2, input_size=(7, 9), output_size=(6, 8), "
-        "stride=1, padding=0, bias=True)"
+        "LocallyConnected2d(3, 5, kernel_size=2, input_size=(7, 9), output_size=(6, 8), stride=1, padding=0, bias=True)"
     )
 
 

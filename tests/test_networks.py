@@ -67,9 +67,7 @@ def test_summary_volumes_match_forward(built, name):
     net = built[name]
     seen = {}
     hooks = [
-        module.register_forward_hook(
-            lambda module, args, out, name=child: seen.__setitem__(name, tuple(out.shape[1:]))
-        )
+        module.register_forward_hook(lambda module, args, out, name=child: seen.__setitem__(name, tuple(out.shape[1:])))
         for child, module in net.named_children()
     ]
     try:
@@ -165,7 +163,9 @@ def no_tensors(monkeypatch):
 
 def test_impossible_geometry_refused_before_any_tensor(no_tensors):
     # a fine first layer, then one whose stride does not tile its input
-    bad = Network("bad", "impossible", (Conv(8, 3), ReLU(), Local(16, 3, stride=2, name="local2"), Flatten(), Dense(30)))
+    bad = Network(
+        "bad", "impossible", (Conv(8, 3), ReLU(), Local(16, 3, stride=2, name="local2"), Flatten(), Dense(30))
+    )
     with pytest.raises(GeometryError) as caught:
         build_network(bad)
     assert str(caught.value) == (

@@ -49,7 +49,7 @@ def faces():
 
 def _paste(canvas, face, x, y, side):
     """Paste a 96x96 gray face at (x, y) resized to ``side``; returns the map of its keypoints to the canvas."""
-    canvas[y:y + side, x:x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_LINEAR)[..., None]
+    canvas[y : y + side, x : x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_LINEAR)[..., None]
     # pixel u of the face lands on x + (u + 0.5) * side / 96 - 0.5, as cv2.resize maps pixel centres
     return lambda points: x + (points + 0.5) * side / 96 - 0.5 + np.array([0, y - x])
 
@@ -90,8 +90,9 @@ def test_cli_writes_annotated_copies_csv_and_html(tmp_path, mean_model_file, fac
     printed = capsys.readouterr()
     assert code == 0, printed.err
     summary = printed.out.strip().splitlines()[-1]
-    assert summary == (f"3 photos read, 3 faces found; no face in 1: {blank}; "
-                       f"results in {out}/ (index.html, keypoints.csv)")
+    assert summary == (
+        f"3 photos read, 3 faces found; no face in 1: {blank}; results in {out}/ (index.html, keypoints.csv)"
+    )
 
     table = pd.read_csv(out / "keypoints.csv")
     assert tuple(table.columns) == CSV_COLUMNS
@@ -112,8 +113,7 @@ def test_cli_writes_annotated_copies_csv_and_html(tmp_path, mean_model_file, fac
     page = (out / "index.html").read_text()
     assert "<b>x</b>" not in page and "/photos/&lt;b&gt;x&lt;/b&gt;.png: 1 face" in page
     assert f"{blank}: 0 faces" in page and "two people.jpg: 2 faces" in page
-    assert sorted(re.findall(r'<img src="([^"]+)"', page)) == ["b%3E.jpg", "blank.jpg",
-                                                                "two%20people.jpg"]
+    assert sorted(re.findall(r'<img src="([^"]+)"', page)) == ["b%3E.jpg", "blank.jpg", "two%20people.jpg"]
 
 
 def test_unreadable_files_are_reported_and_the_rest_processed(tmp_path, mean_model_file, faces, capsys):
@@ -121,7 +121,7 @@ def test_unreadable_files_are_reported_and_the_rest_processed(tmp_path, mean_mod
     (tmp_path / "notes.jpg").write_text("not a photo\n")
     (tmp_path / "empty.jpg").write_bytes(b"")
     whole = good.read_bytes()
-    (tmp_path / "cut.jpg").write_bytes(whole[:len(whole) // 2])
+    (tmp_path / "cut.jpg").write_bytes(whole[: len(whole) // 2])
     out = tmp_path / "out"
     code = main(["predict", str(tmp_path), "--model", str(mean_model_file), "--out", str(out)])
     printed = capsys.readouterr()

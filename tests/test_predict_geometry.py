@@ -29,12 +29,12 @@ from keypoints.predict.read import read_photo
 
 def _blob(shape, centre, sigma):
     """A float Gaussian spot (H, W) centred on ``centre`` in pixel-centre coordinates."""
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
     return np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma**2))
 
 
 def _centroid(image):
-    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]].astype(np.float64)
+    ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]].astype(np.float64)
     weights = image.astype(np.float64)
     return np.array([(xs * weights).sum(), (ys * weights).sum()]) / weights.sum()
 
@@ -97,7 +97,7 @@ def test_keypoints_are_clipped_to_the_face_square():
 
 def _paste(canvas, face, x, y, side):
     """Paste a 96x96 gray face at (x, y), resized to ``side``; returns where its pixel grid maps."""
-    canvas[y:y + side, x:x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_LINEAR)[..., None]
+    canvas[y : y + side, x : x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_LINEAR)[..., None]
     return Crop(x, y, side)
 
 
@@ -116,7 +116,11 @@ def test_detector_searches_a_large_photo_on_a_reduced_copy():
 
 def test_part_colours():
     assert [part_of(n) for n in ("left_eye_center", "left_eyebrow_inner_end", "nose_tip", "mouth_left_corner")] == [
-        "eye", "eyebrow", "nose", "mouth"]
+        "eye",
+        "eyebrow",
+        "nose",
+        "mouth",
+    ]
 
 
 def test_draw_colours_keypoints_by_part_and_draws_the_box():
@@ -133,8 +137,13 @@ def test_draw_colours_keypoints_by_part_and_draws_the_box():
 
 def _with_exif_orientation(jpeg, orientation):
     """A JPEG's bytes with an EXIF block carrying only the orientation tag."""
-    tiff = (b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1)
-            + struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack("<I", 0))
+    tiff = (
+        b"II*\x00"
+        + struct.pack("<I", 8)
+        + struct.pack("<H", 1)
+        + struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0)
+        + struct.pack("<I", 0)
+    )
     payload = b"Exif\x00\x00" + tiff
     return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
 
@@ -172,7 +181,7 @@ def test_read_errors_name_the_file_and_the_problem(tmp_path):
     cases = {
         "empty.jpg": (b"", "empty file"),
         "notes.jpg": (b"shopping list: eggs\n", "not an image"),
-        "cut.jpg": (good[:len(good) * 2 // 3], "a JPEG file that cannot be decoded: truncated or damaged"),
+        "cut.jpg": (good[: len(good) * 2 // 3], "a JPEG file that cannot be decoded: truncated or damaged"),
     }
     for name, (data, message) in cases.items():
         (tmp_path / name).write_bytes(data)
@@ -184,12 +193,12 @@ def test_read_errors_name_the_file_and_the_problem(tmp_path):
 
 
 def test_find_photos_in_files_and_folders(tmp_path):
-    for name in ("a/1.jpg", "a/b/2.PNG", "a/.hidden/3.jpg", "a/._4.jpg", "a/notes.txt", "a/results/5.jpg",
-                 "c.gif"):
+    for name in ("a/1.jpg", "a/b/2.PNG", "a/.hidden/3.jpg", "a/._4.jpg", "a/notes.txt", "a/results/5.jpg", "c.gif"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
-    photos, missing = find_photos([tmp_path / "a", tmp_path / "c.gif", tmp_path / "a/1.jpg", tmp_path / "nope"],
-                                  exclude=[tmp_path / "a/results"])
+    photos, missing = find_photos(
+        [tmp_path / "a", tmp_path / "c.gif", tmp_path / "a/1.jpg", tmp_path / "nope"], exclude=[tmp_path / "a/results"]
+    )
     # a file named directly is taken whatever its suffix; each photo once
     assert photos == [tmp_path / "a/1.jpg", tmp_path / "a/b/2.PNG", tmp_path / "c.gif"]
     assert missing == [tmp_path / "nope"]

@@ -22,8 +22,10 @@ def shared_photos(shared_data_dir):
 @pytest.fixture(scope="module")
 def shipped_model():
     if not paths.DEFAULT_MODEL.is_file():
-        pytest.skip(f"{paths.DEFAULT_MODEL} is missing: the shipped model is trained with the full preset "
-                    "and committed with the project (git checkout models/default.pt)")
+        pytest.skip(
+            f"{paths.DEFAULT_MODEL} is missing: the shipped model is trained with the full preset "
+            "and committed with the project (git checkout models/default.pt)"
+        )
     return load_predictor_model(paths.DEFAULT_MODEL)
 
 

@@ -43,8 +43,9 @@ def test_with_no_margin_refine_is_the_plain_prediction_of_the_crop(conv_model, p
     gray, crop = photo
     fully_conv = fully_convolutional_model(conv_model)
     plain = predict_pixels(conv_model.module, cut_faces(gray, [crop]))[0].reshape(15, 2)
-    np.testing.assert_allclose(refine_keypoints(gray, crop, fully_conv, conv_model.columns, margin=0),
-                               to_photo(plain, crop), atol=1e-3)
+    np.testing.assert_allclose(
+        refine_keypoints(gray, crop, fully_conv, conv_model.columns, margin=0), to_photo(plain, crop), atol=1e-3
+    )
 
 
 def test_refine_averages_the_nine_windows_around_the_crop(conv_model, photo):
@@ -55,7 +56,7 @@ def test_refine_averages_the_nine_windows_around_the_crop(conv_model, photo):
     extra = round(8 * 150 / 96)
     big = Crop(crop.x0 - extra, crop.y0 - extra, crop.side + 2 * extra)
     square = cut_square(gray, big, 112)
-    windows = np.stack([square[r:r + 96, c:c + 96] for r in (0, 8, 16) for c in (0, 8, 16)])[:, None]
+    windows = np.stack([square[r : r + 96, c : c + 96] for r in (0, 8, 16) for c in (0, 8, 16)])[:, None]
     points = predict_pixels(conv_model.module, windows).reshape(9, 15, 2)
     points += np.array([(c, r) for r in (0, 8, 16) for c in (0, 8, 16)], np.float32)[:, None, :]
     expected = (points.mean(axis=0) + 0.5) * (big.side / 112) - 0.5 + np.array([big.x0, big.y0])

@@ -1,6 +1,5 @@
 """The real-face stand-in for the Kaggle training file, when KEYPOINTS_DATA_DIR holds it."""
 
-import numpy as np
 import pytest
 
 from keypoints.data.loader import load_kaggle_csv

@@ -13,8 +13,16 @@ def test_the_shipped_model_is_small_and_carries_its_model_card():
     assert paths.DEFAULT_MODEL.is_file(), "models/default.pt must ship with the project"
     assert paths.DEFAULT_MODEL.stat().st_size < 10 * 2**20
     card = load_model(paths.DEFAULT_MODEL).card
-    for key in ("network", "data", "data_sha256", "split", "epochs", "best_valid_rmse_px", "command",
-                "flip_mirror_sum_px"):
+    for key in (
+        "network",
+        "data",
+        "data_sha256",
+        "split",
+        "epochs",
+        "best_valid_rmse_px",
+        "command",
+        "flip_mirror_sum_px",
+    ):
         assert key in card, key
     assert card["network"] == "bnconv" and not card["synthetic_data"]
     assert "by person" in card["split"] and 0 < card["best_valid_rmse_px"] < 1.6

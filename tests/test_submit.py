@@ -44,7 +44,12 @@ def write_lookup(path, rows):
 
 def test_submission_follows_the_lookup_order_and_clips_to_the_frame(kaggle_like, tmp_path):
     _, _, test_csv, model, expected = kaggle_like
-    rows = [(1, 1783, "nose_tip_x"), (2, 5, "left_eye_center_y"), (3, 5, "nose_tip_x"), (4, 1, "mouth_center_bottom_lip_y")]
+    rows = [
+        (1, 1783, "nose_tip_x"),
+        (2, 5, "left_eye_center_y"),
+        (3, 5, "nose_tip_x"),
+        (4, 1, "mouth_center_bottom_lip_y"),
+    ]
     lookup = write_lookup(tmp_path / "lookup.csv", rows)
     done = write_submission(test_csv, lookup, model, tmp_path / "out" / "submission.csv")
     assert done.rows == 4 and done.images == 3
@@ -68,14 +73,17 @@ def test_image_ids_are_matched_by_id_not_by_position(tmp_path, kaggle_like):
 
 def test_bad_lookup_rows_are_each_named_and_nothing_is_written(kaggle_like, tmp_path, capsys):
     _, _, test_csv, model, _ = kaggle_like
-    lookup = write_lookup(tmp_path / "IdLookupTable.csv", [
-        (1, 1, "nose_tip_x"),
-        (2, 1784, "nose_tip_x"),  # line 3: no such image
-        (3, 2, "nose"),  # line 4: no such feature
-        ("x", 2, "nose_tip_y"),  # line 5: RowId not a number
-        (3, 3, "nose_tip_y"),  # line 6: RowId repeated
-        (6, "", "nose_tip_y"),  # line 7: no ImageId
-    ])
+    lookup = write_lookup(
+        tmp_path / "IdLookupTable.csv",
+        [
+            (1, 1, "nose_tip_x"),
+            (2, 1784, "nose_tip_x"),  # line 3: no such image
+            (3, 2, "nose"),  # line 4: no such feature
+            ("x", 2, "nose_tip_y"),  # line 5: RowId not a number
+            (3, 3, "nose_tip_y"),  # line 6: RowId repeated
+            (6, "", "nose_tip_y"),  # line 7: no ImageId
+        ],
+    )
     out = tmp_path / "submission.csv"
     code = main(["submit", "--test", str(test_csv), "--lookup", str(lookup), "--model", str(model), "--out", str(out)])
     err = capsys.readouterr().err
@@ -113,8 +121,19 @@ def test_the_real_lookup_table_gives_the_sample_submissions_rows(kaggle_like, sh
     if not (kaggle / "IdLookupTable.csv").is_file():
         pytest.skip(f"{kaggle / 'IdLookupTable.csv'} is not there")
     out = tmp_path / "submission.csv"
-    code = main(["submit", "--test", str(test_csv), "--lookup", str(kaggle / "IdLookupTable.csv"),
-                 "--model", str(model), "--out", str(out)])
+    code = main(
+        [
+            "submit",
+            "--test",
+            str(test_csv),
+            "--lookup",
+            str(kaggle / "IdLookupTable.csv"),
+            "--model",
+            str(model),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     assert f"wrote 27124 rows for 1783 images to {out}" in capsys.readouterr().out
     written = pd.read_csv(out)

@@ -25,7 +25,7 @@ def faces():
 def point(keypoints, name):
     """The (x, y) columns of one keypoint, shape (N, 2)."""
     j = 2 * KEYPOINTS.index(name)
-    return keypoints[:, j:j + 2].astype(np.float64)
+    return keypoints[:, j : j + 2].astype(np.float64)
 
 
 def sample(images, points, radius=0):

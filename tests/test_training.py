@@ -13,7 +13,7 @@ from keypoints.data.synthetic import generate_faces, write_synthetic_csv
 from keypoints.data.transforms import flip_horizontal
 from keypoints.errors import ModelFileError, TrainingError
 from keypoints.training import speed
-from keypoints.training.batches import FaceBatches, FaceTensors
+from keypoints.training.batches import FaceBatches
 from keypoints.training.estimator import Recipe
 from keypoints.training.evaluate import predict_pixels
 from keypoints.training.loss import MaskedMSELoss
@@ -44,9 +44,10 @@ def small_set(n=10):
 def test_batches_flip_exactly_half_and_relabel_left_and_right():
     images, keypoints, tensors = small_set(10)
     batches = list(FaceBatches(tensors, batch_size=10, shuffle=False, flip=True, seed=1))
-    (x, y), = batches
-    flipped_images, flipped_points = flip_horizontal(tensors.images.numpy(), tensors.keypoints.numpy(),
-                                                     KEYPOINT_COLUMNS, scaled=True)
+    ((x, y),) = batches
+    flipped_images, flipped_points = flip_horizontal(
+        tensors.images.numpy(), tensors.keypoints.numpy(), KEYPOINT_COLUMNS, scaled=True
+    )
     is_flipped = [not torch.equal(x[i], tensors.images[i]) for i in range(10)]
     assert sum(is_flipped) == 5
     for i in range(10):
@@ -70,9 +71,10 @@ def test_batches_are_seeded_cover_every_face_and_change_order_between_passes():
 
 def test_batches_flip_about_the_mirror_sum_they_are_given():
     _, _, tensors = small_set(10)
-    (x, y), = FaceBatches(tensors, batch_size=10, flip=True, seed=1, mirror_sum=97.0)
-    _, expected = flip_horizontal(tensors.images.numpy(), tensors.keypoints.numpy(), KEYPOINT_COLUMNS,
-                                  scaled=True, mirror_sum=97.0)
+    ((x, y),) = FaceBatches(tensors, batch_size=10, flip=True, seed=1, mirror_sum=97.0)
+    _, expected = flip_horizontal(
+        tensors.images.numpy(), tensors.keypoints.numpy(), KEYPOINT_COLUMNS, scaled=True, mirror_sum=97.0
+    )
     flipped = [i for i in range(10) if not torch.equal(x[i], tensors.images[i])]
     np.testing.assert_allclose(y[flipped].numpy(), expected[flipped], atol=1e-6)
 
@@ -81,7 +83,7 @@ def test_missing_keypoints_stay_missing_through_a_flip():
     images, keypoints = generate_faces(4, seed=1)
     keypoints[:, 4:] = np.nan
     tensors = face_tensors(images, keypoints)
-    (_, y), = FaceBatches(tensors, batch_size=4, flip=True, seed=0)
+    ((_, y),) = FaceBatches(tensors, batch_size=4, flip=True, seed=0)
     assert torch.isnan(y).sum() == 4 * 26 and not torch.isnan(y[:, :4]).any()
 
 
@@ -89,9 +91,17 @@ def test_missing_keypoints_stay_missing_through_a_flip():
 def trained():
     """bnconv trained once on synthetic faces, shared by the tests below."""
     images, keypoints = generate_faces(1000, seed=11)
-    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, synthetic=True,
-                        train_images=images[:800], train_keypoints=keypoints[:800],
-                        valid_images=images[800:], valid_keypoints=keypoints[800:], split="first 800 / last 200")
+    prepared = Prepared(
+        source=None,
+        sha256="",
+        columns=KEYPOINT_COLUMNS,
+        synthetic=True,
+        train_images=images[:800],
+        train_keypoints=keypoints[:800],
+        valid_images=images[800:],
+        valid_keypoints=keypoints[800:],
+        split="first 800 / last 200",
+    )
     torch.set_num_threads(2)
     recipe = Recipe(epochs=8, lr=4e-3, batch_size=32, patience=10)
     result, module = train_one("bnconv", prepared, recipe, seed=0, verbose=0)
@@ -151,9 +161,17 @@ def test_non_finite_loss_stops_with_a_message(read, monkeypatch):
     if read == "at the end of the pass":
         monkeypatch.setattr(speed, "reads_at_once", lambda loss: deferred.append(loss) or False)
     images, keypoints = generate_faces(64, seed=2)
-    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, synthetic=True, train_images=images[:48],
-                        train_keypoints=keypoints[:48], valid_images=images[48:], valid_keypoints=keypoints[48:],
-                        split="")
+    prepared = Prepared(
+        source=None,
+        sha256="",
+        columns=KEYPOINT_COLUMNS,
+        synthetic=True,
+        train_images=images[:48],
+        train_keypoints=keypoints[:48],
+        valid_images=images[48:],
+        valid_keypoints=keypoints[48:],
+        split="",
+    )
     with pytest.raises(TrainingError, match=r"(?s)training loss became (nan|inf) in epoch 1.*lower learning rate"):
         train_one("bnconv", prepared, Recipe(epochs=2, lr=1e30, batch_size=16), verbose=0)
     assert bool(deferred) == (read == "at the end of the pass")
@@ -161,8 +179,21 @@ def test_non_finite_loss_stops_with_a_message(read, monkeypatch):
 
 def test_train_command_end_to_end_writes_models_and_report(tmp_path, capsys):
     data = write_synthetic_csv(tmp_path / "training.csv", 96, seed=5)
-    code = main(["train", "--data", str(data), "--nets", "bnconv,conv", "--epochs", "1",
-                 "--models-dir", str(tmp_path / "models"), "--reports-dir", str(tmp_path / "reports")])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--nets",
+            "bnconv,conv",
+            "--epochs",
+            "1",
+            "--models-dir",
+            str(tmp_path / "models"),
+            "--reports-dir",
+            str(tmp_path / "reports"),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert out.startswith("keypoints train\n") and "nets            bnconv,conv" in out
@@ -191,9 +222,17 @@ def test_unknown_network_is_refused_before_any_work(tmp_path, capsys):
 
 def test_training_on_the_cpu_is_reproducible_for_a_seed():
     images, keypoints = generate_faces(96, seed=4)
-    prepared = Prepared(source=None, sha256="", columns=KEYPOINT_COLUMNS, synthetic=True, train_images=images[:64],
-                        train_keypoints=keypoints[:64], valid_images=images[64:], valid_keypoints=keypoints[64:],
-                        split="")
+    prepared = Prepared(
+        source=None,
+        sha256="",
+        columns=KEYPOINT_COLUMNS,
+        synthetic=True,
+        train_images=images[:64],
+        train_keypoints=keypoints[:64],
+        valid_images=images[64:],
+        valid_keypoints=keypoints[64:],
+        split="",
+    )
     recipe = Recipe(epochs=2, lr=4e-3, batch_size=16)
     runs = [train_one("bnconv", prepared, recipe, seed=3, verbose=0) for _ in range(2)]
     (first, first_module), (second, second_module) = runs

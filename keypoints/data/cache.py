@@ -74,8 +74,12 @@ def store(source, variant, payload):
         scratch = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
         for name, array in arrays.items():
             np.save(scratch / f"{name}.npy", array)
-        record = {"source": str(source.resolve()), "stamp": _stamp(source, variant),
-                  "arrays": sorted(arrays), "meta": meta}
+        record = {
+            "source": str(source.resolve()),
+            "stamp": _stamp(source, variant),
+            "arrays": sorted(arrays),
+            "meta": meta,
+        }
         (scratch / "meta.json").write_text(json.dumps(record))
         shutil.rmtree(entry, ignore_errors=True)
         scratch.rename(entry)

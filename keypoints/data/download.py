@@ -53,14 +53,17 @@ def download_competition(out_dir, run=subprocess.run, say=print):
         raise DataError(HOW_TO_GET_A_TOKEN.format(out=out_dir))
     command = shutil.which("kaggle")
     if not command:
-        raise DataError("the `kaggle` command is not installed; `make data` installs it into .venv "
-                        "(or run `pip install kaggle`).")
+        raise DataError(
+            "the `kaggle` command is not installed; `make data` installs it into .venv (or run `pip install kaggle`)."
+        )
     say(f"Kaggle credentials: {found}")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = run([command, "competitions", "download", "-c", COMPETITION, "-p", str(out_dir)])
     if result.returncode != 0:
-        raise DataError(f"`kaggle competitions download -c {COMPETITION}` failed (exit {result.returncode}). "
-                        "If it says 403, accept the competition's rules on its page first.")
+        raise DataError(
+            f"`kaggle competitions download -c {COMPETITION}` failed (exit {result.returncode}). "
+            "If it says 403, accept the competition's rules on its page first."
+        )
     for archive in sorted(out_dir.glob("*.zip")):
         unpack(archive, out_dir)
     csvs = sorted(out_dir.glob("*.csv"))

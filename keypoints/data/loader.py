@@ -128,8 +128,11 @@ def _parse_file(path, skip_bad_rows):
     if rows.n_rows == 0:
         raise DataError(f"{path}: the file has a header but no data rows.")
     keypoint_columns = tuple(c for c in columns if c in KEYPOINT_COLUMNS)
-    keypoints = np.stack([rows.fields[c] for c in keypoint_columns], axis=1) if keypoint_columns \
+    keypoints = (
+        np.stack([rows.fields[c] for c in keypoint_columns], axis=1)
+        if keypoint_columns
         else np.zeros((len(rows.lines), 0))
+    )
     problems, keep = _check_keypoints(rows.lines, keypoints, keypoint_columns)
     if ID_COLUMN in columns:
         id_problems, id_ok = _check_ids(rows.lines, rows.fields[ID_COLUMN])
@@ -162,8 +165,10 @@ def _read_bytes(path):
             with zipfile.ZipFile(path) as archive:
                 names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
                 if len(names) != 1:
-                    raise DataError(f"{path}: expected one .csv inside the zip, found {len(names)} "
-                                    f"({', '.join(names) or 'none'}). Unzip it and pass the CSV.")
+                    raise DataError(
+                        f"{path}: expected one .csv inside the zip, found {len(names)} "
+                        f"({', '.join(names) or 'none'}). Unzip it and pass the CSV."
+                    )
                 raw = archive.read(names[0])
         else:
             raw = path.read_bytes()
@@ -180,22 +185,28 @@ def _check_header(path, header):
     columns = [c.strip() for c in header.strip().split(",")]
     where = f"{path}, line 1 (header)"
     if IMAGE_COLUMN not in columns:
-        raise DataError(f"{where}: no '{IMAGE_COLUMN}' column; the header has {_names(columns)}. "
-                        f"A Kaggle file has the 96x96 pixels in a column named '{IMAGE_COLUMN}'.")
+        raise DataError(
+            f"{where}: no '{IMAGE_COLUMN}' column; the header has {_names(columns)}. "
+            f"A Kaggle file has the 96x96 pixels in a column named '{IMAGE_COLUMN}'."
+        )
     duplicates = sorted({c for c in columns if columns.count(c) > 1})
     if duplicates:
         raise DataError(f"{where}: column names repeat: {_names(duplicates)}.")
     known = set(KEYPOINT_COLUMNS) | {IMAGE_COLUMN, ID_COLUMN}
     unknown = [c for c in columns if c not in known]
     if unknown:
-        raise DataError(f"{where}: unknown column {_names(unknown)}. Expected the 30 Kaggle keypoint "
-                        f"columns ({KEYPOINT_COLUMNS[0]} ... {KEYPOINT_COLUMNS[-1]}), "
-                        f"'{ID_COLUMN}' and '{IMAGE_COLUMN}'.")
+        raise DataError(
+            f"{where}: unknown column {_names(unknown)}. Expected the 30 Kaggle keypoint "
+            f"columns ({KEYPOINT_COLUMNS[0]} ... {KEYPOINT_COLUMNS[-1]}), "
+            f"'{ID_COLUMN}' and '{IMAGE_COLUMN}'."
+        )
     present = [c for c in KEYPOINT_COLUMNS if c in columns]
     if present and len(present) < len(KEYPOINT_COLUMNS):
         missing = [c for c in KEYPOINT_COLUMNS if c not in columns]
-        raise DataError(f"{where}: {len(missing)} keypoint column(s) missing: {_names(missing)}. "
-                        f"A training file has all 30; leave a cell empty where a keypoint is missing.")
+        raise DataError(
+            f"{where}: {len(missing)} keypoint column(s) missing: {_names(missing)}. "
+            f"A training file has all 30; leave a cell empty where a keypoint is missing."
+        )
     return columns
 
 
@@ -203,8 +214,11 @@ def _check_keypoints(lines, keypoints, columns):
     """Problems for keypoints outside the frame, and a mask of the rows to keep, shape (N,)."""
     outside = (keypoints < 0) | (keypoints > IMAGE_SIZE)  # NaN compares False: missing is fine
     problems = [
-        RowProblem(int(lines[i]), columns[j],
-                   f"{keypoints[i, j]:g} is outside the {IMAGE_SIZE}x{IMAGE_SIZE} frame (0 to {IMAGE_SIZE})")
+        RowProblem(
+            int(lines[i]),
+            columns[j],
+            f"{keypoints[i, j]:g} is outside the {IMAGE_SIZE}x{IMAGE_SIZE} frame (0 to {IMAGE_SIZE})",
+        )
         for i, j in zip(*np.nonzero(outside))
         if j == np.argmax(outside[i])  # one problem per row: its first
     ]
@@ -214,9 +228,10 @@ def _check_keypoints(lines, keypoints, columns):
 def _check_ids(lines, ids):
     """Problems for image ids that are missing or not whole numbers, and a mask of the good ones."""
     ok = np.isfinite(ids) & (ids == np.round(ids))
-    problems = [RowProblem(int(lines[i]), ID_COLUMN,
-                           "empty" if np.isnan(ids[i]) else f"{ids[i]:g} is not a whole number")
-                for i in np.flatnonzero(~ok)]
+    problems = [
+        RowProblem(int(lines[i]), ID_COLUMN, "empty" if np.isnan(ids[i]) else f"{ids[i]:g} is not a whole number")
+        for i in np.flatnonzero(~ok)
+    ]
     return problems, ok
 
 
@@ -239,8 +254,7 @@ def _to_arrays(data):
     arrays = {"images": data.images, "keypoints": data.keypoints, "lines": data.lines}
     if data.image_ids is not None:
         arrays["image_ids"] = data.image_ids
-    meta = {"columns": list(data.columns),
-            "skipped": [[p.line, p.column, p.message] for p in data.skipped]}
+    meta = {"columns": list(data.columns), "skipped": [[p.line, p.column, p.message] for p in data.skipped]}
     return arrays, meta
 
 

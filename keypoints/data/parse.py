@@ -95,7 +95,7 @@ def parse_rows(text, columns, image_column, start=0, first_line=2):
     """
     # Text from a newline to a newline makes every line start after one, and
     # keeps the look-behind of the digit arithmetic inside the buffer.
-    if text[start:start + 1] != b"\n" or not text.endswith(b"\n"):
+    if text[start : start + 1] != b"\n" or not text.endswith(b"\n"):
         raise ValueError("the rows must follow a newline and end with one")
     spans = []
     while start < len(text) - 1:
@@ -160,14 +160,12 @@ def _parse_chunk(buf, text, first_line, columns, image_column):
     good = rows[pixels_ok][in_range]
     pixels = values[in_range].astype(np.uint8)
 
-    fields, bad_field = _parse_fields(text, columns, j, field_starts[pixels_ok][in_range],
-                                      field_ends[pixels_ok][in_range])
+    fields, bad_field = _parse_fields(
+        text, columns, j, field_starts[pixels_ok][in_range], field_ends[pixels_ok][in_range]
+    )
     keep = ~bad_field
     bad_rows = np.setdiff1d(np.arange(len(starts)), good[keep])
-    problems = [
-        _diagnose(text[starts[r]:ends[r]], int(line_numbers[r]), columns, image_column)
-        for r in bad_rows
-    ]
+    problems = [_diagnose(text[starts[r] : ends[r]], int(line_numbers[r]), columns, image_column) for r in bad_rows]
     return ParsedRows(
         pixels=pixels[keep],
         fields={name: values_[keep] for name, values_ in fields.items()},
@@ -234,19 +232,17 @@ def _diagnose(line, line_number, columns, image_column):
     text = line.decode("utf-8", errors="replace")
     parts = text.split(",")
     if len(parts) != len(columns):
-        return RowProblem(line_number, "(row)",
-                          f"{len(parts)} comma-separated fields, expected {len(columns)}")
+        return RowProblem(line_number, "(row)", f"{len(parts)} comma-separated fields, expected {len(columns)}")
     for name, value in zip(columns, parts):
         if name == image_column:
             tokens = [token for token in value.split(" ") if token]
             if len(tokens) != N_PIXELS:
-                return RowProblem(line_number, name,
-                                  f"{len(tokens)} pixel values, expected {N_PIXELS} "
-                                  f"({IMAGE_SIZE}x{IMAGE_SIZE})")
+                return RowProblem(
+                    line_number, name, f"{len(tokens)} pixel values, expected {N_PIXELS} ({IMAGE_SIZE}x{IMAGE_SIZE})"
+                )
             for k, token in enumerate(tokens):
                 if not token.isdigit() or not token.isascii():
-                    return RowProblem(line_number, name,
-                                      f"pixel {k + 1} is {_show(token)}, not a whole number 0-255")
+                    return RowProblem(line_number, name, f"pixel {k + 1} is {_show(token)}, not a whole number 0-255")
                 if int(token) > 255:
                     return RowProblem(line_number, name, f"pixel {k + 1} is {token}, outside 0-255")
         elif value.strip():

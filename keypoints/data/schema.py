@@ -40,7 +40,7 @@ def mirror_name(column):
     """
     for this, other in (("left", "right"), ("right", "left")):
         if column.startswith(this + "_"):
-            return other + column[len(this):]
+            return other + column[len(this) :]
         if f"_{this}_" in column:
             return column.replace(f"_{this}_", f"_{other}_", 1)
     return column

@@ -42,16 +42,22 @@ def load_identities(path, n_rows=None):
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(f"{path}: cannot be read as an identities CSV ({error}).") from error
     if IDENTITY_COLUMN not in table.columns:
-        raise DataError(f"{path}, line 1 (header): no '{IDENTITY_COLUMN}' column; "
-                        f"the header has {', '.join(map(repr, table.columns))}.")
+        raise DataError(
+            f"{path}, line 1 (header): no '{IDENTITY_COLUMN}' column; "
+            f"the header has {', '.join(map(repr, table.columns))}."
+        )
     identities = table[IDENTITY_COLUMN].to_numpy(dtype=object)
     if n_rows is not None and len(identities) != n_rows:
-        raise DataError(f"{path}: {len(identities)} identities for {n_rows} data rows; "
-                        "the file needs one line per data row, in the same order.")
+        raise DataError(
+            f"{path}: {len(identities)} identities for {n_rows} data rows; "
+            "the file needs one line per data row, in the same order."
+        )
     empty = np.flatnonzero(identities == "")
     if len(empty):
-        raise DataError(f"{path}, line {empty[0] + 2}, column '{IDENTITY_COLUMN}': empty "
-                        f"({len(empty)} empty in all). Every row needs its person.")
+        raise DataError(
+            f"{path}, line {empty[0] + 2}, column '{IDENTITY_COLUMN}': empty "
+            f"({len(empty)} empty in all). Every row needs its person."
+        )
     return identities
 
 

@@ -13,7 +13,7 @@ the image's right, as in the Kaggle file.
 
 import math
 import operator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -231,15 +231,16 @@ class _Pose:
 
     def shrunk(self, factor):
         """The pose moved towards the neutral one, to pull keypoints back into the frame."""
-        return _Pose(1 + (self.scale - 1) * factor, self.angle * factor, self.yaw * factor,
-                     self.shift * factor, self.radius)
+        return _Pose(
+            1 + (self.scale - 1) * factor, self.angle * factor, self.yaw * factor, self.shift * factor, self.radius
+        )
 
     def head(self, points):
         """Image position of canonical points (N, 2) on the head outline (a cylinder's silhouette does not turn)."""
         return np.asarray(points, dtype=np.float64) @ self._linear + self._offset
 
     def feature(self, points, depth=0.0):
-        """Image position of canonical points (N, 2) on the face, ``depth`` (scalar or (N,)) in front of the cylinder."""
+        """Image position of canonical points (N, 2), ``depth`` (scalar or (N,)) in front of the cylinder."""
         points = np.array(points, dtype=np.float64)
         x = points[:, 0]
         z = np.sqrt(np.maximum(self.radius**2 - x * x, 0.0)) + depth
@@ -255,7 +256,9 @@ def _random_pose(rng, g, named):
     Returns the pose and the 30 keypoint coordinates in ``KEYPOINT_COLUMNS`` order.
     """
     scale = rng.uniform(0.87, 1.12)
-    angle, yaw, shift_x, shift_y = np.clip(rng.normal(size=4) * (7.0, 5.0, 2.0, 2.0), (-15, -12, -5, -5), (15, 12, 5, 5))
+    angle, yaw, shift_x, shift_y = np.clip(
+        rng.normal(size=4) * (7.0, 5.0, 2.0, 2.0), (-15, -12, -5, -5), (15, 12, 5, 5)
+    )
     pose = _Pose(scale, math.radians(angle), math.radians(yaw), (shift_x, shift_y), 1.15 * g["head_a"])
     points = np.array([named[name][0] for name in KEYPOINTS])
     depths = np.array([named[name][1] for name in KEYPOINTS])
@@ -268,13 +271,13 @@ def _random_pose(rng, g, named):
     raise AssertionError("the neutral pose should put every keypoint inside the frame")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _unit_circle(n):
     t = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
     return np.column_stack([np.cos(t), np.sin(t)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _steps(n):
     """``n`` steps t from 0 to 1 and the bump sin(pi t), as columns."""
     t = np.linspace(0.0, 1.0, n)
@@ -340,10 +343,12 @@ def _feature_shapes(g, named, light_angle):
 def _on_face(pose, shapes):
     """Image positions of canonical shapes (name -> (points, depth)), all in one transform."""
     lengths = [len(points) for points, _ in shapes.values()]
-    placed = pose.feature(np.concatenate([points for points, _ in shapes.values()]),
-                          np.repeat([depth for _, depth in shapes.values()], lengths))
+    placed = pose.feature(
+        np.concatenate([points for points, _ in shapes.values()]),
+        np.repeat([depth for _, depth in shapes.values()], lengths),
+    )
     ends = np.cumsum(lengths).tolist()
-    return {name: placed[end - length:end] for name, end, length in zip(shapes, ends, lengths)}
+    return {name: placed[end - length : end] for name, end, length in zip(shapes, ends, lengths)}
 
 
 # --- drawing ----------------------------------------------------------------
@@ -414,8 +419,12 @@ def _box(points, pad):
     """Pixel box (x0, y0, x1, y1) round image points, padded and clipped to the frame."""
     x0, y0 = points.min(axis=0).tolist()
     x1, y1 = points.max(axis=0).tolist()
-    return (max(math.floor(x0 - pad), 0), max(math.floor(y0 - pad), 0),
-            min(math.ceil(x1 + pad) + 1, IMAGE_SIZE), min(math.ceil(y1 + pad) + 1, IMAGE_SIZE))
+    return (
+        max(math.floor(x0 - pad), 0),
+        max(math.floor(y0 - pad), 0),
+        min(math.ceil(x1 + pad) + 1, IMAGE_SIZE),
+        min(math.ceil(y1 + pad) + 1, IMAGE_SIZE),
+    )
 
 
 def _coverage(box, polygons, blur=0.0):

@@ -60,9 +60,16 @@ def plot_occlusion(face, predicted, occlusion, path, title=""):
     figure, axes = plt.subplots(1, 2, figsize=(7.5, 3.8))
     _face(axes[0], face, predicted, "prediction")
     against = "labels" if occlusion.against_labels else "unoccluded prediction"
-    _overlay(figure, axes[1], face, occlusion.per_pixel(),
-             f"error growth, {occlusion.patch}px patch\n(RMSE vs {against}, {occlusion.base_error:.2f} px without)",
-             "px of RMSE", cmap="RdBu_r", symmetric=True)  # red: hiding it hurts; blue: it helps
+    _overlay(
+        figure,
+        axes[1],
+        face,
+        occlusion.per_pixel(),
+        f"error growth, {occlusion.patch}px patch\n(RMSE vs {against}, {occlusion.base_error:.2f} px without)",
+        "px of RMSE",
+        cmap="RdBu_r",
+        symmetric=True,
+    )  # red: hiding it hurts; blue: it helps
     return _save(figure, path, title)
 
 
@@ -84,8 +91,12 @@ def plot_filters(filters, path, title="", max_filters=32):
     n = min(max_filters, len(banks[0][1]))
     columns = min(n, 16)
     rows_per_bank = (n + columns - 1) // columns
-    figure, axes = plt.subplots(len(banks) * rows_per_bank, columns,
-                                figsize=(columns * 0.6, len(banks) * rows_per_bank * 0.75 + 0.8), squeeze=False)
+    figure, axes = plt.subplots(
+        len(banks) * rows_per_bank,
+        columns,
+        figsize=(columns * 0.6, len(banks) * rows_per_bank * 0.75 + 0.8),
+        squeeze=False,
+    )
     for b, (label, bank) in enumerate(banks):
         limit = np.abs(bank[:n]).max() or 1.0
         for k in range(rows_per_bank * columns):
@@ -96,8 +107,9 @@ def plot_filters(filters, path, title="", max_filters=32):
                 axis.imshow(bank[k, 0], cmap="RdBu_r", vmin=-limit, vmax=limit)
         where = filters.positions.get(label)
         text = label if where is None else f"{label} (x {where[0]:.0f}, y {where[1]:.0f})"
-        axes[b * rows_per_bank, 0].text(-0.6, 0.5, text, transform=axes[b * rows_per_bank, 0].transAxes,
-                                        ha="right", va="center", fontsize=8)
+        axes[b * rows_per_bank, 0].text(
+            -0.6, 0.5, text, transform=axes[b * rows_per_bank, 0].transAxes, ha="right", va="center", fontsize=8
+        )
     if filters.kind == "local":
         title += f"\nbanks differ by {100 * filters.relative_difference():.0f}% (mean relative distance)"
     return _save(figure, path, title, left=0.2)

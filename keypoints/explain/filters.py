@@ -53,8 +53,7 @@ class FirstLayerFilters(NamedTuple):
         pairs = list(combinations(self.banks.values(), 2))
         if not pairs:
             return 0.0
-        return float(np.mean([np.linalg.norm(a - b) / ((np.linalg.norm(a) + np.linalg.norm(b)) / 2)
-                              for a, b in pairs]))
+        return float(np.mean([np.linalg.norm(a - b) / ((np.linalg.norm(a) + np.linalg.norm(b)) / 2) for a, b in pairs]))
 
 
 def first_layer_filters(module, positions=None):

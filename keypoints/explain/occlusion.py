@@ -56,8 +56,8 @@ class OcclusionMap(NamedTuple):
         count = np.zeros_like(total)
         for i, r in enumerate(self.rows):
             for j, c in enumerate(self.cols):
-                total[r:r + self.patch, c:c + self.patch] += self.growth[i, j]
-                count[r:r + self.patch, c:c + self.patch] += 1
+                total[r : r + self.patch, c : c + self.patch] += self.growth[i, j]
+                count[r : r + self.patch, c : c + self.patch] += 1
         return (total / np.maximum(count, 1)).astype(np.float32)
 
 
@@ -80,8 +80,7 @@ def patch_origins(patch, stride, size=IMAGE_SIZE):
 
 
 @torch.no_grad()
-def occlusion_map(module, face, labels=None, patch=DEFAULT_PATCH, stride=DEFAULT_STRIDE, fill=GREY,
-                  batch_size=128):
+def occlusion_map(module, face, labels=None, patch=DEFAULT_PATCH, stride=DEFAULT_STRIDE, fill=GREY, batch_size=128):
     """Error growth of a network's prediction with a grey square at each position of the face.
 
     Parameters
@@ -116,10 +115,10 @@ def occlusion_map(module, face, labels=None, patch=DEFAULT_PATCH, stride=DEFAULT
     corners = [(r, c) for r in origins for c in origins]
     errors = []
     for start in range(0, len(corners), batch_size):
-        chunk = corners[start:start + batch_size]
+        chunk = corners[start : start + batch_size]
         occluded = np.repeat(face[None], len(chunk), axis=0)  # (B, 96, 96)
         for k, (r, c) in enumerate(chunk):
-            occluded[k, r:r + patch, c:c + patch] = fill
+            occluded[k, r : r + patch, c : c + patch] = fill
         errors.append(_rmse(_predict(module, occluded, device), reference))
     growth = (np.concatenate(errors) - base).reshape(len(origins), len(origins)).astype(np.float32)
     return OcclusionMap(growth, origins, origins.copy(), patch, float(base), bool(against_labels))

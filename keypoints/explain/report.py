@@ -47,14 +47,21 @@ def write_training_explanations(modules_by_name, prepared, reports_dir):
         The figures written, two per network in the order given.
     """
     index = typical_validation_face(prepared)
-    face = Face(f"valid{index}", prepared.valid_images[index, 0], prepared.valid_keypoints[index],
-                f"validation face {index}")
+    face = Face(
+        f"valid{index}", prepared.valid_images[index, 0], prepared.valid_keypoints[index], f"validation face {index}"
+    )
     figures = Path(reports_dir) / FIGURES
     written = []
     for name, module in modules_by_name.items():
-        written += explain_face(module, KEYPOINT_COLUMNS, face, f"{name} on {face.source}",
-                                figures / f"saliency_{name}.png", figures / f"occlusion_{name}.png",
-                                stride=TRAINING_STRIDE)
+        written += explain_face(
+            module,
+            KEYPOINT_COLUMNS,
+            face,
+            f"{name} on {face.source}",
+            figures / f"saliency_{name}.png",
+            figures / f"occlusion_{name}.png",
+            stride=TRAINING_STRIDE,
+        )
     return written
 
 
@@ -67,20 +74,27 @@ def explanations_markdown(paths, reports_dir):
         Markdown, starting with a blank line; empty if there are no figures.
     """
     paths = [Path(p) for p in paths]
-    names = [p.stem[len("saliency_"):] for p in paths if p.stem.startswith("saliency_")]
+    names = [p.stem[len("saliency_") :] for p in paths if p.stem.startswith("saliency_")]
     if not names:
         return ""
-    relative = {p.name: p.relative_to(Path(reports_dir)).as_posix() if p.is_relative_to(Path(reports_dir))
-                else p.as_posix() for p in paths}
-    lines = ["", "## What each network looks at", "",
-             "The same validation face for every network. Saliency: how far each keypoint moves per gray level "
-             "of each pixel (the gradient). Occlusion: how much the RMSE grows when a grey square hides the "
-             "region (`keypoints explain` draws these for any face).", "",
-             "| | " + " | ".join(f"`{n}`" for n in names) + " |",
-             "|---|" + "---|" * len(names)]
+    relative = {
+        p.name: p.relative_to(Path(reports_dir)).as_posix() if p.is_relative_to(Path(reports_dir)) else p.as_posix()
+        for p in paths
+    }
+    lines = [
+        "",
+        "## What each network looks at",
+        "",
+        "The same validation face for every network. Saliency: how far each keypoint moves per gray level "
+        "of each pixel (the gradient). Occlusion: how much the RMSE grows when a grey square hides the "
+        "region (`keypoints explain` draws these for any face).",
+        "",
+        "| | " + " | ".join(f"`{n}`" for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
     for kind in ("saliency", "occlusion"):
-        cells = [f"![{kind} {n}]({relative[f'{kind}_{n}.png']})" if f"{kind}_{n}.png" in relative else "-"
-                 for n in names]
+        cells = [
+            f"![{kind} {n}]({relative[f'{kind}_{n}.png']})" if f"{kind}_{n}.png" in relative else "-" for n in names
+        ]
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-

@@ -32,8 +32,9 @@ class Explained(NamedTuple):
     problems: list
 
 
-def explain_images(model_path, specs, out_dir, keypoint=DEFAULT_KEYPOINT, patch=DEFAULT_PATCH,
-                   stride=DEFAULT_STRIDE, say=print):
+def explain_images(
+    model_path, specs, out_dir, keypoint=DEFAULT_KEYPOINT, patch=DEFAULT_PATCH, stride=DEFAULT_STRIDE, say=print
+):
     """Write the figures of ``keypoints explain``.
 
     For the model: ``filters_<network>.png``. For each face:
@@ -70,8 +71,11 @@ def explain_images(model_path, specs, out_dir, keypoint=DEFAULT_KEYPOINT, patch=
     out_dir = Path(out_dir)
     name = model.network.name
     filters = first_layer_filters(model.module)
-    written = [plot_filters(filters, out_dir / f"filters_{name}.png",
-                            f"{name}: first-layer filters ({filters.layer}, {filters.kind})")]
+    written = [
+        plot_filters(
+            filters, out_dir / f"filters_{name}.png", f"{name}: first-layer filters ({filters.layer}, {filters.kind})"
+        )
+    ]
     say(f"wrote {written[-1]}")
     problems = []
     for spec in specs:
@@ -81,15 +85,32 @@ def explain_images(model_path, specs, out_dir, keypoint=DEFAULT_KEYPOINT, patch=
             problems.append((spec, error))
             continue
         for face in faces:
-            written += explain_face(model.module, model.columns, face, f"{name} on {face.source}",
-                                    out_dir / f"{face.label}_saliency.png", out_dir / f"{face.label}_occlusion.png",
-                                    keypoint, patch, stride)
+            written += explain_face(
+                model.module,
+                model.columns,
+                face,
+                f"{name} on {face.source}",
+                out_dir / f"{face.label}_saliency.png",
+                out_dir / f"{face.label}_occlusion.png",
+                keypoint,
+                patch,
+                stride,
+            )
             say(f"{face.source}: wrote {written[-2].name}, {written[-1].name}")
     return Explained(written, problems)
 
 
-def explain_face(module, columns, face, title, saliency_path, occlusion_path, keypoint=DEFAULT_KEYPOINT,
-                 patch=DEFAULT_PATCH, stride=DEFAULT_STRIDE):
+def explain_face(
+    module,
+    columns,
+    face,
+    title,
+    saliency_path,
+    occlusion_path,
+    keypoint=DEFAULT_KEYPOINT,
+    patch=DEFAULT_PATCH,
+    stride=DEFAULT_STRIDE,
+):
     """Write the saliency and occlusion figures of one face.
 
     Parameters
@@ -116,5 +137,7 @@ def explain_face(module, columns, face, title, saliency_path, occlusion_path, ke
         labels = face.labels[[list(KEYPOINT_COLUMNS).index(c) for c in columns]]
     gradients = saliency(module, face.image)
     occlusion = occlusion_map(module, face.image, labels, patch=patch, stride=stride)
-    return [plot_saliency(face.image, predicted, gradients, columns, keypoint, saliency_path, title),
-            plot_occlusion(face.image, predicted, occlusion, occlusion_path, title)]
+    return [
+        plot_saliency(face.image, predicted, gradients, columns, keypoint, saliency_path, title),
+        plot_occlusion(face.image, predicted, occlusion, occlusion_path, title),
+    ]

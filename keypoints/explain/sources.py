@@ -64,8 +64,7 @@ def parse_csv_spec(spec):
         first, _, last = part.partition("-")
         first, last = int(first), int(last or first)
         if first < 1 or last < first:
-            raise DataError(f"{spec}: {part!r} is not a row range; rows count from 1 and a range goes up, "
-                            "as in 10-12")
+            raise DataError(f"{spec}: {part!r} is not a row range; rows count from 1 and a range goes up, as in 10-12")
         numbers.extend(range(first, last + 1))
     return Path(head), numbers
 
@@ -105,7 +104,9 @@ def faces_from_csv(path, rows):
         index = by_line[line]
         labels = data.keypoints_in(KEYPOINT_COLUMNS)[index] if has_labels else None
         stem = Path(path).name.split(".")[0]
-        faces.append(Face(f"{stem}_row{row}", data.images[index, 0], labels, f"{Path(path).name} row {row} (line {line})"))
+        faces.append(
+            Face(f"{stem}_row{row}", data.images[index, 0], labels, f"{Path(path).name} row {row} (line {line})")
+        )
     return faces
 
 
@@ -129,8 +130,10 @@ def faces_from_spec(spec, model=None):
     if parsed is not None:
         return faces_from_csv(*parsed)
     if str(spec).lower().endswith(CSV_SUFFIXES):
-        raise DataError(f"{spec}: say which rows of the CSV to explain, as in {spec}:1 or {spec}:1,5,10-12 "
-                        "(row 1 is the first face)")
+        raise DataError(
+            f"{spec}: say which rows of the CSV to explain, as in {spec}:1 or {spec}:1,5,10-12 "
+            "(row 1 is the first face)"
+        )
     return faces_from_photo(Path(spec), model)
 
 
@@ -165,10 +168,17 @@ def faces_from_photo(path, model):
     gray = cv2.cvtColor(read_photo(path), cv2.COLOR_BGR2GRAY)
     boxes = FaceDetector().detect(gray)
     if not len(boxes):
-        raise KeypointsError(f"{path}: no face found (OpenCV's frontal-face detector); use a photo with a "
-                             "frontal face, or a CSV row")
+        raise KeypointsError(
+            f"{path}: no face found (OpenCV's frontal-face detector); use a photo with a frontal face, or a CSV row"
+        )
     crops = [face.crop for face in predict_faces(gray, boxes, model)]
     images = cut_faces(gray, crops)
-    return [Face(f"{path.stem}_face{k}", images[k - 1, 0], None,
-                 f"{path.name} face {k} ({crop.side} px square at x {crop.x0}, y {crop.y0})")
-            for k, crop in enumerate(crops, start=1)]
+    return [
+        Face(
+            f"{path.stem}_face{k}",
+            images[k - 1, 0],
+            None,
+            f"{path.name} face {k} ({crop.side} px square at x {crop.x0}, y {crop.y0})",
+        )
+        for k, crop in enumerate(crops, start=1)
+    ]

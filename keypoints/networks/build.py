@@ -122,17 +122,12 @@ def build_module(network):
         If a layer's geometry is impossible; raised before any module is made.
     """
     steps = walk(network)  # every layer checked before any weight is allocated
-    return nn.Sequential(
-        OrderedDict((step.name, step.spec.module(step.input_volume, step.name)) for step in steps)
-    )
+    return nn.Sequential(OrderedDict((step.name, step.spec.module(step.input_volume, step.name)) for step in steps))
 
 
 def summarise(network):
     """The :class:`Summary` of a network spec, computed without building it."""
-    rows = [
-        SummaryRow(step.name, step.spec.kind, step.output_volume, step.params)
-        for step in walk(network)
-    ]
+    rows = [SummaryRow(step.name, step.spec.kind, step.output_volume, step.params) for step in walk(network)]
     return Summary(network, rows, sum(row.params for row in rows))
 
 

@@ -86,8 +86,10 @@ class FullyConvolutional(nn.Module):
             ``x[:, :, S*i:S*i+window, S*j:S*j+window]``.
         """
         if x.shape[-2] < self.window or x.shape[-1] < self.window:
-            raise KeypointsError(f"the fully-convolutional network needs an input of at least "
-                                 f"{self.window}x{self.window} pixels, got {tuple(x.shape[-2:])}")
+            raise KeypointsError(
+                f"the fully-convolutional network needs an input of at least "
+                f"{self.window}x{self.window} pixels, got {tuple(x.shape[-2:])}"
+            )
         return self.body(x)
 
     def windows(self, height, width):
@@ -139,7 +141,8 @@ def to_fully_convolutional(module, input_volume=(1, IMAGE_SIZE, IMAGE_SIZE), all
             raise ConversionError(
                 f"layer {name!r} is locally-connected: its filters are tied to positions of the "
                 f"{input_volume[1]}x{input_volume[2]} frame, so it cannot slide over a larger image. "
-                "Only networks whose layers share their weights (conv, bnconv) have a fully-convolutional form.")
+                "Only networks whose layers share their weights (conv, bnconv) have a fully-convolutional form."
+            )
         if isinstance(layer, GlobalAvgPool2d):
             raise ConversionError(f"layer {name!r} is a global pooling; it has no fully-convolutional form here")
         if flat is None and isinstance(layer, (nn.Conv2d, nn.MaxPool2d)):
@@ -149,7 +152,8 @@ def to_fully_convolutional(module, input_volume=(1, IMAGE_SIZE, IMAGE_SIZE), all
                     raise ConversionError(
                         f"layer {name!r} pads its input by {padding}: inside a larger image the window "
                         "edges see real pixels instead of the zeros the network was trained with, so the "
-                        "outputs would only approximate the network's; pass allow_padding=True to accept that")
+                        "outputs would only approximate the network's; pass allow_padding=True to accept that"
+                    )
                 exact = False
             stride *= _pair(layer.stride)[0]
             if _pair(layer.stride)[0] != _pair(layer.stride)[1]:
@@ -170,8 +174,10 @@ def to_fully_convolutional(module, input_volume=(1, IMAGE_SIZE, IMAGE_SIZE), all
             else:
                 kernel, in_channels = (1, 1), flat
             if layer.in_features != in_channels * kernel[0] * kernel[1]:
-                raise ConversionError(f"layer {name!r} takes {layer.in_features} inputs, but the volume "
-                                      f"before it has {in_channels * kernel[0] * kernel[1]}")
+                raise ConversionError(
+                    f"layer {name!r} takes {layer.in_features} inputs, but the volume "
+                    f"before it has {in_channels * kernel[0] * kernel[1]}"
+                )
             conv = nn.Conv2d(in_channels, layer.out_features, kernel, bias=layer.bias is not None)
             with torch.no_grad():
                 # nn.Flatten orders a (D, H, W) volume channel first, as Conv2d's weight is
@@ -184,15 +190,18 @@ def to_fully_convolutional(module, input_volume=(1, IMAGE_SIZE, IMAGE_SIZE), all
             if isinstance(layer, nn.BatchNorm1d):
                 if isinstance(flat, tuple):
                     raise ConversionError(f"layer {name!r}: batch norm right after a flatten is not supported")
-                norm = nn.BatchNorm2d(layer.num_features, layer.eps, layer.momentum, layer.affine,
-                                      layer.track_running_stats)
+                norm = nn.BatchNorm2d(
+                    layer.num_features, layer.eps, layer.momentum, layer.affine, layer.track_running_stats
+                )
                 norm.load_state_dict(layer.state_dict())
                 layers[name] = norm
             else:
                 layers[name] = copy.deepcopy(layer)
             if not layer.track_running_stats:
-                raise ConversionError(f"layer {name!r}: batch norm without running statistics depends on "
-                                      "the batch, so it has no fixed per-position form")
+                raise ConversionError(
+                    f"layer {name!r}: batch norm without running statistics depends on "
+                    "the batch, so it has no fixed per-position form"
+                )
         elif isinstance(layer, (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity)):
             layers[name] = copy.deepcopy(layer)
         elif isinstance(layer, nn.Dropout):
@@ -225,7 +234,7 @@ def predict_windows(fully_conv, image):
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32) / 255).to(device)[None, None]
     out = fully_conv(x)[0].permute(1, 2, 0).float().cpu().numpy()  # (Hn, Wn, K)
     pixels = unscale_keypoints(out)  # in each window's own frame
-    rows, cols = np.mgrid[0:out.shape[0], 0:out.shape[1]] * fully_conv.stride
+    rows, cols = np.mgrid[0 : out.shape[0], 0 : out.shape[1]] * fully_conv.stride
     pixels[..., 0::2] += cols[..., None]
     pixels[..., 1::2] += rows[..., None]
     return pixels

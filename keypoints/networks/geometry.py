@@ -191,8 +191,7 @@ def _integers(layer, **values):
             number = None
         if number is None or number < minimum:
             raise GeometryError(
-                f"layer {layer!r}: {what.replace('_', ' ')} must be an integer of at least "
-                f"{minimum}, got {value!r}"
+                f"layer {layer!r}: {what.replace('_', ' ')} must be an integer of at least {minimum}, got {value!r}"
             )
         checked.append(number)
     return checked

@@ -54,9 +54,7 @@ class _Filters(LayerSpec):
     def output(self, volume, name):
         _, height, width = _image(volume, name, self.kind)
         if self.out_channels < 1:
-            raise GeometryError(
-                f"layer {name!r}: out_channels must be at least 1, got {self.out_channels}"
-            )
+            raise GeometryError(f"layer {name!r}: out_channels must be at least 1, got {self.out_channels}")
         return (
             self.out_channels,
             geometry.output_size(height, self.kernel_size, self.stride, self.padding, layer=name),
@@ -74,9 +72,7 @@ class Conv(_Filters):
         return geometry.conv_params(volume[0], self.out_channels, self.kernel_size, self.bias)
 
     def module(self, volume, name):
-        return nn.Conv2d(
-            volume[0], self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias
-        )
+        return nn.Conv2d(volume[0], self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias)
 
 
 @dataclass(frozen=True)
@@ -87,9 +83,7 @@ class Local(_Filters):
 
     def params(self, volume, name):
         _, height, width = self.output(volume, name)
-        return geometry.local_params(
-            volume[0], self.out_channels, self.kernel_size, height, width, self.bias
-        )
+        return geometry.local_params(volume[0], self.out_channels, self.kernel_size, height, width, self.bias)
 
     def module(self, volume, name):
         return LocallyConnected2d(

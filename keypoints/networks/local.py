@@ -87,8 +87,7 @@ class LocallyConnected2d(nn.Module):
         self.padding = padding
         if in_channels < 1 or out_channels < 1:
             raise GeometryError(
-                f"layer {name!r}: in_channels and out_channels must be at least 1, "
-                f"got {in_channels} and {out_channels}"
+                f"layer {name!r}: in_channels and out_channels must be at least 1, got {in_channels} and {out_channels}"
             )
         self.output_size = (
             output_size(height, kernel_size, stride, padding, layer=name),

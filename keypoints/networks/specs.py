@@ -81,9 +81,7 @@ N_OUTPUTS = 30
 def _classic(filters):
     """Daniel Nouri's topology with the given kind of layer (Conv or Local) per block."""
     # named by block (hybrid: conv1, conv2, local3) so the networks line up
-    first, second, third = (
-        partial(kind, name=f"{kind.kind}{block}") for block, kind in enumerate(filters, start=1)
-    )
+    first, second, third = (partial(kind, name=f"{kind.kind}{block}") for block, kind in enumerate(filters, start=1))
     # Dropout only between the dense layers, at 0.2: see "Where the dropout
     # goes" in the module docstring for the figures against Nouri's rates.
     return (
@@ -169,9 +167,7 @@ def get_network(network):
     try:
         return NETWORKS[network]
     except (KeyError, TypeError):
-        raise KeypointsError(
-            f"unknown network {network!r}; known networks: {', '.join(NETWORKS)}"
-        ) from None
+        raise KeypointsError(f"unknown network {network!r}; known networks: {', '.join(NETWORKS)}") from None
 
 
 def build_network(network):

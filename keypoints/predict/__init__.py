@@ -18,5 +18,13 @@ from keypoints.predict.pipeline import (
     predict_photos,
 )
 
-__all__ = ["Face", "FaceDetector", "PhotoResult", "PredictionSummary", "load_predictor_model", "predict_file",
-           "predict_image", "predict_photos"]
+__all__ = [
+    "Face",
+    "FaceDetector",
+    "PhotoResult",
+    "PredictionSummary",
+    "load_predictor_model",
+    "predict_file",
+    "predict_image",
+    "predict_photos",
+]

@@ -41,11 +41,26 @@ CROP_SHIFT_X = 0.01
 CROP_SHIFT_Y = 0.0
 """The same for y (measured -0.001)."""
 
-MEAN_KEYPOINTS = np.array([
-    [64.37, 38.68], [31.21, 39.02], [57.84, 39.00], [70.54, 38.36], [37.61, 39.25], [24.98, 38.76],
-    [57.29, 27.92], [77.39, 29.91], [38.04, 28.18], [17.36, 30.50], [48.88, 58.56], [61.80, 75.49],
-    [34.83, 75.77], [48.81, 71.56], [48.96, 82.47],
-], dtype=np.float64)
+MEAN_KEYPOINTS = np.array(
+    [
+        [64.37, 38.68],
+        [31.21, 39.02],
+        [57.84, 39.00],
+        [70.54, 38.36],
+        [37.61, 39.25],
+        [24.98, 38.76],
+        [57.29, 27.92],
+        [77.39, 29.91],
+        [38.04, 28.18],
+        [17.36, 30.50],
+        [48.88, 58.56],
+        [61.80, 75.49],
+        [34.83, 75.77],
+        [48.81, 71.56],
+        [48.96, 82.47],
+    ],
+    dtype=np.float64,
+)
 """(15, 2): mean keypoints of the 3378 training faces (np.nanmean of the
 stand-in for Kaggle's training.csv, which was framed to fit Kaggle's means),
 in ``KEYPOINTS`` order: where the network expects a face's keypoints."""
@@ -109,8 +124,10 @@ def crop_for_keypoints(keypoints):
 def refine_ok(first, refined):
     """Whether a refined crop stays within ``REFINE_LIMITS`` of the first one."""
     low, high, shift = REFINE_LIMITS
-    moved = np.hypot(refined.x0 + refined.side / 2 - first.x0 - first.side / 2,
-                     refined.y0 + refined.side / 2 - first.y0 - first.side / 2)
+    moved = np.hypot(
+        refined.x0 + refined.side / 2 - first.x0 - first.side / 2,
+        refined.y0 + refined.side / 2 - first.y0 - first.side / 2,
+    )
     return low * first.side <= refined.side <= high * first.side and moved <= shift * first.side
 
 
@@ -141,8 +158,14 @@ def cut_faces(gray, crops):
         right, bottom = min(x0 + side, width), min(y0 + side, height)
         if right <= left or bottom <= top:
             raise ValueError(f"crop {crops[i]} lies outside the {width}x{height} photo")
-        square = cv2.copyMakeBorder(gray[top:bottom, left:right], top - y0, y0 + side - bottom,
-                                    left - x0, x0 + side - right, cv2.BORDER_REPLICATE)
+        square = cv2.copyMakeBorder(
+            gray[top:bottom, left:right],
+            top - y0,
+            y0 + side - bottom,
+            left - x0,
+            x0 + side - right,
+            cv2.BORDER_REPLICATE,
+        )
         # INTER_AREA averages when shrinking (no aliasing); it enlarges poorly, where linear is right
         how = cv2.INTER_AREA if side > IMAGE_SIZE else cv2.INTER_LINEAR
         faces[i, 0] = cv2.resize(square, (IMAGE_SIZE, IMAGE_SIZE), interpolation=how)

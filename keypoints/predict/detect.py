@@ -60,8 +60,9 @@ class FaceDetector:
         path = Path(cv2.data.haarcascades) / CASCADE_FILE
         self.cascade = cv2.CascadeClassifier(str(path))
         if self.cascade.empty():
-            raise KeypointsError(f"{path}: OpenCV's face cascade could not be loaded; reinstall "
-                                 "opencv-python-headless (`make setup`)")
+            raise KeypointsError(
+                f"{path}: OpenCV's face cascade could not be loaded; reinstall opencv-python-headless (`make setup`)"
+            )
         self.side = side
         self.min_neighbors = min_neighbors
         self.min_face = min_face
@@ -88,8 +89,9 @@ class FaceDetector:
             # a pixel edge at e in the copy is at e / factor in the photo, per axis
             scale = np.array([size[0] / width, size[1] / height] * 2)
         smallest = max(MIN_FACE, int(np.ceil(self.min_face * factor)))
-        boxes = self.cascade.detectMultiScale(search, scaleFactor=SCALE_FACTOR, minNeighbors=self.min_neighbors,
-                                              minSize=(smallest, smallest))
+        boxes = self.cascade.detectMultiScale(
+            search, scaleFactor=SCALE_FACTOR, minNeighbors=self.min_neighbors, minSize=(smallest, smallest)
+        )
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         boxes = np.rint(boxes / scale).astype(np.int64)
         boxes[:, 3] = boxes[:, 2]  # square, as the cascade's boxes are before rounding
@@ -103,7 +105,8 @@ def drop_overlaps(boxes, max_overlap=MAX_OVERLAP):
         x, y, w, h = box
         covered = any(
             max(0, min(x + w, kx + kw) - max(x, kx)) * max(0, min(y + h, ky + kh) - max(y, ky)) > max_overlap * w * h
-            for kx, ky, kw, kh in kept)
+            for kx, ky, kw, kh in kept
+        )
         if not covered:
             kept.append(box)
     return np.array(kept, dtype=np.int64).reshape(-1, 4)

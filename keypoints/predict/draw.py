@@ -52,14 +52,14 @@ def draw_faces(image, boxes, keypoints):
     for (x, y, w, h), points in zip(np.asarray(boxes), np.asarray(keypoints)):
         thickness = max(1, round(w / 80))
         radius = max(1.5, w / 60)
-        cv2.rectangle(image, (int(x), int(y)), (int(x + w - 1), int(y + h - 1)), BOX_COLOUR, thickness,
-                      cv2.LINE_AA)
+        cv2.rectangle(image, (int(x), int(y)), (int(x + w - 1), int(y + h - 1)), BOX_COLOUR, thickness, cv2.LINE_AA)
         for (px, py), colour in zip(points, _COLOURS):
             if not (np.isfinite(px) and np.isfinite(py)):
                 continue
             centre = (int(round(px * (1 << _SHIFT))), int(round(py * (1 << _SHIFT))))
             r = int(round(radius * (1 << _SHIFT)))
-            cv2.circle(image, centre, r + (1 << _SHIFT) * max(1, thickness // 2), (0, 0, 0), -1, cv2.LINE_AA,
-                       _SHIFT)  # a dark rim keeps the dot visible on light skin
+            cv2.circle(
+                image, centre, r + (1 << _SHIFT) * max(1, thickness // 2), (0, 0, 0), -1, cv2.LINE_AA, _SHIFT
+            )  # a dark rim keeps the dot visible on light skin
             cv2.circle(image, centre, r, colour, -1, cv2.LINE_AA, _SHIFT)
     return image

@@ -81,8 +81,9 @@ def evaluate_photos(folder, model, labels="keypoints.csv", detector=None, refine
         truth = row[list(KEYPOINT_COLUMNS)].to_numpy(np.float64).reshape(15, 2)
         gray = cv2.cvtColor(read_photo(folder / row["file"]), cv2.COLOR_BGR2GRAY)
         centre = truth.mean(axis=0)
-        boxes = [b for b in detector.detect(gray)
-                 if b[0] <= centre[0] <= b[0] + b[2] and b[1] <= centre[1] <= b[1] + b[3]]
+        boxes = [
+            b for b in detector.detect(gray) if b[0] <= centre[0] <= b[0] + b[2] and b[1] <= centre[1] <= b[1] + b[3]
+        ]
         if not boxes:
             scores.append(PhotoScore(row["file"], False, float("nan")))
             continue

@@ -10,8 +10,8 @@ Entry points (the benchmarks time :func:`predict_file`)::
 """
 
 from contextlib import contextmanager
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -138,12 +138,13 @@ class PredictionSummary:
     def line(self):
         """The one-line summary."""
         read = self.read
-        text = f"{len(read)} photo{'s'[:len(read) != 1]} read, {self.n_faces} face{'s'[:self.n_faces != 1]} found"
+        text = f"{len(read)} photo{'s'[: len(read) != 1]} read, {self.n_faces} face{'s'[: self.n_faces != 1]} found"
         if self.no_face:
             text += f"; no face in {len(self.no_face)}: " + ", ".join(str(r.path) for r in self.no_face)
         if self.unreadable:
             text += f"; {len(self.unreadable)} could not be read: " + ", ".join(
-                f"{r.path} ({_reason(r)})" for r in self.unreadable)
+                f"{r.path} ({_reason(r)})" for r in self.unreadable
+            )
         return text + f"; results in {self.out_dir}/ (index.html, keypoints.csv)"
 
 
@@ -161,14 +162,17 @@ def load_predictor_model(model=None, device="cpu"):
             raise ModelFileError(
                 f"no model file: {paths.DEFAULT_MODEL} is missing. It ships with the project "
                 "(restore it with `git checkout models/default.pt`), or train one with `make train` "
-                "and pass it with --model models/bnconv.pt")
+                "and pass it with --model models/bnconv.pt"
+            )
         model = paths.DEFAULT_MODEL
     if isinstance(model, (str, Path)):
         model = load_model(model, device=device)
     missing = [c for c in KEYPOINT_COLUMNS if c not in model.columns]
     if missing:
-        raise ModelFileError(f"{model.path}: predicts {len(model.columns)} columns, not all 30 the predictor "
-                             f"draws (missing {', '.join(missing[:4])}...); use a model trained on every keypoint")
+        raise ModelFileError(
+            f"{model.path}: predicts {len(model.columns)} columns, not all 30 the predictor "
+            f"draws (missing {', '.join(missing[:4])}...); use a model trained on every keypoint"
+        )
     return model
 
 
@@ -217,8 +221,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
             break
         refined = [crop_for_keypoints(p) for p in points]
         crops = [r if refine_ok(f, r) else c for f, r, c in zip(first, refined, crops)]
-    return [Face(tuple(int(v) for v in box), crop, clip_to_crop(p, crop))
-            for box, crop, p in zip(boxes, crops, points)]
+    return [Face(tuple(int(v) for v in box), crop, clip_to_crop(p, crop)) for box, crop, p in zip(boxes, crops, points)]
 
 
 def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_STEPS, windows=None):
@@ -310,8 +313,10 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
     if not photos:
         where = ", ".join(str(p) for p in photo_paths) or "(no paths given)"
         extra = f" ({', '.join(str(p) for p in missing)}: no such file or folder)" if missing else ""
-        raise NoPhotosError(f"no photos in {where}{extra}. Give image files ("
-                            ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff) or folders that hold them.")
+        raise NoPhotosError(
+            f"no photos in {where}{extra}. Give image files ("
+            ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff) or folders that hold them."
+        )
     model = load_predictor_model(model)
     windows = fully_convolutional_model(model) if refine else None  # refused before any photo
     detector = FaceDetector()
@@ -357,4 +362,4 @@ def _one_thread():
 def _reason(result):
     """The part of an error message after the file name."""
     prefix = f"{result.path}: "
-    return result.error[len(prefix):] if result.error.startswith(prefix) else result.error
+    return result.error[len(prefix) :] if result.error.startswith(prefix) else result.error

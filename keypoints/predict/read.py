@@ -56,10 +56,14 @@ def read_photo(path):
         image = None  # some decoders fill a truncated JPEG with gray instead of failing
     if image is None:
         if kind is None:
-            raise ImageError(f"{path}: not an image (its first bytes {data[:8]!r} are not those of a "
-                             "JPEG, PNG, BMP, WebP or TIFF file)")
-        raise ImageError(f"{path}: a {kind} file that cannot be decoded: truncated or damaged "
-                         f"({len(data)} bytes); copy or download it again")
+            raise ImageError(
+                f"{path}: not an image (its first bytes {data[:8]!r} are not those of a "
+                "JPEG, PNG, BMP, WebP or TIFF file)"
+            )
+        raise ImageError(
+            f"{path}: a {kind} file that cannot be decoded: truncated or damaged "
+            f"({len(data)} bytes); copy or download it again"
+        )
     return to_8bit(image)
 
 
@@ -110,5 +114,5 @@ def _jpeg_complete(data):
             continue
         if marker == 0xDA:  # start of scan
             return data.find(b"\xff\xd9", position) >= 0
-        position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
     return False

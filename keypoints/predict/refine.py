@@ -86,8 +86,9 @@ def cut_square(gray, crop, size):
     x0, y0, side = crop
     left, top = max(x0, 0), max(y0, 0)
     right, bottom = min(x0 + side, width), min(y0 + side, height)
-    square = cv2.copyMakeBorder(gray[top:bottom, left:right], top - y0, y0 + side - bottom,
-                                left - x0, x0 + side - right, cv2.BORDER_REPLICATE)
+    square = cv2.copyMakeBorder(
+        gray[top:bottom, left:right], top - y0, y0 + side - bottom, left - x0, x0 + side - right, cv2.BORDER_REPLICATE
+    )
     how = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR  # the choice cut_faces makes
     return cv2.resize(square, (size, size), interpolation=how)
 
@@ -96,5 +97,3 @@ def to_photo(points, crop, size):
     """Points (..., 2) in a crop resized to ``size`` px to photo pixels (``cv2.resize``'s pixel-centre map)."""
     x0, y0, side = crop
     return (np.asarray(points, np.float64) + 0.5) * (side / size) - 0.5 + np.array([x0, y0], np.float64)
-
-

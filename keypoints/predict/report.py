@@ -67,16 +67,22 @@ def write_html(path, results):
         "<style>body{font-family:sans-serif;margin:1em}figure{display:inline-block;margin:.5em;"
         "vertical-align:top}img{max-width:480px;max-height:480px;display:block}"
         "figcaption{max-width:480px;word-break:break-all}.error{color:#b00}</style></head><body>",
-        f"<h1>{len(read)} photo{'s'[:len(read) != 1]}, {n_faces} face{'s'[:n_faces != 1]}</h1>",
+        f"<h1>{len(read)} photo{'s'[: len(read) != 1]}, {n_faces} face{'s'[: n_faces != 1]}</h1>",
     ]
     for result in read:
         count = len(result.faces)
-        caption = f"{html.escape(str(result.path))}: {count} face{'s'[:count != 1]}"
-        image = (f'<a href="{quote(result.output.name)}"><img src="{quote(result.output.name)}" '
-                 f'alt="{html.escape(str(result.path), quote=True)}"></a>') if result.output else ""
+        caption = f"{html.escape(str(result.path))}: {count} face{'s'[: count != 1]}"
+        image = (
+            (
+                f'<a href="{quote(result.output.name)}"><img src="{quote(result.output.name)}" '
+                f'alt="{html.escape(str(result.path), quote=True)}"></a>'
+            )
+            if result.output
+            else ""
+        )
         parts.append(f'<figure class="photo">{image}<figcaption>{caption}</figcaption></figure>')
     if unreadable:
-        parts.append(f"<h2>{len(unreadable)} file{'s'[:len(unreadable) != 1]} could not be read</h2><ul>")
+        parts.append(f"<h2>{len(unreadable)} file{'s'[: len(unreadable) != 1]} could not be read</h2><ul>")
         parts += [f'<li class="error">{html.escape(r.error)}</li>' for r in unreadable]
         parts.append("</ul>")
     parts.append("</body></html>")

@@ -45,6 +45,7 @@ def draw_jitter(n, generator, rotation, scale, shift):
     offset : Tensor, shape (N, 2)
         Pixels, (x, y).
     """
+
     def uniform(*shape):
         return torch.rand(*shape, generator=generator) * 2 - 1
 

@@ -68,8 +68,17 @@ class FaceBatches:
         (:mod:`keypoints.training.augment`); None leaves the faces as they are.
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, flip=False, seed=0, device=None,
-                 mirror_sum=MIRROR_SUM, jitter=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size=128,
+        shuffle=False,
+        flip=False,
+        seed=0,
+        device=None,
+        mirror_sum=MIRROR_SUM,
+        jitter=None,
+    ):
         self.dataset = as_face_tensors(dataset)
         self.batch_size = batch_size
         self.shuffle = shuffle

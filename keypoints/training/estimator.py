@@ -51,8 +51,9 @@ def choose_device(requested="auto"):
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        raise KeypointsError("--device cuda was asked for, but PyTorch sees no CUDA GPU here. "
-                             "Use --device auto or cpu.")
+        raise KeypointsError(
+            "--device cuda was asked for, but PyTorch sees no CUDA GPU here. Use --device auto or cpu."
+        )
     if requested not in ("cpu", "cuda"):
         raise KeypointsError(f"unknown device {requested!r}; use auto, cpu or cuda.")
     return requested
@@ -84,8 +85,18 @@ class KeypointRegressor(FastEpochs, NeuralNetRegressor):
         return y.float()
 
 
-def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches_per_epoch=None,
-                   verbose=1, progress_bar=False, mirror_sum=MIRROR_SUM, speedups=None):
+def make_regressor(
+    module,
+    recipe,
+    valid_set=None,
+    device="cpu",
+    seed=0,
+    batches_per_epoch=None,
+    verbose=1,
+    progress_bar=False,
+    mirror_sum=MIRROR_SUM,
+    speedups=None,
+):
     """A :class:`KeypointRegressor` set up with the masked loss, flips, schedule and early stopping.
 
     Parameters
@@ -119,14 +130,27 @@ def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches
     elif recipe.optimizer == "adamw":
         optimizer = dict(optimizer=torch.optim.AdamW, optimizer__weight_decay=recipe.weight_decay)
         steps = recipe.epochs * max(batches_per_epoch or 1, 1)
-        callbacks.append(("schedule", LRScheduler(
-            policy=torch.optim.lr_scheduler.OneCycleLR, max_lr=recipe.lr, total_steps=steps,
-            pct_start=0.15, step_every="batch")))
+        callbacks.append(
+            (
+                "schedule",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.OneCycleLR,
+                    max_lr=recipe.lr,
+                    total_steps=steps,
+                    pct_start=0.15,
+                    step_every="batch",
+                ),
+            )
+        )
     else:
         raise KeypointsError(f"unknown optimizer {recipe.optimizer!r}; use adamw or nesterov.")
     if valid_set is not None:
-        callbacks.append(("early_stopping", EarlyStopping(
-            monitor="valid_rmse", patience=recipe.patience, load_best=True, sink=print)))
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(monitor="valid_rmse", patience=recipe.patience, load_best=True, sink=print),
+            )
+        )
     if progress_bar:
         callbacks.append(("progress_bar", LossProgressBar()))
     return KeypointRegressor(
@@ -152,4 +176,3 @@ def make_regressor(module, recipe, valid_set=None, device="cpu", seed=0, batches
         verbose=verbose,
         **optimizer,
     )
-

@@ -30,7 +30,7 @@ def predict_pixels(module, images, device="cpu", batch_size=256, autocast_dtype=
     outputs = []
     device_type = torch.device(device).type
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(scale_images(images[start:start + batch_size])).to(device)
+        batch = torch.from_numpy(scale_images(images[start : start + batch_size])).to(device)
         with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             outputs.append(module(batch).float().cpu().numpy())
     if not outputs:

@@ -100,11 +100,13 @@ def resolve_data(requested=None, data_dir=paths.DATA_DIR, say=print):
     if found:
         return found, False
     synthetic = Path(data_dir) / "synthetic" / "training.csv"
-    say(f"NOTICE: no training data found (looked for DATA=..., then {', '.join(paths.TRAINING_NAMES)} "
+    say(
+        f"NOTICE: no training data found (looked for DATA=..., then {', '.join(paths.TRAINING_NAMES)} "
         f"in {data_dir}).\n"
         f"NOTICE: training on {SYNTHETIC_FACES} SYNTHETIC faces instead; the results below are not "
         "results on real faces.\n"
-        "NOTICE: for the real data run `make data` (needs a Kaggle token) or see data/README.md.")
+        "NOTICE: for the real data run `make data` (needs a Kaggle token) or see data/README.md."
+    )
     if not synthetic.is_file():
         from keypoints.data.synthetic import write_synthetic_csv
 
@@ -133,9 +135,13 @@ def prepare(path, valid_fraction=0.2, seed=0, skip_bad_rows=False, synthetic=Fal
     images, keypoints = data.images[labelled], keypoints[labelled]
     train, valid = train_valid_split(len(images), groups=groups, valid_fraction=valid_fraction, seed=seed)
     return Prepared(
-        source=Path(path), sha256=file_sha256(path), columns=KEYPOINT_COLUMNS,
-        train_images=images[train], train_keypoints=keypoints[train],
-        valid_images=images[valid], valid_keypoints=keypoints[valid],
+        source=Path(path),
+        sha256=file_sha256(path),
+        columns=KEYPOINT_COLUMNS,
+        train_images=images[train],
+        train_keypoints=keypoints[train],
+        valid_images=images[valid],
+        valid_keypoints=keypoints[valid],
         split=f"{split}; {len(train)} train / {len(valid)} validation faces, seed {seed}",
         synthetic=synthetic,
     )
@@ -143,8 +149,9 @@ def prepare(path, valid_fraction=0.2, seed=0, skip_bad_rows=False, synthetic=Fal
 
 def face_tensors(images, keypoints, device="cpu"):
     """Scaled tensors on ``device`` for training: pixels in [0, 1], keypoints in [-1, 1]."""
-    return FaceTensors(torch.from_numpy(scale_images(images)), torch.from_numpy(scale_keypoints(keypoints)),
-                       KEYPOINT_COLUMNS).to(device)
+    return FaceTensors(
+        torch.from_numpy(scale_images(images)), torch.from_numpy(scale_keypoints(keypoints)), KEYPOINT_COLUMNS
+    ).to(device)
 
 
 def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_bar=False, mirror_sum=None):
@@ -163,16 +170,25 @@ def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_
     batches = (len(train_set) + recipe.batch_size - 1) // recipe.batch_size
     if mirror_sum is None:
         mirror_sum = MIRROR_SUM if prepared.synthetic else STAND_IN_MIRROR_SUM
-    regressor = make_regressor(module, recipe, valid_set=valid_set, device=device, seed=seed,
-                               batches_per_epoch=batches, verbose=verbose, progress_bar=progress_bar,
-                               mirror_sum=mirror_sum)
+    regressor = make_regressor(
+        module,
+        recipe,
+        valid_set=valid_set,
+        device=device,
+        seed=seed,
+        batches_per_epoch=batches,
+        verbose=verbose,
+        progress_bar=progress_bar,
+        mirror_sum=mirror_sum,
+    )
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     regressor.fit(train_set, y=None)
     seconds = time.perf_counter() - started
-    history = [{k: row[k] for k in ("epoch", "train_rmse", "valid_rmse", "dur") if k in row}
-               for row in regressor.history]
+    history = [
+        {k: row[k] for k in ("epoch", "train_rmse", "valid_rmse", "dur") if k in row} for row in regressor.history
+    ]
     best = min(history, key=lambda row: row["valid_rmse"])
     module = regressor.module_
     autocast = regressor.autocast_dtype
@@ -180,8 +196,14 @@ def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_
     overall, per_keypoint = rmse_per_keypoint(predicted, prepared.valid_keypoints, prepared.columns)
     params = sum(p.numel() for p in module.parameters())
     result = NetworkResult(
-        name=name, description=network.description, params=params, epochs=len(history),
-        best_epoch=best["epoch"], seconds=seconds, best_valid_rmse=best["valid_rmse"], valid_rmse=overall,
+        name=name,
+        description=network.description,
+        params=params,
+        epochs=len(history),
+        best_epoch=best["epoch"],
+        seconds=seconds,
+        best_valid_rmse=best["valid_rmse"],
+        valid_rmse=overall,
         per_keypoint=per_keypoint,
         ms_per_face=1000 * seconds_per_face(module, device=device, autocast_dtype=autocast),
         history=history,
@@ -224,26 +246,46 @@ def train_networks(settings, say=print):
     results, explanations = [], []
     for name in settings.nets:
         recipe = recipe_for(name, settings.preset, settings.epochs)
-        say(f"\n== {name}: {recipe.epochs} epochs at most, {recipe.optimizer}, lr {recipe.lr:g}, "
-            f"batch {recipe.batch_size} ==")
-        result, module = train_one(name, prepared, recipe, device=device, seed=settings.seed,
-                                   progress_bar=sys.stderr.isatty(), mirror_sum=settings.mirror_sum)
+        say(
+            f"\n== {name}: {recipe.epochs} epochs at most, {recipe.optimizer}, lr {recipe.lr:g}, "
+            f"batch {recipe.batch_size} =="
+        )
+        result, module = train_one(
+            name,
+            prepared,
+            recipe,
+            device=device,
+            seed=settings.seed,
+            progress_bar=sys.stderr.isatty(),
+            mirror_sum=settings.mirror_sum,
+        )
         card = {
-            "network": name, "data": str(path), "data_sha256": prepared.sha256, "synthetic_data": synthetic,
-            "split": prepared.split, "epochs": result.epochs, "best_epoch": result.best_epoch,
-            "best_valid_rmse_px": round(result.best_valid_rmse, 4), "recipe": asdict(recipe),
-            "training_seconds": round(result.seconds, 1), "device": device, "seed": settings.seed,
+            "network": name,
+            "data": str(path),
+            "data_sha256": prepared.sha256,
+            "synthetic_data": synthetic,
+            "split": prepared.split,
+            "epochs": result.epochs,
+            "best_epoch": result.best_epoch,
+            "best_valid_rmse_px": round(result.best_valid_rmse, 4),
+            "recipe": asdict(recipe),
+            "training_seconds": round(result.seconds, 1),
+            "device": device,
+            "seed": settings.seed,
             "flip_mirror_sum_px": result.mirror_sum,
             "command": command_line(settings),
         }
         result.model_path = str(save_model(Path(settings.models_dir) / f"{name}.pt", name, module, card))
-        say(f"{name}: best validation RMSE {result.best_valid_rmse:.3f} px at epoch {result.best_epoch}, "
-            f"{result.seconds:.0f} s; saved {result.model_path}")
+        say(
+            f"{name}: best validation RMSE {result.best_valid_rmse:.3f} px at epoch {result.best_epoch}, "
+            f"{result.seconds:.0f} s; saved {result.model_path}"
+        )
         results.append(result)
         # saliency and occlusion of this network on the face every network is shown on
         explanations += write_training_explanations({name: module}, prepared, settings.reports_dir)
-    report = write_comparison(results, baseline, prepared, settings, device, Path(settings.reports_dir),
-                              explanations=explanations)
+    report = write_comparison(
+        results, baseline, prepared, settings, device, Path(settings.reports_dir), explanations=explanations
+    )
     say(f"\nreport: {report}")
     return results
 

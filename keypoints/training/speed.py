@@ -94,11 +94,14 @@ def resolve_speedups(speedups=None, device="cpu"):
         return ()
     unknown = [name for name in names if name not in SPEEDUPS]
     if unknown:
-        raise KeypointsError(f"{source}: unknown speedup {unknown[0]!r}; use auto, none, or a comma-separated "
-                             f"list of {', '.join(SPEEDUPS)}.")
+        raise KeypointsError(
+            f"{source}: unknown speedup {unknown[0]!r}; use auto, none, or a comma-separated "
+            f"list of {', '.join(SPEEDUPS)}."
+        )
     if "cudagraphs" in names and device_type != "cuda":
-        raise KeypointsError(f"{source}: cudagraphs needs a CUDA device, and training runs on {device_type}; "
-                             "use compile instead.")
+        raise KeypointsError(
+            f"{source}: cudagraphs needs a CUDA device, and training runs on {device_type}; use compile instead."
+        )
     return tuple(name for name in SPEEDUPS if name in names)
 
 
