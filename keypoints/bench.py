@@ -561,8 +561,8 @@ def bench_local_layer(folder, settings, say=print):
 
 def bench_prediction(folder, settings, say=print):
     """Row 4: faces per second in batches of 256 against one face at a time."""
+    from keypoints.inference import predict_pixels
     from keypoints.networks import build_network
-    from keypoints.training.evaluate import predict_pixels
 
     device = settings.resolved_device
     autocast = torch.bfloat16 if device == "cuda" else None
@@ -813,7 +813,7 @@ def bench_time_to_best(settings, winners, say=print, networks=TRAINING_NETWORKS)
     from keypoints.networks import build_network
     from keypoints.training.estimator import make_regressor
     from keypoints.training.presets import recipe_for
-    from keypoints.training.run import face_tensors
+    from keypoints.training.trainer import face_tensors
 
     device = settings.resolved_device
     prepared, source = _time_to_best_data(settings, say)
@@ -871,7 +871,7 @@ def _time_to_best_data(settings, say):
     """The faces of the time-to-best rows: --data, else KEYPOINTS_DATA_DIR's training file, else synthetic."""
     from keypoints.data.schema import KEYPOINT_COLUMNS
     from keypoints.data.synthetic import generate_faces
-    from keypoints.training.run import Prepared, prepare
+    from keypoints.training.trainer import TrainValidSplit, prepare
 
     path = settings.data
     if not path and os.environ.get("KEYPOINTS_DATA_DIR"):
@@ -882,7 +882,7 @@ def _time_to_best_data(settings, say):
     images, keypoints = generate_faces(n, seed=0)
     cut = int(n * 0.8)
     say(f"time to best: no data given (--data or KEYPOINTS_DATA_DIR), so {n} synthetic faces")
-    return Prepared(
+    return TrainValidSplit(
         source=None,
         sha256="",
         columns=KEYPOINT_COLUMNS,

@@ -190,7 +190,7 @@ def _network_names():
 
 def _explain(args):
     from keypoints import paths
-    from keypoints.explain.run import explain_images
+    from keypoints.explain.images import explain_images
 
     done = explain_images(
         args.model or paths.DEFAULT_MODEL,
@@ -241,7 +241,7 @@ def _summary(args):
 
 
 def _train(args):
-    from keypoints.training.run import TrainSettings, train_networks
+    from keypoints.training.trainer import TrainSettings, train_networks
 
     settings = TrainSettings(
         data=args.data,
@@ -268,7 +268,8 @@ def _evaluate(args):
     from keypoints import paths
     from keypoints.checkpoint import load_model
     from keypoints.data.loader import load_kaggle_csv
-    from keypoints.training.evaluate import predict_pixels, rmse_per_keypoint
+    from keypoints.inference import predict_pixels
+    from keypoints.training.metrics import rmse_per_keypoint
 
     model = load_model(args.model or paths.DEFAULT_MODEL)
     data = load_kaggle_csv(args.data, skip_bad_rows=args.skip_bad_rows)

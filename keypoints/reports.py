@@ -25,7 +25,7 @@ def write_comparison(results, baseline, prepared, settings, device, reports_dir,
     """Write ``comparison.md`` and its two figures; returns the report's path.
 
     ``explanations``: saliency and occlusion figures already written (see
-    :func:`keypoints.explain.report.write_training_explanations`), shown side by side.
+    :func:`keypoints.explain.training_figures.write_training_explanations`), shown side by side.
     """
     reports_dir = Path(reports_dir)
     figures = reports_dir / "figures"
@@ -35,7 +35,7 @@ def write_comparison(results, baseline, prepared, settings, device, reports_dir,
     path = reports_dir / "comparison.md"
     text = comparison_markdown(results, baseline, prepared, settings, device)
     if explanations:
-        from keypoints.explain.report import explanations_markdown
+        from keypoints.explain.training_figures import explanations_markdown
 
         text += explanations_markdown(explanations, reports_dir)
     path.write_text(text)
@@ -169,7 +169,7 @@ def findings(results, base_rmse):
 
 
 def repeat_command(settings):
-    from keypoints.training.run import command_line
+    from keypoints.training.trainer import command_line
 
     return command_line(settings)
 

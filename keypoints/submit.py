@@ -20,7 +20,7 @@ from keypoints.checkpoint import load_model
 from keypoints.data.loader import SHOWN_PROBLEMS, load_kaggle_csv
 from keypoints.data.schema import IMAGE_SIZE
 from keypoints.errors import DataError
-from keypoints.training.evaluate import predict_pixels
+from keypoints.inference import predict_pixels
 
 LOOKUP_COLUMNS = ("RowId", "ImageId", "FeatureName")
 """Columns the lookup table must have (``Location``, empty in Kaggle's file, is ignored)."""

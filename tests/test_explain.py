@@ -15,11 +15,15 @@ from keypoints.errors import DataError, KeypointsError
 from keypoints.explain import first_layer_filters, keypoint_saliency, occlusion_map, saliency
 from keypoints.explain.filters import local_position
 from keypoints.explain.occlusion import patch_origins
-from keypoints.explain.report import explanations_markdown, typical_validation_face, write_training_explanations
 from keypoints.explain.sources import faces_from_csv, parse_csv_spec
+from keypoints.explain.training_figures import (
+    explanations_markdown,
+    typical_validation_face,
+    write_training_explanations,
+)
 from keypoints.networks import Conv, Dense, Flatten, Local, Pool, ReLU
 from keypoints.networks.build import Network, build_module
-from keypoints.training.run import Prepared
+from keypoints.training.trainer import TrainValidSplit
 
 LINEAR = Network("linear", "a linear map of the pixels", (Flatten(), Dense(30)))
 SMALL_CONV = Network("small-conv", "a small convnet", (Conv(4, 4, stride=2), ReLU(), Pool(2), Flatten(), Dense(30)))
@@ -217,7 +221,7 @@ def test_training_explanations_show_every_network_on_the_same_face(tmp_path, fac
     images, keypoints = faces
     keypoints = keypoints.copy()
     keypoints[1, 4:] = np.nan  # incomplete: never the shown face
-    prepared = Prepared(
+    prepared = TrainValidSplit(
         source=tmp_path / "t.csv",
         sha256="0" * 64,
         columns=KEYPOINT_COLUMNS,

@@ -27,8 +27,8 @@ from keypoints.training import speed
 from keypoints.training.batches import FaceBatches
 from keypoints.training.callbacks import LossProgressBar
 from keypoints.training.estimator import Recipe, make_regressor
-from keypoints.training.run import face_tensors
 from keypoints.training.speed import SETTING, resolve_speedups
+from keypoints.training.trainer import face_tensors
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from keypoints.data.transforms import scale_keypoints
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
 from keypoints.predict import load_predictor_model, predict_file, predict_photos
+from keypoints.predict.accuracy import nme
 from keypoints.predict.crop import MEAN_KEYPOINTS
-from keypoints.predict.evaluate import nme
-from keypoints.predict.report import CSV_COLUMNS
+from keypoints.predict.outputs import CSV_COLUMNS
 
 
 @pytest.fixture(scope="module")

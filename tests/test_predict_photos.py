@@ -5,7 +5,7 @@ import pytest
 
 from keypoints import paths
 from keypoints.predict import load_predictor_model
-from keypoints.predict.evaluate import evaluate_photos
+from keypoints.predict.accuracy import evaluate_photos
 
 NME_TARGET = 0.045
 """Mean keypoint error over the inter-ocular distance that the predictor must reach there (issue 4)."""

@@ -8,7 +8,7 @@ import pytest
 
 from keypoints.cli import main
 from keypoints.data.loader import load_kaggle_csv
-from keypoints.training.run import SYNTHETIC_FACES, resolve_data
+from keypoints.training.trainer import SYNTHETIC_FACES, resolve_data
 
 ROOT = Path(__file__).resolve().parent.parent
 

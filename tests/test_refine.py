@@ -10,10 +10,10 @@ from keypoints.checkpoint import save_model
 from keypoints.cli import main
 from keypoints.data.synthetic import generate_faces
 from keypoints.errors import ConversionError
+from keypoints.inference import predict_pixels
 from keypoints.networks import build_network
 from keypoints.predict.crop import Crop, cut_faces, to_photo
 from keypoints.predict.refine import cut_square, fully_convolutional_model, refine_keypoints
-from keypoints.training.evaluate import predict_pixels
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.writer import write_kaggle_csv
 from keypoints.errors import DataError
+from keypoints.inference import predict_pixels
 from keypoints.networks import Dense, Flatten
 from keypoints.networks.build import Network, build_module
 from keypoints.submit import write_submission
-from keypoints.training.evaluate import predict_pixels
 
 N_TEST = 1783
 """Images in the Kaggle test.csv, ImageIds 1..1783."""

@@ -12,12 +12,12 @@ from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces, write_synthetic_csv
 from keypoints.data.transforms import flip_horizontal
 from keypoints.errors import ModelFileError, TrainingError
+from keypoints.inference import predict_pixels
 from keypoints.training import speed
 from keypoints.training.batches import FaceBatches
 from keypoints.training.estimator import Recipe
-from keypoints.training.evaluate import predict_pixels
 from keypoints.training.loss import MaskedMSELoss
-from keypoints.training.run import Prepared, face_tensors, mean_baseline, train_one
+from keypoints.training.trainer import TrainValidSplit, face_tensors, mean_baseline, train_one
 
 
 def test_masked_loss_ignores_missing_keypoints_and_their_gradient_is_zero():
@@ -91,7 +91,7 @@ def test_missing_keypoints_stay_missing_through_a_flip():
 def trained():
     """bnconv trained once on synthetic faces, shared by the tests below."""
     images, keypoints = generate_faces(1000, seed=11)
-    prepared = Prepared(
+    prepared = TrainValidSplit(
         source=None,
         sha256="",
         columns=KEYPOINT_COLUMNS,
@@ -161,7 +161,7 @@ def test_non_finite_loss_stops_with_a_message(read, monkeypatch):
     if read == "at the end of the pass":
         monkeypatch.setattr(speed, "reads_at_once", lambda loss: deferred.append(loss) or False)
     images, keypoints = generate_faces(64, seed=2)
-    prepared = Prepared(
+    prepared = TrainValidSplit(
         source=None,
         sha256="",
         columns=KEYPOINT_COLUMNS,
@@ -222,7 +222,7 @@ def test_unknown_network_is_refused_before_any_work(tmp_path, capsys):
 
 def test_training_on_the_cpu_is_reproducible_for_a_seed():
     images, keypoints = generate_faces(96, seed=4)
-    prepared = Prepared(
+    prepared = TrainValidSplit(
         source=None,
         sha256="",
         columns=KEYPOINT_COLUMNS,
@@ -241,7 +241,7 @@ def test_training_on_the_cpu_is_reproducible_for_a_seed():
 
 
 def test_prepare_splits_by_person_even_when_bad_rows_are_skipped(tmp_path):
-    from keypoints.training.run import prepare
+    from keypoints.training.trainer import prepare
 
     images, keypoints = generate_faces(40, seed=8)
     path = write_synthetic_csv(tmp_path / "training.csv", 40, seed=8)

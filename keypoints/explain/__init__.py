@@ -9,9 +9,9 @@ Public API::
     filters = first_layer_filters(module)     # FirstLayerFilters: conv filters, or local ones by position
 
 ``keypoints explain --model FILE IMAGE...`` writes the figures
-(:func:`keypoints.explain.run.explain_images`); ``keypoints train`` adds one
+(:func:`keypoints.explain.images.explain_images`); ``keypoints train`` adds one
 saliency and one occlusion figure per network to its report
-(:func:`keypoints.explain.report.write_training_explanations`).
+(:func:`keypoints.explain.training_figures.write_training_explanations`).
 """
 
 from keypoints.explain.filters import FirstLayerFilters, first_layer_filters

@@ -22,7 +22,7 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".zip")
 _ROWS = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
-class Face(NamedTuple):
+class FaceToExplain(NamedTuple):
     """One 96x96 face to explain.
 
     Attributes
@@ -80,7 +80,7 @@ def faces_from_csv(path, rows):
 
     Returns
     -------
-    list of Face
+    list of FaceToExplain
 
     Raises
     ------
@@ -105,7 +105,12 @@ def faces_from_csv(path, rows):
         labels = data.keypoints_in(KEYPOINT_COLUMNS)[index] if has_labels else None
         stem = Path(path).name.split(".")[0]
         faces.append(
-            Face(f"{stem}_row{row}", data.images[index, 0], labels, f"{Path(path).name} row {row} (line {line})")
+            FaceToExplain(
+                f"{stem}_row{row}",
+                data.images[index, 0],
+                labels,
+                f"{Path(path).name} row {row} (line {line})",
+            )
         )
     return faces
 
@@ -148,7 +153,7 @@ def faces_from_photo(path, model):
 
     Returns
     -------
-    list of Face
+    list of FaceToExplain
         Largest face first; labelled ``<stem>_face1``, ``<stem>_face2``...
 
     Raises
@@ -174,7 +179,7 @@ def faces_from_photo(path, model):
     crops = [face.crop for face in predict_faces(gray, boxes, model)]
     images = cut_faces(gray, crops)
     return [
-        Face(
+        FaceToExplain(
             f"{path.stem}_face{k}",
             images[k - 1, 0],
             None,

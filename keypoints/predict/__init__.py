@@ -3,13 +3,13 @@
 One module per stage: :mod:`~keypoints.predict.discover` (which files),
 :mod:`~keypoints.predict.read` (pixels, robustly), :mod:`~keypoints.predict.detect`
 (Haar cascade), :mod:`~keypoints.predict.crop` (framing and the exact map back
-to photo pixels), :mod:`~keypoints.predict.draw`, :mod:`~keypoints.predict.report`
+to photo pixels), :mod:`~keypoints.predict.draw`, :mod:`~keypoints.predict.outputs`
 (CSV and HTML) and :mod:`~keypoints.predict.pipeline`, which runs them.
 """
 
 from keypoints.predict.detect import FaceDetector
 from keypoints.predict.pipeline import (
-    Face,
+    PhotoFace,
     PhotoResult,
     PredictionSummary,
     load_predictor_model,
@@ -19,7 +19,7 @@ from keypoints.predict.pipeline import (
 )
 
 __all__ = [
-    "Face",
+    "PhotoFace",
     "FaceDetector",
     "PhotoResult",
     "PredictionSummary",

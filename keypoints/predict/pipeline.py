@@ -22,6 +22,7 @@ from keypoints import paths
 from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.errors import ImageError, ModelFileError, NoPhotosError
+from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict.crop import (
     Crop,
     clip_to_crop,
@@ -36,7 +37,6 @@ from keypoints.predict.discover import find_photos
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.read import read_photo
 from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
-from keypoints.training.evaluate import predict_pixels, predict_pixels_flip_averaged
 
 REFINE_STEPS = 2
 """Crops re-fitted to the network's own keypoints before the final prediction.
@@ -60,7 +60,7 @@ through the network."""
 
 
 @dataclass
-class Face:
+class PhotoFace:
     """One face found in a photo.
 
     Attributes
@@ -85,7 +85,7 @@ class PhotoResult:
     Attributes
     ----------
     path : Path
-    faces : list of Face
+    faces : list of PhotoFace
         Empty when the photo has no face or could not be read.
     image : ndarray of uint8, shape (H, W, 3), or None
         The annotated photo (None when it could not be read, or drawing was off).
@@ -196,7 +196,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
 
     Returns
     -------
-    list of Face
+    list of PhotoFace
     """
     boxes = np.asarray(boxes).reshape(-1, 4)
     if not len(boxes):
@@ -221,7 +221,9 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
             break
         refined = [crop_for_keypoints(p) for p in points]
         crops = [r if refine_ok(f, r) else c for f, r, c in zip(first, refined, crops)]
-    return [Face(tuple(int(v) for v in box), crop, clip_to_crop(p, crop)) for box, crop, p in zip(boxes, crops, points)]
+    return [
+        PhotoFace(tuple(int(v) for v in box), crop, clip_to_crop(p, crop)) for box, crop, p in zip(boxes, crops, points)
+    ]
 
 
 def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_STEPS, windows=None):
@@ -238,7 +240,7 @@ def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_ST
 
     Returns
     -------
-    list of Face
+    list of PhotoFace
     """
     detector = detector or FaceDetector()
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -306,7 +308,7 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
     ConversionError
         ``refine`` with a model that has no fully-convolutional form.
     """
-    from keypoints.predict.report import result_names, write_csv, write_html
+    from keypoints.predict.outputs import result_names, write_csv, write_html
 
     out_dir = Path(out_dir)
     photos, missing = find_photos(photo_paths, exclude=[out_dir])

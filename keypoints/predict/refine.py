@@ -11,7 +11,7 @@ exactly where the detector put the face.
 
 Off by default, because it did not lower the error where measured: on the
 24 labelled photos of the shared data (NME: mean keypoint distance over the
-inter-ocular distance, :func:`keypoints.predict.evaluate.evaluate_photos`),
+inter-ocular distance, :func:`keypoints.predict.accuracy.evaluate_photos`),
 with a ``conv`` trained for 4 epochs on the CPU (validation RMSE 3.03 px,
 AdamW preset), NME 0.1196 -> 0.1292 with the predictor's two re-framing
 passes (lower on 3 photos of 24), 0.1062 -> 0.1203 without them (2 of 24);

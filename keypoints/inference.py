@@ -1,12 +1,19 @@
-"""Measuring a trained network: predictions in batches, RMSE in pixels per keypoint, speed."""
+"""Inference: a network's keypoints in pixels for 96x96 faces, in batches, optionally flip-averaged.
 
-import time
+The one place that scales faces in, runs the module and scales keypoints out;
+prediction, explanation, submission, evaluation and the benchmarks call it.
+"""
 
 import numpy as np
 import torch
 
-from keypoints.data.schema import KEYPOINTS
 from keypoints.data.transforms import flip_horizontal, scale_images, unscale_keypoints
+
+
+def module_device(module):
+    """The device of a module's first parameter (CPU for a module without any)."""
+    parameter = next(module.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 @torch.no_grad()
@@ -65,49 +72,3 @@ def predict_pixels_flip_averaged(module, images, columns, mirror_sum, **kwargs):
     mirrored = predict_pixels(module, np.ascontiguousarray(images[..., ::-1]), **kwargs)
     _, back = flip_horizontal(images[:0], mirrored, columns, scaled=False, mirror_sum=mirror_sum)
     return ((straight + back) / 2).astype(np.float32)
-
-
-def rmse_per_keypoint(predicted, truth, columns):
-    """RMSE in pixels, overall and per keypoint, over the present coordinates only.
-
-    Parameters
-    ----------
-    predicted, truth : ndarray, shape (N, 2 * P)
-        In pixels; NaN in ``truth`` marks a missing coordinate.
-    columns : sequence of str
-        ``<keypoint>_x``/``<keypoint>_y`` names of the columns.
-
-    Returns
-    -------
-    tuple of (float, dict of str to float)
-        The RMSE over every present coordinate, and for each keypoint the RMSE
-        over its present x and y (NaN for a keypoint never present).
-    """
-    present = ~np.isnan(truth)
-    squared = np.where(present, (predicted - np.nan_to_num(truth)) ** 2, 0.0)
-    overall = float(np.sqrt(squared.sum() / max(present.sum(), 1)))
-    per_keypoint = {}
-    for name in KEYPOINTS:
-        index = [list(columns).index(f"{name}_x"), list(columns).index(f"{name}_y")]
-        count = present[:, index].sum()
-        per_keypoint[name] = float(np.sqrt(squared[:, index].sum() / count)) if count else float("nan")
-    return overall, per_keypoint
-
-
-@torch.no_grad()
-def seconds_per_face(module, device="cpu", batch_size=256, repeats=3, autocast_dtype=None):
-    """Inference time per face for batches of ``batch_size`` random faces, best of ``repeats``."""
-    module.eval()
-    batch = torch.rand(batch_size, 1, 96, 96, device=device)
-    device_type = torch.device(device).type
-    best = float("inf")
-    for _ in range(repeats + 1):  # the first pass warms up
-        if device_type == "cuda":
-            torch.cuda.synchronize()
-        started = time.perf_counter()
-        with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            module(batch)
-        if device_type == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - started)
-    return best / batch_size

@@ -11,7 +11,7 @@ from keypoints.explain.filters import first_layer_filters
 from keypoints.explain.occlusion import DEFAULT_PATCH, DEFAULT_STRIDE, occlusion_map, patch_origins
 from keypoints.explain.saliency import check_keypoint, saliency
 from keypoints.explain.sources import faces_from_spec
-from keypoints.training.evaluate import predict_pixels
+from keypoints.inference import predict_pixels
 
 DEFAULT_KEYPOINT = "nose_tip"
 """The keypoint whose saliency gets its own panel unless another is asked for."""
@@ -39,7 +39,7 @@ def explain_images(
 
     For the model: ``filters_<network>.png``. For each face:
     ``<label>_saliency.png`` and ``<label>_occlusion.png`` (labels as in
-    :class:`~keypoints.explain.sources.Face`: ``training_row12``).
+    :class:`~keypoints.explain.sources.FaceToExplain`: ``training_row12``).
 
     Parameters
     ----------
@@ -119,7 +119,7 @@ def explain_face(
         (B, 1, 96, 96) -> (B, K), on any device.
     columns : sequence of str, length K
         The module's output columns.
-    face : Face
+    face : FaceToExplain
     title : str
     saliency_path, occlusion_path : str or Path
     keypoint : str

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 
 from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.explain.run import explain_face
-from keypoints.explain.sources import Face
+from keypoints.explain.images import explain_face
+from keypoints.explain.sources import FaceToExplain
 
 FIGURES = "figures"
 
@@ -36,7 +36,7 @@ def write_training_explanations(modules_by_name, prepared, reports_dir):
     ----------
     modules_by_name : dict of str to torch.nn.Module
         Trained networks (30 outputs in ``KEYPOINT_COLUMNS`` order).
-    prepared : keypoints.training.run.Prepared
+    prepared : keypoints.training.trainer.TrainValidSplit
         The split they were trained on.
     reports_dir : str or Path
         Figures go to ``reports_dir/figures/saliency_<net>.png`` and ``occlusion_<net>.png``.
@@ -47,7 +47,7 @@ def write_training_explanations(modules_by_name, prepared, reports_dir):
         The figures written, two per network in the order given.
     """
     index = typical_validation_face(prepared)
-    face = Face(
+    face = FaceToExplain(
         f"valid{index}", prepared.valid_images[index, 0], prepared.valid_keypoints[index], f"validation face {index}"
     )
     figures = Path(reports_dir) / FIGURES

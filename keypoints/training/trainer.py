@@ -22,10 +22,11 @@ from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.splits import identities_path_for, load_identities, train_valid_split
 from keypoints.data.transforms import MIRROR_SUM, STAND_IN_MIRROR_SUM, scale_images, scale_keypoints
 from keypoints.errors import DataError
+from keypoints.inference import predict_pixels
 from keypoints.networks import build_network, get_network
 from keypoints.training.batches import FaceTensors
 from keypoints.training.estimator import choose_device, make_regressor
-from keypoints.training.evaluate import predict_pixels, rmse_per_keypoint, seconds_per_face
+from keypoints.training.metrics import rmse_per_keypoint, seconds_per_face
 from keypoints.training.presets import DEFAULT_NETWORKS, recipe_for
 
 SYNTHETIC_FACES = 1200
@@ -50,7 +51,7 @@ class TrainSettings:
 
 
 @dataclass
-class Prepared:
+class TrainValidSplit:
     """The faces of one training file, split once for every network."""
 
     source: Path
@@ -134,7 +135,7 @@ def prepare(path, valid_fraction=0.2, seed=0, skip_bad_rows=False, synthetic=Fal
         split = "random rows (no identities file, so one person may be on both sides)"
     images, keypoints = data.images[labelled], keypoints[labelled]
     train, valid = train_valid_split(len(images), groups=groups, valid_fraction=valid_fraction, seed=seed)
-    return Prepared(
+    return TrainValidSplit(
         source=Path(path),
         sha256=file_sha256(path),
         columns=KEYPOINT_COLUMNS,
@@ -225,7 +226,7 @@ def mean_baseline(prepared):
 
 def train_networks(settings, say=print):
     """Everything ``keypoints train`` does; returns the list of :class:`NetworkResult`."""
-    from keypoints.explain.report import write_training_explanations
+    from keypoints.explain.training_figures import write_training_explanations
     from keypoints.reports import write_comparison
 
     device = choose_device(settings.device)

@@ -1,0 +1,54 @@
+"""Measuring a trained network: RMSE in pixels per keypoint, and inference speed."""
+
+import time
+
+import numpy as np
+import torch
+
+from keypoints.data.schema import KEYPOINTS
+
+
+def rmse_per_keypoint(predicted, truth, columns):
+    """RMSE in pixels, overall and per keypoint, over the present coordinates only.
+
+    Parameters
+    ----------
+    predicted, truth : ndarray, shape (N, 2 * P)
+        In pixels; NaN in ``truth`` marks a missing coordinate.
+    columns : sequence of str
+        ``<keypoint>_x``/``<keypoint>_y`` names of the columns.
+
+    Returns
+    -------
+    tuple of (float, dict of str to float)
+        The RMSE over every present coordinate, and for each keypoint the RMSE
+        over its present x and y (NaN for a keypoint never present).
+    """
+    present = ~np.isnan(truth)
+    squared = np.where(present, (predicted - np.nan_to_num(truth)) ** 2, 0.0)
+    overall = float(np.sqrt(squared.sum() / max(present.sum(), 1)))
+    per_keypoint = {}
+    for name in KEYPOINTS:
+        index = [list(columns).index(f"{name}_x"), list(columns).index(f"{name}_y")]
+        count = present[:, index].sum()
+        per_keypoint[name] = float(np.sqrt(squared[:, index].sum() / count)) if count else float("nan")
+    return overall, per_keypoint
+
+
+@torch.no_grad()
+def seconds_per_face(module, device="cpu", batch_size=256, repeats=3, autocast_dtype=None):
+    """Inference time per face for batches of ``batch_size`` random faces, best of ``repeats``."""
+    module.eval()
+    batch = torch.rand(batch_size, 1, 96, 96, device=device)
+    device_type = torch.device(device).type
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first pass warms up
+        if device_type == "cuda":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            module(batch)
+        if device_type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - started)
+    return best / batch_size
