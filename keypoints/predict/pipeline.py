@@ -161,7 +161,7 @@ def load_predictor_model(model=None, device="cpu"):
         if not paths.DEFAULT_MODEL.is_file():
             raise ModelFileError(
                 f"no model file: {paths.DEFAULT_MODEL} is missing. It ships with the project "
-                "(restore it with `git checkout models/default.pt`), or train one with `make train` "
+                "(restore it with `git checkout keypoints/assets/default.pt`), or train one with `make train` "
                 "and pass it with --model models/bnconv.pt"
             )
         model = paths.DEFAULT_MODEL
@@ -286,7 +286,7 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
     photo_paths : iterable of str or Path
         Image files and folders (searched recursively).
     model : LoadedModel, str, Path or None
-        None: ``models/default.pt``.
+        None: the shipped model (``paths.DEFAULT_MODEL``).
     out_dir : str or Path
     on_result : callable, optional
         Called with each :class:`PhotoResult` as it is done (for progress and messages).
