@@ -311,9 +311,9 @@ def _evaluate(args):
     print(f"RMSE {figures['rmse']:.3f} px", file=out)
     width = max(map(len, figures["per_keypoint"]))
     for name, value in figures["per_keypoint"].items():
-        print(f"  {name:{width}}  {value:.3f}", file=out)
+        print(f"  {name:{width}}  {'never labelled' if value is None else f'{value:.3f}'}", file=out)
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps(figures, allow_nan=False))
     return 0
 
 
@@ -338,7 +338,7 @@ def _evaluate_photos(args):
         file=out,
     )
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps(figures, allow_nan=False))
     return 0
 
 

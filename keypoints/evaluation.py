@@ -81,7 +81,7 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
         "split": split_text,
         "n_faces": int(len(images)),
         "rmse": float(rmse),
-        "per_keypoint": {k: float(v) for k, v in per_keypoint.items()},
+        "per_keypoint": {k: float(v) if np.isfinite(v) else None for k, v in per_keypoint.items()},  # JSON: no NaN
         "trained_on_this_file": bool(trained_on),
         "card_valid_rmse_px": card.get("best_valid_rmse_px"),
     }
