@@ -130,3 +130,29 @@ def test_the_wheel_installs_and_predicts_from_another_folder(tmp_path):
     assert len(table) == 1 and table["file"].tolist() == ["photo.jpg"]
     assert (elsewhere / "results" / "index.html").is_file() and (elsewhere / "results" / "results.json").is_file()
     assert not (Path(site) / "results").exists() and not (Path(site) / "models").exists()
+
+
+def test_data_is_looked_for_in_data_then_the_environment_then_kaggle(tmp_path, monkeypatch):
+    from keypoints import paths
+
+    monkeypatch.chdir(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv("KEYPOINTS_DATA_DIR", str(shared))
+    assert paths.data_dirs("given") == [Path("given"), Path("data"), shared, paths.KAGGLE_INPUT_DIR]
+    assert paths.find_training_file(None) is None
+    (shared / "training.csv.gz").write_bytes(b"")
+    assert paths.find_training_file(None) == shared / "training.csv.gz"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "training.zip").write_bytes(b"")
+    assert paths.find_training_file(None) == Path("data") / "training.zip"  # ./data/ comes first
+    assert paths.find_training_file(shared) == shared / "training.csv.gz"  # one folder when named
+
+
+def test_outputs_default_to_the_current_folder_and_the_model_to_the_package():
+    from keypoints import paths
+
+    for relative in (paths.RESULTS_DIR, paths.MODELS_DIR, paths.REPORTS_DIR, paths.DATA_DIR, paths.SUBMISSION_FILE):
+        assert not relative.is_absolute()
+    assert paths.DEFAULT_MODEL.is_file() and paths.DEFAULT_MODEL.parent == ROOT / "keypoints" / "assets"
+    assert paths.MODEL_CARD.is_file() and "terms" in paths.MODEL_CARD.read_text()
