@@ -210,7 +210,7 @@ def _not_yet(name, issue):
 
 NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv")
 """The names of ``keypoints.networks.NETWORKS``, written out so that building the parser (``--help``) does
-not import torch; a test keeps the two equal."""
+not import torch; a test keeps the two equal (see docs/decisions.md, "Help without torch")."""
 
 
 def _network_names():

@@ -28,10 +28,12 @@ JSON_FORMAT = "keypoints-results"
 JSON_VERSION = 1
 
 FACE_SIDE = 256
-"""Side of each face's zoomed crop on the page, in pixels: a 40-px face is shown 6 times larger."""
+"""Side of each face's zoomed crop on the page, in pixels: a 40-px face is shown 6 times larger
+(see docs/decisions.md, "The results page's face crops")."""
 
 FACE_MARGIN = 1.5
-"""Side of the crop around a face / side of the detector's box: the whole head and some background."""
+"""Side of the crop around a face / side of the detector's box: the whole head and some background
+(see docs/decisions.md, "The results page's face crops")."""
 
 FACE_SCORES = (("score", "detector score", "{:.2f}"), ("estimated_error_px", "estimated keypoint error", "{:.1f} px"))
 """Per-face figures shown and exported when a face carries them: attribute, label, format (NaN or absent: left out)."""
