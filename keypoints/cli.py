@@ -8,6 +8,7 @@ non-zero exit code, with no traceback.
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from keypoints import __version__
 from keypoints.errors import KeypointsError
@@ -103,7 +104,11 @@ def _parser():
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="RMSE of a model on a labelled Kaggle-format CSV")
-    evaluate.add_argument("--data", required=True, help="labelled CSV (training.csv layout)")
+    evaluate.add_argument(
+        "--data",
+        help="labelled CSV (training.csv layout), or a folder holding one (default: training.csv[.gz|.zip] in "
+        "./data, $KEYPOINTS_DATA_DIR or /kaggle/input/facial-keypoints-detection)",
+    )
     evaluate.add_argument("--model", help="model file (default: the shipped model)")
     evaluate.add_argument(
         "--split",
@@ -299,9 +304,17 @@ def _evaluate(args):
     from keypoints.evaluation import evaluate_csv
 
     out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON object alone
+    data = args.data
+    if data is None or Path(data).is_dir():
+        data = paths.find_training_file(data)
+        if data is None:
+            where = args.data or ", ".join(str(d) for d in paths.data_dirs())
+            raise KeypointsError(
+                f"no training file ({', '.join(paths.TRAINING_NAMES)}) in {where}; pass one with --data FILE"
+            )
     model = load_model(args.model or paths.DEFAULT_MODEL)
     figures = evaluate_csv(
-        args.data, model, split=args.split, skip_bad_rows=args.skip_bad_rows, say=lambda text: print(text, file=out)
+        data, model, split=args.split, skip_bad_rows=args.skip_bad_rows, say=lambda text: print(text, file=out)
     )
     print(
         f"model {figures['model']} ({figures['network']}) on {figures['data']}: {figures['n_faces']} faces, "

@@ -107,3 +107,16 @@ def test_evaluate_photos_scores_found_faces_against_true_keypoints(tmp_path, mod
         np.mean([p["nme"] for p in figures["photos"][:2]])
     )
     assert f"2 of 3 faces found; NME {figures['nme']:.4f}" in printed.err
+
+
+def test_without_data_the_training_file_is_looked_for_and_a_miss_says_where(data, model, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEYPOINTS_DATA_DIR", raising=False)
+    monkeypatch.setattr("keypoints.paths.KAGGLE_INPUT_DIR", tmp_path / "kaggle")
+    assert main(["evaluate", "--model", str(model)]) == 1
+    assert "error: no training file (training.csv, training.csv.gz" in capsys.readouterr().err
+    monkeypatch.setenv("KEYPOINTS_DATA_DIR", str(data[0].parent))
+    assert main(["evaluate", "--model", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == str(data[0])
+    assert main(["evaluate", "--data", str(data[0].parent), "--model", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_faces"] == 60
