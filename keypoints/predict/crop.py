@@ -137,8 +137,8 @@ def _square(centre_x, centre_y, side):
     return Crop(int(round(centre_x - side / 2 + 0.5)), int(round(centre_y - side / 2 + 0.5)), side)
 
 
-def cut_faces(gray, crops):
-    """96x96 faces cut from a gray photo.
+def cut_faces(gray, crops, size=IMAGE_SIZE):
+    """Faces cut from a gray photo, each resized to ``size`` x ``size`` (96x96 by default).
 
     Parts of a crop outside the photo repeat its edge pixels.
 
@@ -146,40 +146,66 @@ def cut_faces(gray, crops):
     ----------
     gray : ndarray of uint8, shape (H, W)
     crops : sequence of Crop
+    size : int
+        Side of the resized faces.
 
     Returns
     -------
-    ndarray of uint8, shape (F, 1, 96, 96)
+    ndarray of uint8, shape (F, 1, size, size)
     """
-    faces = np.empty((len(crops), 1, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-    height, width = gray.shape
-    for i, (x0, y0, side) in enumerate(crops):
-        left, top = max(x0, 0), max(y0, 0)
-        right, bottom = min(x0 + side, width), min(y0 + side, height)
-        if right <= left or bottom <= top:
-            raise ValueError(f"crop {crops[i]} lies outside the {width}x{height} photo")
-        square = cv2.copyMakeBorder(
-            gray[top:bottom, left:right],
-            top - y0,
-            y0 + side - bottom,
-            left - x0,
-            x0 + side - right,
-            cv2.BORDER_REPLICATE,
-        )
-        # INTER_AREA averages when shrinking (no aliasing); it enlarges poorly, where linear is right
-        how = cv2.INTER_AREA if side > IMAGE_SIZE else cv2.INTER_LINEAR
-        faces[i, 0] = cv2.resize(square, (IMAGE_SIZE, IMAGE_SIZE), interpolation=how)
+    faces = np.empty((len(crops), 1, size, size), np.uint8)
+    for i, crop in enumerate(crops):
+        faces[i, 0] = cut_square(gray, crop, size)
     return faces
 
 
-def to_photo(keypoints, crop):
-    """Keypoints in a crop's 96x96 frame to photo pixels.
+def cut_square(gray, crop, size=IMAGE_SIZE):
+    """One square of a gray photo resized to ``size`` x ``size``; parts outside the photo repeat its edge pixels.
+
+    Parameters
+    ----------
+    gray : ndarray of uint8, shape (H, W)
+    crop : Crop
+    size : int
+
+    Returns
+    -------
+    ndarray of uint8, shape (size, size)
+
+    Raises
+    ------
+    ValueError
+        If the crop lies wholly outside the photo.
+    """
+    x0, y0, side = crop
+    height, width = gray.shape
+    left, top = max(x0, 0), max(y0, 0)
+    right, bottom = min(x0 + side, width), min(y0 + side, height)
+    if right <= left or bottom <= top:
+        raise ValueError(f"crop {crop} lies outside the {width}x{height} photo")
+    square = cv2.copyMakeBorder(
+        gray[top:bottom, left:right],
+        top - y0,
+        y0 + side - bottom,
+        left - x0,
+        x0 + side - right,
+        cv2.BORDER_REPLICATE,
+    )
+    # INTER_AREA averages when shrinking (no aliasing); it enlarges poorly, where linear is right
+    how = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=how)
+
+
+def to_photo(keypoints, crop, size=IMAGE_SIZE):
+    """Keypoints in a crop's frame (resized to ``size`` px, 96 by default) to photo pixels.
 
     Parameters
     ----------
     keypoints : ndarray, shape (..., 2)
         ``x, y`` pairs in the crop.
     crop : Crop
+    size : int
+        Side of the resized crop the keypoints are in.
 
     Returns
     -------
@@ -187,14 +213,14 @@ def to_photo(keypoints, crop):
     """
     x0, y0, side = crop
     points = np.asarray(keypoints, dtype=np.float64)
-    return (points + 0.5) * (side / IMAGE_SIZE) - 0.5 + np.array([x0, y0], dtype=np.float64)
+    return (points + 0.5) * (side / size) - 0.5 + np.array([x0, y0], dtype=np.float64)
 
 
-def to_crop(points, crop):
-    """Inverse of :func:`to_photo`: photo pixels (..., 2) to the crop's 96x96 frame."""
+def to_crop(points, crop, size=IMAGE_SIZE):
+    """Inverse of :func:`to_photo`: photo pixels (..., 2) to the crop's frame of ``size`` px."""
     x0, y0, side = crop
     points = np.asarray(points, dtype=np.float64)
-    return (points - np.array([x0, y0], dtype=np.float64) + 0.5) * (IMAGE_SIZE / side) - 0.5
+    return (points - np.array([x0, y0], dtype=np.float64) + 0.5) * (size / side) - 0.5
 
 
 def clip_to_crop(points, crop):
