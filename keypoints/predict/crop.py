@@ -17,29 +17,17 @@ import numpy as np
 
 from keypoints.data.schema import IMAGE_SIZE
 
-# The framing, measured on the 24 frames of ../shared/photos: for each frame
-# the scale-and-shift that puts its true keypoints on MEAN_KEYPOINTS (the
-# training faces' framing) was compared with the Haar box (FaceDetector's
-# settings, 24 of 24 found, one box each). Crop side / box width: mean 1.088,
-# median 1.078, sd 0.096; crop centre minus box centre: x +0.009 (sd 0.018),
-# y -0.001 (sd 0.013) box widths. So on average the Haar box is close to the
-# training framing, and what costs accuracy is its spread: in the 96-px frame
-# sd 8.4 % in scale and 1.6 / 1.2 px in x / y, where the training crops vary
-# 4.6 % and 2.7 px. Confirmed with a network (bnconv, 15 epochs on the CPU,
-# validation RMSE 2.01 px), NME on the 24 frames with REFINE_STEPS = 2 and
-# CROP_SCALE 1.00 / 1.04 / 1.07 / 1.09 / 1.12 / 1.16: 0.0655 / 0.0637 / 0.0621 /
-# 0.0622 / 0.0622 / 0.0644; the same network given the ideal crop (fitted to
-# the true keypoints) reaches 0.0566. These are three numbers (scale, x and
-# y offset) measured over 24 faces, not tuned to them: the measured means are
-# kept, rounded.
+# The framing measured on 24 labelled photo frames: the crop that puts their true keypoints on
+# MEAN_KEYPOINTS, against the Haar box; see docs/decisions.md, "The first crop is 1.08 times the Haar box,
+# shifted 0.01 box widths in x".
 CROP_SCALE = 1.08
-"""Side of the first crop / side of the Haar box (measured 1.078-1.088, see above)."""
+"""Side of the first crop / side of the Haar box: the training faces' framing, measured (see above)."""
 
 CROP_SHIFT_X = 0.01
-"""Crop centre minus Haar box centre, in box widths, x (measured +0.009)."""
+"""Crop centre minus Haar box centre, in box widths, x (measured, see above)."""
 
 CROP_SHIFT_Y = 0.0
-"""The same for y (measured -0.001)."""
+"""The same for y (measured, see above)."""
 
 MEAN_KEYPOINTS = np.array(
     [
