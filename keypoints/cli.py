@@ -197,20 +197,7 @@ def _parser():
     submit.add_argument("--model", help="model file (default: the shipped model)")
     submit.add_argument("--out", default=None, help="submission CSV to write (default: submission.csv)")
     submit.set_defaults(handler=_submit)
-
-    for name, issue, what in _NOT_YET:
-        later = commands.add_parser(name, help=f"{what} (not built yet)")
-        later.add_argument("rest", nargs=argparse.REMAINDER)
-        later.set_defaults(handler=lambda args, name=name, issue=issue: _not_yet(name, issue))
     return parser
-
-
-_NOT_YET = ()
-
-
-def _not_yet(name, issue):
-    print(f"error: `keypoints {name}` is not built yet (see {issue}).", file=sys.stderr)
-    return EXIT_USAGE
 
 
 NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv")
@@ -357,7 +344,7 @@ def _evaluate_photos(args):
 
 def _check(args):
     from keypoints.data.loader import load_kaggle_csv
-    from keypoints.data.schema import KEYPOINTS
+    from keypoints.data.schema import KEYPOINTS, column_indices
 
     started = time.perf_counter()
     data = load_kaggle_csv(args.csv, skip_bad_rows=args.skip_bad_rows, use_cache=not args.no_cache)
@@ -373,7 +360,7 @@ def _check(args):
     width = max(map(len, KEYPOINTS))
     print(f"{'keypoint':{width}}  present")
     for name in KEYPOINTS:
-        count = int((present[:, data.columns.index(name + "_x")] & present[:, data.columns.index(name + "_y")]).sum())
+        count = int(present[:, column_indices(data.columns, (f"{name}_x", f"{name}_y"))].all(axis=1).sum())
         print(f"{name:{width}}  {count:6d} ({100 * count / max(len(data), 1):5.1f}%)")
     return 0
 

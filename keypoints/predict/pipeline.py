@@ -20,7 +20,7 @@ import torch
 
 from keypoints import paths
 from keypoints.checkpoint import load_model
-from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError, NoPhotosError
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict.crop import (
@@ -206,7 +206,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
     boxes = np.asarray(boxes).reshape(-1, 4)
     if not len(boxes):
         return []
-    order = [list(model.columns).index(c) for c in KEYPOINT_COLUMNS]
+    order = column_indices(model.columns, KEYPOINT_COLUMNS)
     mirror_sum = model.card.get("flip_mirror_sum_px")
     if flip_average and mirror_sum is not None:
         predict = partial(predict_pixels_flip_averaged, columns=model.columns, mirror_sum=mirror_sum)
@@ -220,7 +220,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
             points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
             break
         with _one_thread():
-            pixels = predict(model.module, cut_faces(gray, crops))[:, order].reshape(-1, 15, 2)
+            pixels = predict(model.module, cut_faces(gray, crops))[:, order].reshape(-1, len(KEYPOINTS), 2)
         points = [to_photo(p, c) for p, c in zip(pixels, crops)]
         if step == refine_steps:
             break
