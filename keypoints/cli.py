@@ -175,6 +175,18 @@ def _parser():
         "fully-convolutional pass (conv models only; off by default: it raised the error on the "
         "labelled photos)",
     )
+    predict.add_argument(
+        "--no-smooth",
+        action="store_true",
+        help="videos: keypoints as predicted in each frame, without the One Euro filter",
+    )
+    predict.add_argument(
+        "--detect-every",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="videos: look for new faces every N frames (default: 10); between, faces are followed",
+    )
     predict.set_defaults(handler=_predict)
 
     explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
@@ -386,9 +398,14 @@ def _predict(args):
     from keypoints.predict import predict_photos
 
     def report(result):
+        if hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
+            print(
+                f"{result.path}: {result.frames} frames, {result.tracks} face track{'s'[: result.tracks != 1]}, "
+                f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s -> {result.video}"
+            )
         if result.error:
             print(f"error: {result.error}", file=sys.stderr)
-        else:
+        elif not hasattr(result, "frames"):
             print(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
 
     from keypoints.predict import load_predictor_model
@@ -406,9 +423,31 @@ def _predict(args):
             refine=args.refine,
             images=not args.no_images,
             json=args.json,
+            smooth=not args.no_smooth,
+            detect_every=args.detect_every,
+            progress=sys.stderr.isatty(),
         )
     except NoPhotosError as error:
         print_error(error)
         return EXIT_USAGE
     print(summary.line())
+    if summary.interrupted:
+        video = summary.interrupted
+        played = f"{video.video} plays the {video.frames} frames done, and " if video.video else ""
+        print(
+            f"interrupted at frame {video.frames} of {video.path}: {played}{summary.csv_path} holds their keypoints",
+            file=sys.stderr,
+        )
+        return 130
     return summary.exit_code
+
+
+def _positive_int(text):
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of frames, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

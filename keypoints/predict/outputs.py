@@ -24,6 +24,10 @@ CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", *KEYPOINT_COL
 """One row per face: the photo, the face's number in it (from 0, largest
 first), the detector's box and the 30 Kaggle columns, all in photo pixels."""
 
+VIDEO_COLUMNS = ("frame", "time_s", "track")
+"""Added after ``face`` when a video is among the results: its frame (from 0), the frame's time in
+seconds, and the face's track number (kept while it stays in view); empty on photos' rows."""
+
 JSON_FORMAT = "keypoints-results"
 JSON_VERSION = 1
 
@@ -133,13 +137,32 @@ def write_photo_images(result, out_dir, name):
 
 
 def results_table(results):
-    """The rows of ``keypoints.csv`` as a DataFrame with ``CSV_COLUMNS``."""
+    """The rows of ``keypoints.csv`` as a DataFrame with ``CSV_COLUMNS`` (and ``VIDEO_COLUMNS`` after ``face``
+    when a video is among the results)."""
+    if any(hasattr(r, "frames") for r in results):
+        return _table_with_videos(results)
     rows = []
     for result in results:
         for number, face in enumerate(result.faces):
             rows.append([str(result.path), number, *face.box, *face.keypoints.ravel().tolist()])
     table = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
     return table.astype({c: "int64" for c in CSV_COLUMNS[1:6]})
+
+
+def _table_with_videos(results):
+    columns = [*CSV_COLUMNS[:2], *VIDEO_COLUMNS, *CSV_COLUMNS[2:]]
+    rows = []
+    for result in results:
+        for number, face in enumerate(result.faces):
+            video = (
+                (face.face, face.frame, face.time_s, face.track)
+                if hasattr(face, "frame")
+                else (number, None, None, None)
+            )
+            rows.append([str(result.path), *video, *face.box, *face.keypoints.ravel().tolist()])
+    table = pd.DataFrame(rows, columns=columns)
+    table = table.astype({c: "Int64" for c in ("face", "frame", "track", "box_x", "box_y", "box_w", "box_h")})
+    return table.astype({"time_s": "float64"})
 
 
 def write_csv(path, results):
@@ -198,9 +221,11 @@ def results_document(results, about=None, created=None):
         width, height = result.size or (None, None)
         faces = []
         for number, face in enumerate(result.faces):
+            video = {k: getattr(face, k) for k in VIDEO_COLUMNS} if hasattr(face, "frame") else {}
             faces.append(
                 {
-                    "face": number,
+                    "face": getattr(face, "face", number),
+                    **video,
                     "box": dict(zip("xywh", (int(v) for v in face.box))),
                     **face_scores(face),
                     "keypoints": {
@@ -339,6 +364,8 @@ def _legend_html():
 
 
 def _photo_html(index, result, page_dir):
+    if hasattr(result, "frames"):
+        return _video_html(index, result, page_dir)
     name = html.escape(str(result.path))
     original = quote(_relative(result.path, page_dir))
     width, height = result.size or ("?", "?")
@@ -363,6 +390,26 @@ def _photo_html(index, result, page_dir):
     for number, face in enumerate(result.faces):
         lines.append(_face_html(number, face, crops[number] if number < len(crops) else None))
     lines.append("</div></section>")
+    return "\n".join(lines)
+
+
+def _video_html(index, result, page_dir):
+    """A video: its first annotated frame, linked to the annotated video."""
+    name = html.escape(str(result.path))
+    width, height = result.size or ("?", "?")
+    lines = [
+        f'<section class="photo video" id="photo-{index}"><h2>{name}</h2>',
+        f"<p>video, {width} x {height} px, {result.frames} frames at {result.fps:g} fps; "
+        f'<a class="original" href="{quote(_relative(result.path, page_dir))}">original</a>; '
+        f"{_plural(result.tracks, 'face track')}</p>",
+    ]
+    if result.output and result.video:
+        lines.append(
+            f'<a href="{quote(result.video.name)}"><img class="photo" src="{quote(result.output.name)}" '
+            f'alt="{html.escape(str(result.path), quote=True)}: its first frame with keypoints; '
+            'click for the annotated video"></a>'
+        )
+    lines.append("</section>")
     return "\n".join(lines)
 
 

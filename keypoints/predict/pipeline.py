@@ -117,6 +117,7 @@ class PredictionSummary:
     csv_path: Path
     html_path: Path
     json_path: Path = None
+    interrupted: object = None  # the VideoResult that Ctrl-C stopped, if one did
 
     @property
     def read(self):
@@ -132,7 +133,12 @@ class PredictionSummary:
 
     @property
     def n_faces(self):
-        return sum(len(r.faces) for r in self.results)
+        return sum(len(r.faces) for r in self.results if not hasattr(r, "frames"))
+
+    @property
+    def videos(self):
+        """The videos' results (their ``faces`` are one per frame per face)."""
+        return [r for r in self.results if hasattr(r, "frames")]
 
     @property
     def exit_code(self):
@@ -141,8 +147,13 @@ class PredictionSummary:
 
     def line(self):
         """The one-line summary."""
-        read = self.read
+        read = [r for r in self.read if not hasattr(r, "frames")]
         text = f"{len(read)} photo{'s'[: len(read) != 1]} read, {self.n_faces} face{'s'[: self.n_faces != 1]} found"
+        if self.videos:
+            frames, tracks = sum(v.frames for v in self.videos), sum(v.tracks for v in self.videos)
+            videos = f"{len(self.videos)} video{'s'[: len(self.videos) != 1]}, {frames} frames, {tracks} face track"
+            videos += "s"[: tracks != 1]
+            text = f"{text}; {videos}" if len(self.results) > len(self.videos) else videos
         if self.no_face:
             text += f"; no face in {len(self.no_face)}: " + ", ".join(str(r.path) for r in self.no_face)
         if self.unreadable:
@@ -281,7 +292,16 @@ def predict_file(path, model, detector=None, draw=True, windows=None):
 
 
 def predict_photos(
-    photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result=None, refine=False, images=True, json=False
+    photo_paths,
+    model=None,
+    out_dir=paths.RESULTS_DIR,
+    on_result=None,
+    refine=False,
+    images=True,
+    json=False,
+    smooth=True,
+    detect_every=None,
+    progress=False,
 ):
     """Predict every photo in files and folders, and write the results.
 
@@ -305,6 +325,10 @@ def predict_photos(
         Write the annotated photos, the face crops and ``index.html``; False writes data only.
     json : bool
         Also write ``results.json`` (see :func:`keypoints.predict.outputs.results_document`).
+    smooth, detect_every, progress
+        For videos (:func:`keypoints.predict.video.predict_video`): One Euro smoothing, frames between
+        detections (None: ``DETECT_EVERY``), a progress bar. Ctrl-C during a video stops there, with
+        its frames done written, and the summary's ``interrupted`` set.
 
     Returns
     -------
@@ -327,6 +351,7 @@ def predict_photos(
         write_json,
         write_photo_images,
     )
+    from keypoints.predict.video import DETECT_EVERY, is_video, predict_video
 
     out_dir = Path(out_dir)
     photos, missing = find_photos(photo_paths, exclude=[out_dir])
@@ -335,7 +360,8 @@ def predict_photos(
         extra = f" ({', '.join(str(p) for p in missing)}: no such file or folder)" if missing else ""
         raise NoPhotosError(
             f"no photos in {where}{extra}. Give image files ("
-            ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff) or folders that hold them."
+            ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff), videos (.mp4, .avi, .mov, .mkv, .webm) "
+            "or folders that hold them."
         )
     model = load_predictor_model(model)
     windows = fully_convolutional_model(model) if refine else None  # refused before any photo
@@ -346,7 +372,27 @@ def predict_photos(
     for result in results:
         if on_result:
             on_result(result)
+    interrupted = None
     for path in photos:
+        if is_video(path):
+            result = predict_video(
+                path,
+                model,
+                out_dir,
+                Path(names[path]).stem,
+                detector,
+                smooth,
+                detect_every or DETECT_EVERY,
+                progress,
+                draw=images,
+            )
+            results.append(result)
+            if on_result:
+                on_result(result)
+            if result.interrupted:
+                interrupted = result
+                break
+            continue
         result = predict_file(path, model, detector, draw=False, windows=windows)
         if result.image is not None and images:
             write_photo_images(result, out_dir, names[path])  # the annotated copy and the face crops
@@ -354,7 +400,9 @@ def predict_photos(
         results.append(result)
         if on_result:
             on_result(result)
-    summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", out_dir / "index.html" if images else None)
+    summary = PredictionSummary(
+        results, out_dir, out_dir / "keypoints.csv", out_dir / "index.html" if images else None, interrupted=interrupted
+    )
     write_csv(summary.csv_path, results)
     about = model_summary(model, detector)
     if json:

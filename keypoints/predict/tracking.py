@@ -1,0 +1,168 @@
+"""Following faces from frame to frame: each face is cut where its keypoints were in the previous frame.
+
+A :class:`Track` is one face while it stays in view: its number, its last
+keypoints and crop, and its smoothing filter. :class:`Tracker` matches the
+detector's boxes on key frames to the tracks (by overlap), starts tracks for
+new faces, and drops tracks that are lost.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from keypoints.predict.crop import CROP_SCALE, CROP_SHIFT_X, CROP_SHIFT_Y, Crop, crop_for_keypoints
+from keypoints.predict.smoothing import OneEuroFilter
+
+MATCH_OVERLAP = 0.3
+"""A detector box is the same face as a track when their intersection over union exceeds this."""
+
+DUPLICATE_OVERLAP = 0.5
+"""Two tracks whose boxes overlap more than this follow one face; the younger is dropped."""
+
+MAX_MISSED = 5
+"""A track that this many key-frame detections in a row did not confirm is dropped: the face has
+left, or the track drifted off it. The Haar cascade misses faces turned more than about 15 degrees,
+so a single miss does not end a track."""
+
+STEP_LIMITS = (0.85, 1.18, 0.2)
+"""From one frame to the next a face's crop may change its side by these factors and move its centre
+by this fraction of its side; beyond, the network did not see the face it followed (a real face
+moving at 10 px a frame in a 100-px crop stays well within)."""
+
+MIN_SIDE = 20
+"""A track whose crop shrinks below this many pixels is lost (the detector keeps no smaller face)."""
+
+
+def box_of_crop(crop):
+    """The detector-like box ``x, y, w, h`` (ints) whose first crop (``crop_for_box``) is ``crop``."""
+    x0, y0, side = crop
+    width = side / CROP_SCALE
+    centre_x = x0 - 0.5 + side / 2 - CROP_SHIFT_X * width
+    centre_y = y0 - 0.5 + side / 2 - CROP_SHIFT_Y * width
+    return tuple(int(round(v)) for v in (centre_x + 0.5 - width / 2, centre_y + 0.5 - width / 2, width, width))
+
+
+def overlap(a, b):
+    """Intersection over union of two boxes ``x, y, w, h``."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    inter = max(0.0, min(ax + aw, bx + bw) - max(ax, bx)) * max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class Track:
+    """One face followed across frames.
+
+    Attributes
+    ----------
+    number : int
+        Kept while the face stays in view (the CSV's ``track``).
+    keypoints : ndarray of float64, shape (15, 2)
+        The network's last keypoints (unsmoothed), frame pixels.
+    crop : Crop
+        The square they were predicted in.
+    smoother : OneEuroFilter or None
+    missed : int
+        Key-frame detections in a row that did not confirm it.
+    """
+
+    number: int
+    keypoints: np.ndarray
+    crop: Crop
+    smoother: OneEuroFilter = None
+    missed: int = 0
+    previous: np.ndarray = None  # the keypoints one frame earlier, for the motion
+
+    @property
+    def box(self):
+        return box_of_crop(self.crop)
+
+    def next_crop(self):
+        """Where to cut the face in the next frame: the crop that frames the keypoints as in training,
+        where they will be if the face goes on moving as it did over the last frame."""
+        if self.previous is None:
+            return crop_for_keypoints(self.keypoints)
+        return crop_for_keypoints(2 * self.keypoints - self.previous)
+
+    def update(self, crop, keypoints, size):
+        """Take the keypoints predicted in ``crop`` in a ``(width, height)`` frame; False when the face is lost.
+
+        Lost: the crop that the new keypoints call for moved or resized beyond ``STEP_LIMITS`` from the
+        last one, fell below ``MIN_SIDE``, or has its centre outside the frame.
+        """
+        refit = crop_for_keypoints(keypoints)
+        low, high, shift = STEP_LIMITS
+        moved = np.hypot(
+            refit.x0 + refit.side / 2 - self.crop.x0 - self.crop.side / 2,
+            refit.y0 + refit.side / 2 - self.crop.y0 - self.crop.side / 2,
+        )
+        centre = np.asarray(keypoints).mean(axis=0)
+        ok = (
+            low * self.crop.side <= refit.side <= high * self.crop.side
+            and moved <= shift * self.crop.side
+            and refit.side >= MIN_SIDE
+            and 0 <= centre[0] < size[0]
+            and 0 <= centre[1] < size[1]
+        )
+        if ok:
+            self.previous, self.keypoints, self.crop = self.keypoints, np.asarray(keypoints, np.float64), crop
+        return ok
+
+
+@dataclass
+class Tracker:
+    """The tracks of one video, and the numbers given so far.
+
+    Parameters
+    ----------
+    smooth : bool
+        Give each track a One Euro filter.
+    max_missed : int
+        See ``MAX_MISSED``.
+    """
+
+    smooth: bool = True
+    max_missed: int = MAX_MISSED
+    tracks: list = field(default_factory=list)
+    next_number: int = 0
+
+    def start(self, keypoints, crop):
+        """A new track for a face just found; returns it."""
+        smoother = OneEuroFilter(unit=crop.side / 96) if self.smooth else None
+        track = Track(self.next_number, np.asarray(keypoints, np.float64), crop, smoother)
+        self.next_number += 1
+        self.tracks.append(track)
+        return track
+
+    def match(self, boxes):
+        """Match detector boxes (F, 4) to the tracks; returns the boxes of faces no track follows.
+
+        Matching is greedy on overlap; a track left unmatched counts a miss and is dropped after
+        ``max_missed`` in a row.
+        """
+        pairs = sorted(
+            ((overlap(track.box, box), t, b) for t, track in enumerate(self.tracks) for b, box in enumerate(boxes)),
+            reverse=True,
+        )
+        matched_tracks, matched_boxes = set(), set()
+        for score, t, b in pairs:
+            if score <= MATCH_OVERLAP:
+                break
+            if t not in matched_tracks and b not in matched_boxes:
+                matched_tracks.add(t)
+                matched_boxes.add(b)
+        unmatched = [box for b, box in enumerate(boxes) if b not in matched_boxes]
+        for t, track in enumerate(self.tracks):
+            track.missed = 0 if t in matched_tracks else track.missed + 1
+        self.tracks = [track for track in self.tracks if track.missed < self.max_missed]
+        return unmatched
+
+    def drop_duplicates(self):
+        """Drop the younger of any two tracks that have come to follow one face."""
+        kept = []
+        for track in sorted(self.tracks, key=lambda t: t.number):
+            if all(overlap(track.box, other.box) <= DUPLICATE_OVERLAP for other in kept):
+                kept.append(track)
+        self.tracks = kept

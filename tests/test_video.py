@@ -1,0 +1,190 @@
+"""Videos: `keypoints predict clip.avi` on 2-second clips made in the test from a synthetic face.
+
+The clips move a synthetic face along a known path (clips.py), so every frame's
+true keypoints are known. The shipped model predicts, so that the keypoints
+follow the face and the track, smoothing and jitter are those of a real run.
+"""
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from keypoints import paths
+from keypoints.cli import main
+from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.data.synthetic import generate_faces
+from keypoints.predict import load_predictor_model, predict_photos
+from keypoints.predict import video as video_module
+from keypoints.predict.clips import make_clip, poses
+from keypoints.predict.crop import crop_for_box
+from keypoints.predict.smoothing import OneEuroFilter
+from keypoints.predict.tracking import box_of_crop
+from keypoints.predict.video import jitter, predict_video, track_clip
+
+FPS = 25.0
+SIZE = (240, 180)
+STILL = (("hold", 2.0, None),)
+GENTLE = (("hold", 0.6, None), ("move", 0.8, (8.0, 1.1, 30.0, 6.0)), ("hold", 0.6, None))
+
+
+@pytest.fixture(scope="module")
+def model():
+    if not paths.DEFAULT_MODEL.is_file():
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing: restore it with `git checkout models/default.pt`")
+    return load_predictor_model()
+
+
+@pytest.fixture(scope="module")
+def face_photo():
+    """A synthetic face on a plain 128x128 photo (one the cascade finds), and its keypoints (15, 2)."""
+    images, keypoints = generate_faces(6, seed=3)
+    photo = np.full((128, 128), 140, np.uint8)
+    photo[16:112, 16:112] = images[1, 0]
+    return photo, keypoints[1].reshape(15, 2) + 16
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, face_photo):
+    """A 2-second 240x180 MJPG clip: still, a gentle move with a tilt, still."""
+    folder = tmp_path_factory.mktemp("clip")
+    return make_clip(*face_photo, folder / "walk.avi", seconds=2.0, fps=FPS, size=SIZE, face_height=0.75, path=GENTLE)
+
+
+def _count_frames(path):
+    capture = cv2.VideoCapture(str(path))
+    assert capture.isOpened(), f"{path} does not open"
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    return frames, size, fps
+
+
+def test_the_clip_path_holds_moves_and_stays_still(clip):
+    frame_poses, still = poses(2.0, FPS, GENTLE)
+    assert len(frame_poses) == clip.n_frames == 50
+    assert still.sum() == 29 and not still[0]  # 15 + 15 held frames, less the first
+    assert np.allclose(frame_poses[-1], (8.0, 1.1, 30.0, 6.0))
+    # a still stretch keeps the true keypoints where they were
+    assert np.allclose(clip.truth[1:15], clip.truth[0])
+
+
+def test_the_annotated_video_has_every_frame_at_the_size_and_rate(tmp_path, model, clip):
+    result = predict_video(clip.path, model, tmp_path)
+    assert result.error is None and not result.interrupted
+    assert result.video == tmp_path / "walk.mp4" and result.output == tmp_path / "walk.jpg"
+    frames, size, fps = _count_frames(result.video)
+    assert (frames, size) == (50, SIZE)
+    assert fps == pytest.approx(FPS, abs=0.01)
+    assert cv2.imread(str(result.output)).shape == (SIZE[1], SIZE[0], 3)
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_csv_has_a_row_per_frame_per_face_with_frame_time_and_a_stable_track(tmp_path, model, clip, capsys):
+    assert main(["predict", str(clip.path), "--model", str(paths.DEFAULT_MODEL), "--out", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "keypoints.csv")
+    assert list(table.columns[:6]) == ["file", "face", "frame", "time_s", "track", "box_x"]
+    assert len(table) == 50 and list(table["frame"]) == list(range(50))
+    assert np.allclose(table["time_s"], table["frame"] / FPS, atol=0.005)
+    assert table["track"].nunique() == 1 and (table["face"] == 0).all()
+    # the keypoints follow the face: mean error under a fifth of the eye distance in every frame
+    points = table[list(KEYPOINT_COLUMNS)].to_numpy().reshape(-1, 15, 2)
+    eyes = np.linalg.norm(clip.truth[:, 0] - clip.truth[:, 1], axis=1)
+    assert (np.linalg.norm(points - clip.truth, axis=2).mean(axis=1) / eyes).max() < 0.2
+    out = capsys.readouterr().out
+    assert "walk.avi: 50 frames, 1 face track" in out
+    assert f"1 video, 50 frames, 1 face track; results in {tmp_path}/" in out
+    page = (tmp_path / "index.html").read_text()
+    assert '<a href="walk.mp4"><img src="walk.jpg"' in page
+
+
+def test_smoothing_lowers_the_jitter_on_a_still_stretch(tmp_path, model, face_photo):
+    still = make_clip(
+        *face_photo, tmp_path / "still.avi", seconds=2.0, size=SIZE, face_height=0.75, noise=6, path=STILL
+    )
+    raw, _, _ = track_clip(still.path, still.truth, model, smooth=False)
+    smooth, _, _ = track_clip(still.path, still.truth, model, smooth=True)
+    assert np.isfinite(raw).all() and np.isfinite(smooth).all()
+    assert jitter(smooth, still.truth, still.still) < jitter(raw, still.truth, still.still) / 2
+
+
+def test_the_one_euro_filter_stills_noise_and_follows_a_move():
+    rng = np.random.default_rng(0)
+    still_filter, moving_filter = OneEuroFilter(), OneEuroFilter()
+    truth = np.zeros((15, 2))
+    noisy = [truth + rng.normal(0, 1.0, truth.shape) for _ in range(100)]
+    smoothed = np.array([still_filter(p, t / 25) for t, p in enumerate(noisy)])
+    raw_steps = np.abs(np.diff(noisy, axis=0)).mean()
+    assert np.abs(np.diff(smoothed[20:], axis=0)).mean() < raw_steps / 3
+    # a steady move of 4 px a frame: after a second the filter trails by under one frame's move
+    moved = [moving_filter(truth + 4.0 * t, t / 25) for t in range(25)]
+    assert np.abs(moved[-1] - (truth + 4.0 * 24)).max() < 4.0
+    with pytest.raises(ValueError, match="time must increase"):
+        moving_filter(truth, 0.0)
+
+
+def test_a_truncated_video_is_reported_and_its_frames_kept(tmp_path, model, clip):
+    data = clip.path.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    summary = predict_photos([cut], model, tmp_path / "out")
+    (result,) = summary.results
+    assert 10 < result.frames < 50
+    assert result.error == (
+        f"{cut}: truncated or damaged: {result.frames} of the 50 frames its header announces could be read; "
+        "those are kept"
+    )
+    assert _count_frames(result.video)[0] == result.frames
+    assert len(pd.read_csv(summary.csv_path)) == result.frames
+    assert summary.exit_code == 1
+
+
+def test_a_file_that_is_no_video_is_reported(tmp_path, model):
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(b"not a video at all" * 10)
+    result = predict_video(fake, model, tmp_path / "out")
+    assert result.error.startswith(f"{fake}: cannot be opened as a video") and result.video is None
+
+
+def test_ctrl_c_leaves_a_playable_video_and_the_csv_of_the_frames_done(tmp_path, model, clip, monkeypatch, capsys):
+    calls = []
+
+    def draw_then_stop(image, boxes, keypoints):
+        calls.append(1)
+        if len(calls) == 12:
+            raise KeyboardInterrupt
+        return image
+
+    monkeypatch.setattr(video_module, "draw_faces", draw_then_stop)
+    code = main(["predict", str(clip.path), "--model", str(paths.DEFAULT_MODEL), "--out", str(tmp_path)])
+    assert code == 130
+    assert _count_frames(tmp_path / "walk.mp4")[0] == 11
+    assert list(pd.read_csv(tmp_path / "keypoints.csv")["frame"]) == list(range(11))
+    assert f"interrupted at frame 11 of {clip.path}" in capsys.readouterr().err
+
+
+def test_photos_and_videos_mixed_share_one_csv(tmp_path, model, clip, face_photo):
+    photo = tmp_path / "face.png"
+    canvas = np.full((240, 320), 140, np.uint8)
+    canvas[40:168, 60:188] = face_photo[0]
+    cv2.imwrite(str(photo), canvas)
+    summary = predict_photos([photo, clip.path], model, tmp_path / "out", detect_every=5)
+    table = pd.read_csv(summary.csv_path)
+    assert len(table) == 51
+    photo_row = table[table["file"] == str(photo)]
+    assert len(photo_row) == 1 and photo_row[["frame", "time_s", "track"]].isna().all(axis=None)
+    assert summary.line().startswith("1 photo read, 1 face found; 1 video, 50 frames, 1 face track")
+
+
+def test_detect_every_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "x.mp4", "--detect-every", "0"])
+    assert "must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_a_crop_maps_back_to_the_box_it_came_from():
+    for box in [(10, 20, 80, 80), (0, 0, 33, 33), (200, 150, 201, 201)]:
+        recovered = box_of_crop(crop_for_box(box))
+        assert np.abs(np.subtract(recovered, box)).max() <= 1
