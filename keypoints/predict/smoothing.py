@@ -2,22 +2,24 @@
 
 A low-pass filter whose cutoff rises with the speed of the signal: when the face
 is still the cutoff is low (little jitter), when it moves the cutoff is high
-(little lag). All 15 keypoints of a face share one cutoff, set by their mean
-speed, so that one noisy keypoint does not open the filter for itself alone.
+(little lag). All 15 keypoints of a face share one cutoff, set by the speed of
+their mean (the face's own movement), in which the keypoints' independent noise
+averages out, so that noise does not open the filter.
 Positions are filtered in units of the face's size (its first crop side / 96),
 so the same settings suit a 60-px face and a 600-px one.
 """
 
 import numpy as np
 
-MIN_CUTOFF = 1.0
+MIN_CUTOFF = 0.05
 """Cutoff (Hz) when the face is still; see docs/decisions.md, "One Euro filter settings"."""
 
-BETA = 0.05
-"""Cutoff added per unit of speed (face-size units of 96 px per second); see the same section."""
+BETA = 0.2
+"""Cutoff (Hz) added per unit of speed (face-size units of 96 px per second); see the same section."""
 
-D_CUTOFF = 1.0
-"""Cutoff (Hz) of the speed estimate itself (the paper's default)."""
+D_CUTOFF = 4.0
+"""Cutoff (Hz) of the speed estimate itself: a quick one, so the filter opens within a frame or two of
+a move starting; see the same section."""
 
 
 def smoothing_factor(cutoff, dt):
@@ -76,7 +78,7 @@ class OneEuroFilter:
             raise ValueError(f"One Euro filter: time must increase, got {time_s} after {self.time_}")
         speed = (x - self.value_) / dt
         self.speed_ = self.speed_ + smoothing_factor(self.d_cutoff, dt) * (speed - self.speed_)
-        cutoff = self.min_cutoff + self.beta * float(np.linalg.norm(self.speed_, axis=-1).mean())
+        cutoff = self.min_cutoff + self.beta * float(np.linalg.norm(self.speed_.mean(axis=0)))
         self.value_ = self.value_ + smoothing_factor(cutoff, dt) * (x - self.value_)
         self.time_ = time_s
         return self.value_ * self.unit
