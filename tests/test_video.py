@@ -5,6 +5,8 @@ true keypoints are known. The shipped model predicts, so that the keypoints
 follow the face and the track, smoothing and jitter are those of a real run.
 """
 
+import json
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -97,7 +99,8 @@ def test_csv_has_a_row_per_frame_per_face_with_frame_time_and_a_stable_track(tmp
     assert "walk.avi: 50 frames, 1 face track" in out
     assert f"1 video, 50 frames, 1 face track; results in {tmp_path}/" in out
     page = (tmp_path / "index.html").read_text()
-    assert '<a href="walk.mp4"><img src="walk.jpg"' in page
+    assert '<a href="walk.mp4"><img class="photo" src="walk.jpg"' in page
+    assert page.count('class="face"') == 0  # a video is shown as its first frame, not 50 faces
 
 
 def test_smoothing_lowers_the_jitter_on_a_still_stretch(tmp_path, model, face_photo):
@@ -170,12 +173,16 @@ def test_photos_and_videos_mixed_share_one_csv(tmp_path, model, clip, face_photo
     canvas = np.full((240, 320), 140, np.uint8)
     canvas[40:168, 60:188] = face_photo[0]
     cv2.imwrite(str(photo), canvas)
-    summary = predict_photos([photo, clip.path], model, tmp_path / "out", detect_every=5)
+    summary = predict_photos([photo, clip.path], model, tmp_path / "out", detect_every=5, json=True)
     table = pd.read_csv(summary.csv_path)
     assert len(table) == 51
     photo_row = table[table["file"] == str(photo)]
     assert len(photo_row) == 1 and photo_row[["frame", "time_s", "track"]].isna().all(axis=None)
     assert summary.line().startswith("1 photo read, 1 face found; 1 video, 50 frames, 1 face track")
+    document = json.loads(summary.json_path.read_text())
+    video_faces = document["photos"][1]["faces"]
+    assert len(video_faces) == 50 and [f["frame"] for f in video_faces] == list(range(50))
+    assert {f["track"] for f in video_faces} == {0} and video_faces[25]["time_s"] == pytest.approx(1.0)
 
 
 def test_detect_every_must_be_positive(capsys):
