@@ -19,10 +19,11 @@ MATCH_OVERLAP = 0.3
 DUPLICATE_OVERLAP = 0.5
 """Two tracks whose boxes overlap more than this follow one face; the younger is dropped."""
 
-MAX_MISSED = 5
-"""A track that this many key-frame detections in a row did not confirm is dropped: the face has
+MAX_UNCONFIRMED_S = 2.0
+"""A track that no detection confirmed for this long (seconds of video) is dropped: the face has
 left, or the track drifted off it. The Haar cascade misses faces turned more than about 15 degrees,
-so a single miss does not end a track."""
+so a miss on one key frame does not end a track; in seconds, not key frames, so that detecting
+more often does not drop turned faces sooner."""
 
 STEP_LIMITS = (0.85, 1.18, 0.2)
 """From one frame to the next a face's crop may change its side by these factors and move its centre
@@ -64,15 +65,15 @@ class Track:
     crop : Crop
         The square they were predicted in.
     smoother : OneEuroFilter or None
-    missed : int
-        Key-frame detections in a row that did not confirm it.
+    confirmed : int
+        The last frame where a detection confirmed it.
     """
 
     number: int
     keypoints: np.ndarray
     crop: Crop
     smoother: OneEuroFilter = None
-    missed: int = 0
+    confirmed: int = 0
     previous: np.ndarray = None  # the keypoints one frame earlier, for the motion
 
     @property
@@ -119,28 +120,28 @@ class Tracker:
     ----------
     smooth : bool
         Give each track a One Euro filter.
-    max_missed : int
-        See ``MAX_MISSED``.
+    max_unconfirmed : int
+        Frames (see ``MAX_UNCONFIRMED_S``).
     """
 
     smooth: bool = True
-    max_missed: int = MAX_MISSED
+    max_unconfirmed: int = 50
     tracks: list = field(default_factory=list)
     next_number: int = 0
 
-    def start(self, keypoints, crop):
-        """A new track for a face just found; returns it."""
+    def start(self, keypoints, crop, index):
+        """A new track for a face just found in frame ``index``; returns it."""
         smoother = OneEuroFilter(unit=crop.side / 96) if self.smooth else None
-        track = Track(self.next_number, np.asarray(keypoints, np.float64), crop, smoother)
+        track = Track(self.next_number, np.asarray(keypoints, np.float64), crop, smoother, confirmed=index)
         self.next_number += 1
         self.tracks.append(track)
         return track
 
-    def match(self, boxes):
-        """Match detector boxes (F, 4) to the tracks; returns the boxes of faces no track follows.
+    def match(self, boxes, index):
+        """Match detector boxes (F, 4) of frame ``index`` to the tracks; returns the boxes no track follows.
 
-        Matching is greedy on overlap; a track left unmatched counts a miss and is dropped after
-        ``max_missed`` in a row.
+        Matching is greedy on overlap; a track that no box confirmed for more than ``max_unconfirmed``
+        frames is dropped.
         """
         pairs = sorted(
             ((overlap(track.box, box), t, b) for t, track in enumerate(self.tracks) for b, box in enumerate(boxes)),
@@ -154,9 +155,9 @@ class Tracker:
                 matched_tracks.add(t)
                 matched_boxes.add(b)
         unmatched = [box for b, box in enumerate(boxes) if b not in matched_boxes]
-        for t, track in enumerate(self.tracks):
-            track.missed = 0 if t in matched_tracks else track.missed + 1
-        self.tracks = [track for track in self.tracks if track.missed < self.max_missed]
+        for t in matched_tracks:
+            self.tracks[t].confirmed = index
+        self.tracks = [track for track in self.tracks if index - track.confirmed <= self.max_unconfirmed]
         return unmatched
 
     def drop_duplicates(self):

@@ -32,7 +32,7 @@ from keypoints.predict.detect import FaceDetector
 from keypoints.predict.discover import VIDEO_SUFFIXES
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.pipeline import FLIP_AVERAGE, _one_thread, predict_faces
-from keypoints.predict.tracking import Tracker
+from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker
 
 DETECT_EVERY = 10
 """Frames between key frames, where the detector looks for faces; see docs/decisions.md,
@@ -174,7 +174,7 @@ class FrameLoop:
             raise ValueError(f"detect_every must be at least 1, got {detect_every}")
         self.model, self.detector = model, detector or make_detector()
         self.detect_every, self.fps, self.size, self.passes = detect_every, fps, size, passes
-        self.tracker = Tracker(smooth=smooth)
+        self.tracker = Tracker(smooth=smooth, max_unconfirmed=max(int(round(MAX_UNCONFIRMED_S * fps)), 1))
         self.detections = 0
         self.order = [list(model.columns).index(c) for c in KEYPOINT_COLUMNS]
         mirror_sum = model.card.get("flip_mirror_sum_px")
@@ -202,9 +202,9 @@ class FrameLoop:
             self.tracker.tracks = kept
         if lost or not self.tracker.tracks or index % self.detect_every == 0:
             self.detections += 1
-            new = self.tracker.match(detect_faces(self.detector, gray))
+            new = self.tracker.match(detect_faces(self.detector, gray), index)
             for face in predict_faces(gray, new, self.model):
-                self.tracker.start(face.keypoints, face.crop)
+                self.tracker.start(face.keypoints, face.crop, index)
             self.tracker.drop_duplicates()
         time_s = index / self.fps
         faces = []
