@@ -19,9 +19,9 @@ from keypoints.data.synthetic import generate_faces
 from keypoints.predict import load_predictor_model, predict_photos
 from keypoints.predict import video as video_module
 from keypoints.predict.clips import make_clip, poses
-from keypoints.predict.crop import crop_for_box
+from keypoints.predict.crop import MEAN_KEYPOINTS, crop_for_box
 from keypoints.predict.smoothing import OneEuroFilter
-from keypoints.predict.tracking import box_of_crop
+from keypoints.predict.tracking import Tracker, box_of_crop
 from keypoints.predict.video import jitter, predict_video, track_clip
 
 FPS = 25.0
@@ -189,6 +189,17 @@ def test_detect_every_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         main(["predict", "x.mp4", "--detect-every", "0"])
     assert "must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_a_track_keeps_its_number_while_confirmed_and_is_dropped_when_not():
+    tracker = Tracker(smooth=False, max_unconfirmed=10)
+    crop = crop_for_box((50, 50, 80, 80))
+    first = tracker.start(MEAN_KEYPOINTS * crop.side / 96 + (crop.x0, crop.y0), crop, index=0)
+    assert tracker.match(np.array([[52, 50, 80, 80]]), index=5) == []  # the same face, moved 2 px
+    assert first.confirmed == 5
+    (new,) = tracker.match(np.array([[200, 50, 60, 60]]), index=15)  # another face; the first is not seen
+    assert list(new) == [200, 50, 60, 60] and tracker.tracks == [first]
+    assert tracker.match(np.zeros((0, 4)), index=16) == [] and tracker.tracks == []
 
 
 def test_a_crop_maps_back_to_the_box_it_came_from():

@@ -162,7 +162,9 @@ def _table_with_videos(results):
             rows.append([str(result.path), *video, *face.box, *face.keypoints.ravel().tolist()])
     table = pd.DataFrame(rows, columns=columns)
     table = table.astype({c: "Int64" for c in ("face", "frame", "track", "box_x", "box_y", "box_w", "box_h")})
-    return table.astype({"time_s": "float64"})
+    # milliseconds: the two decimals of the other columns would round 1/30 s to 0.03
+    table["time_s"] = [("" if pd.isna(t) else f"{t:.3f}") for t in table["time_s"]]
+    return table
 
 
 def write_csv(path, results):
