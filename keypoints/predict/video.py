@@ -298,6 +298,8 @@ def predict_video(
     result.video, result.output = out_dir / f"{name}{OUTPUT_SUFFIX}", out_dir / f"{name}.jpg"
     if result.video.resolve() == path.resolve():
         raise VideoError(f"{path}: the annotated video would overwrite it; choose another --out folder")
+    if draw:
+        out_dir.mkdir(parents=True, exist_ok=True)
     partial_video = out_dir / f"{name}.partial{OUTPUT_SUFFIX}"  # renamed when closed, so no half-written file
     writer = cv2.VideoWriter(str(partial_video), cv2.VideoWriter_fourcc(*OUTPUT_CODEC), fps, size) if draw else None
     if draw and not writer.isOpened():
