@@ -185,7 +185,7 @@ def _parser():
         type=_positive_int,
         default=None,
         metavar="N",
-        help="videos: look for new faces every N frames (default: 10); between, faces are followed",
+        help="videos: look for new faces every N frames (default: 30); between, faces are followed",
     )
     predict.set_defaults(handler=_predict)
 

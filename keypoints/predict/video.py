@@ -34,7 +34,7 @@ from keypoints.predict.draw import draw_faces
 from keypoints.predict.pipeline import FLIP_AVERAGE, _one_thread, predict_faces
 from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker
 
-DETECT_EVERY = 10
+DETECT_EVERY = 30
 """Frames between key frames, where the detector looks for faces; see docs/decisions.md,
 "How often to detect in a video"."""
 
