@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
 from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict.accuracy import nme
@@ -176,7 +176,7 @@ class FrameLoop:
         self.detect_every, self.fps, self.size, self.passes = detect_every, fps, size, passes
         self.tracker = Tracker(smooth=smooth, max_unconfirmed=max(int(round(MAX_UNCONFIRMED_S * fps)), 1))
         self.detections = 0
-        self.order = [list(model.columns).index(c) for c in KEYPOINT_COLUMNS]
+        self.order = column_indices(model.columns, KEYPOINT_COLUMNS)
         mirror_sum = model.card.get("flip_mirror_sum_px")
         if FLIP_AVERAGE and mirror_sum is not None:
             self.predict = partial(predict_pixels_flip_averaged, columns=model.columns, mirror_sum=mirror_sum)
