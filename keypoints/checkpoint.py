@@ -13,8 +13,9 @@ from typing import NamedTuple
 
 import torch
 
+from keypoints import atomic
 from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.errors import ModelFileError
+from keypoints.errors import BrokenModelError, ModelFileError
 from keypoints.networks import get_network
 from keypoints.networks import layers as layer_specs
 from keypoints.networks.build import Network, build_module
@@ -102,17 +103,18 @@ def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False
         state[key] = tensor.half() if half and tensor.is_floating_point() else tensor
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "format": FORMAT,
-            "version": VERSION,
-            "network": network_to_dict(network),
-            "columns": list(columns),
-            "card": dict(card),
-            "state_dict": state,
-        },
-        path,
-    )
+    with atomic.replacing(path) as temporary:  # an interrupted save leaves the previous file whole
+        torch.save(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "network": network_to_dict(network),
+                "columns": list(columns),
+                "card": dict(card),
+                "state_dict": state,
+            },
+            temporary,
+        )
     return path
 
 
@@ -168,6 +170,13 @@ def load_model(path, device="cpu"):
         raise ModelFileError(
             f"{path}: the weights do not fit the network stored with them ({str(error).splitlines()[0][:200]})."
         ) from error
+    non_finite = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if non_finite:
+        raise BrokenModelError(
+            f"{path}: {len(non_finite)} weight tensor(s) hold NaN or infinite values ({', '.join(non_finite[:3])}), "
+            "so the model is broken: its training diverged or was given a non-finite setting. "
+            "Train it again (`keypoints train`) or use another model file."
+        )
     module.to(device).eval()
     return LoadedModel(module, network, tuple(saved["columns"]), saved.get("card", {}), path)
 

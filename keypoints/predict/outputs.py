@@ -48,7 +48,7 @@ def results_table(results):
 
 def write_csv(path, results):
     """Write ``keypoints.csv``; keypoints with two decimals (1/100 px). Returns the path."""
-    results_table(results).to_csv(path, index=False, float_format="%.2f")
+    results_table(results).to_csv(path, index=False, float_format="%.2f", errors="backslashreplace")
     return Path(path)
 
 
@@ -86,5 +86,5 @@ def write_html(path, results):
         parts += [f'<li class="error">{html.escape(r.error)}</li>' for r in unreadable]
         parts.append("</ul>")
     parts.append("</body></html>")
-    Path(path).write_text("\n".join(parts) + "\n", encoding="utf-8")
+    Path(path).write_text("\n".join(parts) + "\n", encoding="utf-8", errors="backslashreplace")
     return Path(path)

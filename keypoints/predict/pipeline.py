@@ -18,10 +18,11 @@ import cv2
 import numpy as np
 import torch
 
-from keypoints import paths
+from keypoints import atomic, paths
 from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.errors import ImageError, ModelFileError, NoPhotosError
+from keypoints.guards import check_finite_predictions
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict.crop import (
     Crop,
@@ -33,7 +34,7 @@ from keypoints.predict.crop import (
     to_photo,
 )
 from keypoints.predict.detect import FaceDetector
-from keypoints.predict.discover import find_photos
+from keypoints.predict.discover import find_photos, printable_names, refuse_overwriting_inputs
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.read import read_photo
 from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
@@ -216,6 +217,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
             break
         with _one_thread():
             pixels = predict(model.module, cut_faces(gray, crops))[:, order].reshape(-1, 15, 2)
+        check_finite_predictions(pixels, model.path)
         points = [to_photo(p, c) for p, c in zip(pixels, crops)]
         if step == refine_steps:
             break
@@ -311,6 +313,7 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
     from keypoints.predict.outputs import result_names, write_csv, write_html
 
     out_dir = Path(out_dir)
+    atomic.check_output_folder(out_dir)  # before any work
     photos, missing = find_photos(photo_paths, exclude=[out_dir])
     if not photos:
         where = ", ".join(str(p) for p in photo_paths) or "(no paths given)"
@@ -322,25 +325,31 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
     model = load_predictor_model(model)
     windows = fully_convolutional_model(model) if refine else None  # refused before any photo
     detector = FaceDetector()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = result_names(photos)
-    results = [PhotoResult(path, error=f"{path}: no such file or folder") for path in missing]
+    names = printable_names(result_names(photos))
+    refuse_overwriting_inputs(out_dir, photo_paths, photos, [*names.values(), "keypoints.csv", "index.html"])
+    results = [PhotoResult(path, error=f"{atomic.show(path)}: no such file or folder") for path in missing]
     for result in results:
         if on_result:
             on_result(result)
-    for path in photos:
-        result = predict_file(path, model, detector, windows=windows)
-        if result.image is not None:
-            result.output = out_dir / names[path]
-            if not cv2.imwrite(str(result.output), result.image, [cv2.IMWRITE_JPEG_QUALITY, 90]):
-                raise ImageError(f"{result.output}: could not be written; is {out_dir} writable?")
-            result.image = None  # a folder of large photos would not fit in memory
-        results.append(result)
-        if on_result:
-            on_result(result)
-    summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", out_dir / "index.html")
-    write_csv(summary.csv_path, results)
-    write_html(summary.html_path, results)
+    # results are staged and moved in when complete: an interrupted run leaves the previous ones whole
+    with atomic.RunFolder(out_dir) as run:
+        for path in photos:
+            result = predict_file(path, model, detector, windows=windows)
+            if result.image is not None:
+                result.output = out_dir / names[path]
+                # imencode + a Python write, because imwrite crashes on names that are not UTF-8
+                done, encoded = cv2.imencode(".jpg", result.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+                if not done:
+                    raise ImageError(f"{atomic.show(result.output)}: could not be encoded as JPEG")
+                (run.stage / names[path]).write_bytes(encoded.tobytes())
+                result.image = None  # a folder of large photos would not fit in memory
+            results.append(result)
+            if on_result:
+                on_result(result)
+        summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", out_dir / "index.html")
+        write_csv(run.stage / summary.csv_path.name, results)
+        write_html(run.stage / summary.html_path.name, results)
+        run.commit(last=[summary.csv_path.name, summary.html_path.name])
     return summary
 
 
