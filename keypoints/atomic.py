@@ -15,6 +15,7 @@ previous complete results. The folder is locked for the run (a
 same folder is refused instead of mixing its rows with the first one's.
 """
 
+import codecs
 import contextlib
 import errno
 import os
@@ -29,6 +30,27 @@ LOCK_NAME = ".keypoints.lock"
 
 STAGING_PREFIX = ".keypoints-run-"
 """Prefix of a run's staging folder inside its output folder (hidden, so photo searches skip it)."""
+
+
+ESCAPE = "keypoints.escape"
+"""A codec error handler (registered on import): a file name's stray byte 0xE9 is written as the text ``\\xe9``.
+
+Python keeps bytes of a name that are not UTF-8 as lone surrogates; an output
+stream or file opened with ``errors=ESCAPE`` prints them as their byte values
+(as :func:`show` does) instead of failing, and escapes any other character the
+encoding lacks."""
+
+
+def _escape(error):
+    text = error.object[error.start : error.end]
+    escaped = "".join(
+        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+    return escaped, error.end
+
+
+codecs.register_error(ESCAPE, _escape)
 
 
 def show(path):
@@ -89,7 +111,7 @@ def write_bytes(path, data):
 
 def write_text(path, text, encoding="utf-8"):
     """Write ``text`` atomically; characters that cannot be encoded (a file name's stray bytes) become escapes."""
-    return write_bytes(path, text.encode(encoding, errors="backslashreplace"))
+    return write_bytes(path, text.encode(encoding, errors=ESCAPE))
 
 
 def _fsync(path):

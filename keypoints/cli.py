@@ -43,9 +43,11 @@ def main(argv=None):
 
 def _printable_streams():
     """Let stdout and stderr print any file name: bytes that are not UTF-8 come out as ``\\xe9`` escapes."""
+    from keypoints.atomic import ESCAPE
+
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
+            stream.reconfigure(errors=ESCAPE)
 
 
 def _quiet_broken_pipe():

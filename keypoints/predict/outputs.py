@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from keypoints.atomic import ESCAPE
 from keypoints.data.schema import KEYPOINT_COLUMNS
 
 CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", *KEYPOINT_COLUMNS)
@@ -48,7 +49,7 @@ def results_table(results):
 
 def write_csv(path, results):
     """Write ``keypoints.csv``; keypoints with two decimals (1/100 px). Returns the path."""
-    results_table(results).to_csv(path, index=False, float_format="%.2f", errors="backslashreplace")
+    results_table(results).to_csv(path, index=False, float_format="%.2f", errors=ESCAPE)
     return Path(path)
 
 
@@ -86,5 +87,5 @@ def write_html(path, results):
         parts += [f'<li class="error">{html.escape(r.error)}</li>' for r in unreadable]
         parts.append("</ul>")
     parts.append("</body></html>")
-    Path(path).write_text("\n".join(parts) + "\n", encoding="utf-8", errors="backslashreplace")
+    Path(path).write_text("\n".join(parts) + "\n", encoding="utf-8", errors=ESCAPE)
     return Path(path)
