@@ -87,10 +87,15 @@ def replacing(path, suffix=None):
         Write the whole content here (the file exists, empty).
     """
     path = Path(path)
-    # hidden, and ending with the real suffix, so that writers that choose the format from it still can
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp" + (path.suffix if suffix is None else suffix)
-    )
+    if path.is_dir():
+        raise OutputPathError(f"{show(path)}: a folder, not a file; give the name of a file to write")
+    try:
+        # hidden, and ending with the real suffix, so that writers that choose the format from it still can
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp" + (path.suffix if suffix is None else suffix)
+        )
+    except OSError as error:
+        raise OutputPathError(f"{show(path)}: cannot be written ({error.strerror or error})") from None
     os.close(handle)
     temporary = Path(temporary)
     try:

@@ -137,6 +137,10 @@ def load_model(path, device="cpu"):
         weights do not fit its network.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(
+            f"{path}: a folder, not a model file; pass the .pt file inside it (e.g. models/bnconv.pt)."
+        )
     if not path.is_file():
         raise ModelFileError(
             f"{path}: no such model file. Train one with `make train`, "

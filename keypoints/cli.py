@@ -22,7 +22,7 @@ def main(argv=None):
     """Run one command; returns the exit code."""
     _printable_streams()
     try:
-        parser = _parser()
+        parser = guards.refuse_empty_paths(_parser())
         args = parser.parse_args(argv)
         if not getattr(args, "handler", None):
             parser.print_help()
@@ -33,7 +33,10 @@ def main(argv=None):
             print_error(error)
             code = getattr(error, "exit_code", EXIT_ERROR)
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
+            print(
+                "interrupted (Ctrl-C): files written before are complete, nothing was left half-written",
+                file=sys.stderr,
+            )
             code = 130
         sys.stdout.flush()  # here, where a closed pipe can still be caught
         return code

@@ -58,11 +58,38 @@ def seed(text):
 
 
 def name_list(text):
-    """An argparse type: a comma-separated list of names with at least one name."""
+    """An argparse type: a comma-separated list of names with at least one name, none twice."""
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     if not names:
         raise argparse.ArgumentTypeError(f"{text!r} names nothing; give one or more names separated by commas")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"{text!r} names {', '.join(repeated)} more than once")
     return names
+
+
+def path_text(text):
+    """An argparse type: a path that is not empty (an empty one would quietly mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is an empty path; give a file or folder, or leave the option out")
+    return text
+
+
+PATH_DESTS = frozenset(
+    {"csv", "out", "data", "model", "models_dir", "reports_dir", "test", "lookup", "paths", "images"}
+)
+"""Argument names that hold paths, in every command."""
+
+
+def refuse_empty_paths(parser):
+    """Give every path argument of ``parser`` and its commands the :func:`path_text` type (where it has none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                refuse_empty_paths(command)
+        elif action.dest in PATH_DESTS and action.type is None:
+            action.type = path_text
+    return parser
 
 
 def check_finite_predictions(predicted, model_path):

@@ -69,6 +69,8 @@ def read_lookup(path, image_ids, columns):
         message names the file and the line of each (the header is line 1).
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a file. Pass the Kaggle IdLookupTable.csv with --lookup.")
     if not path.is_file():
         raise DataError(f"{path}: no such file. Pass the Kaggle IdLookupTable.csv with --lookup.")
     try:

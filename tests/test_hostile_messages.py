@@ -86,3 +86,14 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     errors = run.stderr.read().decode()
     assert run.wait() == 141, errors
     assert errors == ""
+
+
+def test_a_folder_given_as_a_model_or_lookup_table_is_called_a_folder(tmp_path, capsys):
+    from keypoints.cli import main
+
+    assert main(["evaluate", "--data", str(tmp_path / "t.csv"), "--model", str(tmp_path)]) == 1
+    assert f"error: {tmp_path}: a folder, not a model file" in capsys.readouterr().err
+    from keypoints.submit import read_lookup
+
+    with pytest.raises(DataError, match="a folder, not a file. Pass the Kaggle IdLookupTable.csv with --lookup"):
+        read_lookup(tmp_path, [1], ["left_eye_center_x"])

@@ -74,3 +74,27 @@ def test_models_dir_that_is_a_file_is_refused_before_training(tmp_path, capsys):
     argv = ["train", "--data", str(tmp_path / "none.csv"), "--models-dir", str(tmp_path / "models")]
     assert main(argv) == 1  # the data file does not exist either: the output path is checked first
     assert f"error: --models-dir {tmp_path / 'models'}: a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", ""], "argument --data: '' is an empty path"),
+        (["train", "--models-dir", " "], "argument --models-dir: ' ' is an empty path"),
+        (["predict", "a.jpg", "--out", ""], "argument --out: '' is an empty path"),
+        (["evaluate", "--data", "t.csv", "--model", ""], "argument --model: '' is an empty path"),
+        (["check", ""], "argument csv: '' is an empty path"),
+        (["train", "--nets", "conv,local,conv"], "argument --nets: 'conv,local,conv' names conv more than once"),
+    ],
+)
+def test_empty_paths_and_repeated_names_do_not_quietly_mean_the_default(argv, message, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_csv_whose_name_is_not_utf8_is_read_and_cached(tmp_path, capsys):
+    path = labelled_csv(tmp_path / os.fsdecode(b"donn\xe9es.csv"), n=2)
+    assert main(["check", str(path)]) == 0 and main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "donn\\xe9es.csv: 2 faces, parsed" in out and "donn\\xe9es.csv: 2 faces, read from the cache" in out

@@ -91,7 +91,7 @@ def store(source, variant, payload):
 
 
 def _entry(source):
-    key = hashlib.sha1(str(Path(source).resolve()).encode()).hexdigest()[:20]
+    key = hashlib.sha1(os.fsencode(Path(source).resolve())).hexdigest()[:20]  # any file name, UTF-8 or not
     return cache_dir() / f"{Path(source).name}-{key}"
 
 

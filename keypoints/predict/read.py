@@ -26,6 +26,10 @@ refused instead of taking gigabytes of memory; see docs/decisions.md,
 "Bounded input: photo size"."""
 
 
+MAX_BYTES = 8 * MAX_PIXELS
+"""Largest photo file read, in bytes: room for 100 megapixels of 16-bit RGBA stored uncompressed."""
+
+
 def read_photo(path):
     """A photo as 8-bit BGR pixels, the right way up.
 
@@ -52,6 +56,11 @@ def read_photo(path):
     path = Path(path)
     name = show(path)
     try:
+        if path.stat().st_size > MAX_BYTES:  # before reading: even the bytes of such a file may not fit
+            raise ImageError(
+                f"{name}: {path.stat().st_size / 1e6:,.0f} MB, more than the {MAX_BYTES / 1e6:,.0f} MB a photo "
+                f"file may have; scale it down first"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise ImageError(f"{name}: no such file") from None

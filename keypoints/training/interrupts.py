@@ -100,7 +100,7 @@ def interrupted_path(models_dir, name):
     return Path(models_dir) / f"{name}{INTERRUPTED_SUFFIX}"
 
 
-def keep_best_so_far(stop, name, models_dir, card, save, say=print):
+def keep_best_so_far(stop, name, models_dir, card, save, say=print, finished=()):
     """Save what an interrupted training reached, say so, and raise :class:`TrainingInterrupted`.
 
     Parameters
@@ -114,18 +114,21 @@ def keep_best_so_far(stop, name, models_dir, card, save, say=print):
     save : callable
         ``save(path, name, module, card)``, e.g. :func:`keypoints.checkpoint.save_model`.
     say : callable
+    finished : sequence of str
+        Model files that networks trained before this one wrote in this run (they are complete, and kept).
 
     Raises
     ------
     TrainingInterrupted
         Always; the message says what was kept and what was left alone.
     """
-    finished = Path(models_dir) / f"{name}.pt"
-    untouched = f"{show(finished)} was not changed" if finished.exists() else f"no {show(finished)} was written"
+    final = Path(models_dir) / f"{name}.pt"
+    untouched = f"{show(final)} was not changed" if final.exists() else f"no {show(final)} was written"
+    earlier = f"\nKept the finished models of this run: {', '.join(map(show, finished))}." if finished else ""
     if stop.module is None:
         raise TrainingInterrupted(
             f"training of {name} interrupted in epoch 1 of {stop.planned_epochs}, before any epoch finished: "
-            f"nothing was saved; {untouched}, no report was written and no other network was started."
+            f"nothing was saved; {untouched}, no report was written and no other network was started.{earlier}"
         )
     path = interrupted_path(models_dir, name)
     card = {
@@ -140,4 +143,5 @@ def keep_best_so_far(stop, name, models_dir, card, save, say=print):
         f"training of {name} interrupted after {stop.epochs_done} of {stop.planned_epochs} epochs. Kept the best "
         f"weights so far (epoch {stop.best_epoch}, validation RMSE {stop.best_valid_rmse:.3f} px) in {show(path)}, "
         f"whose card says it is unfinished; {untouched}, no report was written and no other network was started."
+        f"{earlier}"
     )

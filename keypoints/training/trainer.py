@@ -288,7 +288,8 @@ def train_networks(settings, say=print):
                 "flip_mirror_sum_px": mirror_sum,
                 "command": command_line(settings),
             }
-            interrupts.keep_best_so_far(stop, name, settings.models_dir, card, save_model, say=say)
+            finished = [r.model_path for r in results]
+            interrupts.keep_best_so_far(stop, name, settings.models_dir, card, save_model, say=say, finished=finished)
         card = {
             "network": name,
             "data": str(path),
