@@ -98,6 +98,12 @@ def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False
     """
     network = get_network(network) if isinstance(network, str) else network
     state = {}
+    non_finite = [k for k, v in module.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if non_finite:  # such a file would only give NaN keypoints; the previous file, if any, stays
+        raise BrokenModelError(
+            f"{path}: not written: {len(non_finite)} weight tensor(s) hold NaN or infinite values "
+            f"({', '.join(non_finite[:3])}); training diverged or was given a non-finite setting."
+        )
     for key, tensor in module.state_dict().items():
         tensor = tensor.detach().to("cpu")
         state[key] = tensor.half() if half and tensor.is_floating_point() else tensor

@@ -12,17 +12,22 @@ from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
 from keypoints.predict.crop import MEAN_KEYPOINTS
 
+NETWORK_MEAN = Network("mean", "the mean training keypoints", (Flatten(), Dense(30)))
+
 
 def mean_model(path, nan=False):
     """A model file answering the mean keypoints for any face; with ``nan``, one whose weights are NaN."""
-    network = Network("mean", "the mean training keypoints", (Flatten(), Dense(30)))
+    network = NETWORK_MEAN
     module = build_module(network)
     with torch.no_grad():
         module[-1].weight.zero_()
         module[-1].bias.copy_(torch.from_numpy(scale_keypoints(MEAN_KEYPOINTS.ravel())))
-        if nan:
-            module[-1].weight.fill_(float("nan"))
-    return save_model(path, network, module, {"note": "test"})
+    save_model(path, network, module, {"note": "test"})
+    if nan:  # save_model refuses NaN weights, so they are put into the file afterwards
+        saved = torch.load(path, weights_only=True)
+        saved["state_dict"]["dense1.weight"].fill_(float("nan"))
+        torch.save(saved, path)
+    return path
 
 
 def labelled_csv(path, n=4, seed=0, missing=False):

@@ -69,3 +69,19 @@ def test_finite_weights_that_predict_nan_are_caught_before_writing():
     predicted[1, 4] = np.nan
     with pytest.raises(BrokenModelError, match=r"m\.pt: the model predicts NaN or infinite keypoints \(1 of 3 faces\)"):
         check_finite_predictions(predicted, "m.pt")
+
+
+def test_a_model_with_nan_weights_is_not_saved_over_a_good_one(tmp_path):
+    from hostile import NETWORK_MEAN
+
+    from keypoints.checkpoint import save_model
+    from keypoints.networks.build import build_module
+
+    good = mean_model(tmp_path / "net.pt")
+    before = good.read_bytes()
+    module = build_module(NETWORK_MEAN)
+    for parameter in module.parameters():
+        parameter.data.fill_(float("inf"))
+    with pytest.raises(BrokenModelError, match=r"net\.pt: not written: 2 weight tensor\(s\) hold NaN or infinite"):
+        save_model(good, NETWORK_MEAN, module, {})
+    assert good.read_bytes() == before
