@@ -328,7 +328,9 @@ def _evaluate(args):
     print(f"RMSE {rmse:.3f} px")
     width = max(map(len, per_keypoint))
     for name, value in per_keypoint.items():
-        print(f"  {name:{width}}  {value:.3f}")
+        print(f"  {name:{width}}  {value:.3f}" if np.isfinite(value) else f"  {name:{width}}  no labelled face")
+    # a keypoint with no labelled face has no RMSE: null in JSON (NaN is not JSON)
+    per_keypoint = {name: value if np.isfinite(value) else None for name, value in per_keypoint.items()}
     if args.json:
         print(
             json.dumps(

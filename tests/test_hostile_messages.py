@@ -97,3 +97,13 @@ def test_a_folder_given_as_a_model_or_lookup_table_is_called_a_folder(tmp_path, 
 
     with pytest.raises(DataError, match="a folder, not a file. Pass the Kaggle IdLookupTable.csv with --lookup"):
         read_lookup(tmp_path, [1], ["left_eye_center_x"])
+
+
+def test_a_device_is_not_read_as_a_file():
+    from keypoints.errors import ImageError
+    from keypoints.predict.read import read_photo
+
+    with pytest.raises(DataError, match="/dev/zero: not a regular file"):
+        load_kaggle_csv("/dev/zero")
+    with pytest.raises(ImageError, match="/dev/zero: not a regular file"):
+        read_photo("/dev/zero")

@@ -1,6 +1,7 @@
 """No quiet wrong results: macOS zips read, edits seen by the cache, empty choices and unlabelled files refused."""
 
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -98,3 +99,18 @@ def test_a_csv_whose_name_is_not_utf8_is_read_and_cached(tmp_path, capsys):
     assert main(["check", str(path)]) == 0 and main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "donn\\xe9es.csv: 2 faces, parsed" in out and "donn\\xe9es.csv: 2 faces, read from the cache" in out
+
+
+def test_evaluate_writes_no_nan_into_json_for_a_keypoint_nobody_labelled(tmp_path, capsys):
+    import json
+
+    model = mean_model(tmp_path / "mean.pt")
+    path = labelled_csv(tmp_path / "training.csv", n=3)
+    lines = path.read_text().splitlines()
+    lines[1:] = [",," + line.split(",", 2)[2] for line in lines[1:]]  # no left eye centre anywhere
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["evaluate", "--data", str(path), "--model", str(model), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"left_eye_center_x +no labelled face\n", out)
+    figures = json.loads(out.splitlines()[-1])
+    assert figures["per_keypoint"]["left_eye_center_x"] is None and figures["rmse"] > 0

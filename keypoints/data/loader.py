@@ -111,6 +111,8 @@ def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True):
             f"{show(path)}: a folder, not a CSV file. Pass the file itself"
             + (f", for example {show(path / found[0])}." if found else " (none of .csv, .csv.gz or .zip is in it).")
         )
+    if path.exists() and not path.is_file():
+        raise DataError(f"{show(path)}: not a regular file (a device or a pipe); pass the Kaggle CSV itself.")
     if not path.is_file():
         raise DataError(f"{show(path)}: no such file. Put the Kaggle CSV there, or pass the path of one.")
     if use_cache:
@@ -208,7 +210,8 @@ def _read_bytes(path):
         else:
             with open(path, "rb") as handle:
                 raw = handle.read(limit + 1)
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError) as error:
+        # RuntimeError: an encrypted zip member; NotImplementedError: a compression zipfile lacks
         raise DataError(f"{show(path)}: cannot be read ({error}). Is it a complete Kaggle CSV?") from error
     if len(raw) > limit:
         raise InputTooLargeError(

@@ -68,8 +68,8 @@ def parse_csv_spec(spec):
         return None
     if not _ROWS.match(rows):
         raise DataError(
-            f"{show(head)}: rows must be numbers from 1, as in {show(head)}:12 or {show(head)}:1,5,10-12; "
-            f"got {_clip(rows)!r}"
+            f"{show(head)}:{_clip(rows)}: rows must be numbers from 1, as in {show(head)}:12 or "
+            f"{show(head)}:1,5,10-12; got {_clip(rows)!r}"
         )
     numbers = []
     for part in rows.split(","):

@@ -56,6 +56,8 @@ def read_photo(path):
     path = Path(path)
     name = show(path)
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise ImageError(f"{name}: not a regular file (a device or a pipe), so not a photo")
         if path.stat().st_size > MAX_BYTES:  # before reading: even the bytes of such a file may not fit
             raise ImageError(
                 f"{name}: {path.stat().st_size / 1e6:,.0f} MB, more than the {MAX_BYTES / 1e6:,.0f} MB a photo "

@@ -128,7 +128,8 @@ def keep_best_so_far(stop, name, models_dir, card, save, say=print, finished=())
     if stop.module is None:
         raise TrainingInterrupted(
             f"training of {name} interrupted in epoch 1 of {stop.planned_epochs}, before any epoch finished: "
-            f"nothing was saved; {untouched}, no report was written and no other network was started.{earlier}"
+            f"nothing was saved; {untouched}, the report (comparison.md) was not rewritten and no other network "
+            f"was started.{earlier}"
         )
     path = interrupted_path(models_dir, name)
     card = {
@@ -142,6 +143,7 @@ def keep_best_so_far(stop, name, models_dir, card, save, say=print, finished=())
     raise TrainingInterrupted(
         f"training of {name} interrupted after {stop.epochs_done} of {stop.planned_epochs} epochs. Kept the best "
         f"weights so far (epoch {stop.best_epoch}, validation RMSE {stop.best_valid_rmse:.3f} px) in {show(path)}, "
-        f"whose card says it is unfinished; {untouched}, no report was written and no other network was started."
+        f"whose card says it is unfinished; {untouched}, the report (comparison.md) was not rewritten and no other "
+        "network was started."
         f"{earlier}"
     )
