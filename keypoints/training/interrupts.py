@@ -3,7 +3,7 @@
 skorch catches ``KeyboardInterrupt`` inside ``fit`` and returns as if
 training had ended, so on its own a Ctrl-C would go on to save the half-trained
 network over ``models/<net>.pt`` and start the next network. Here a callback,
-:class:`WatchInterrupts`, notes the SIGINT, and at the end of training (after
+:class:`WatchInterrupts` (which ``make_regressor`` gives every net), notes the SIGINT, and at the end of training (after
 early stopping has put the best weights back) raises
 :class:`InterruptedTraining` instead of returning. :func:`keep_best_so_far`
 then writes those weights to ``models/<net>.interrupted.pt``, with a card that
@@ -25,8 +25,11 @@ INTERRUPTED_SUFFIX = ".interrupted.pt"
 """Model files of unfinished runs end with this, never with a bare ``.pt`` of a finished one."""
 
 
-class InterruptedTraining(Exception):
+class InterruptedTraining(KeyboardInterrupt):
     """Raised out of ``fit`` by :class:`WatchInterrupts` after Ctrl-C; carries what training reached.
+
+    A ``KeyboardInterrupt``, so that callers that do not keep the weights
+    (benchmarks, tests) still stop as on any Ctrl-C.
 
     Attributes
     ----------
@@ -90,8 +93,13 @@ class WatchInterrupts(Callback):
 
 
 def watch(regressor):
-    """Add :class:`WatchInterrupts` to a skorch net before ``fit``; returns the net."""
-    regressor.callbacks = [*list(regressor.callbacks or []), ("watch_interrupts", WatchInterrupts())]
+    """Add :class:`WatchInterrupts` to a skorch net before ``fit``, unless it has one; returns the net.
+
+    :func:`keypoints.training.estimator.make_regressor` adds it to every net it makes.
+    """
+    callbacks = list(regressor.callbacks or [])
+    if not any(isinstance(c[1] if isinstance(c, tuple) else c, WatchInterrupts) for c in callbacks):
+        regressor.callbacks = [*callbacks, ("watch_interrupts", WatchInterrupts())]
     return regressor
 
 

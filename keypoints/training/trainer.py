@@ -188,7 +188,6 @@ def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_
         progress_bar=progress_bar,
         mirror_sum=mirror_sum,
     )
-    interrupts.watch(regressor)  # Ctrl-C raises InterruptedTraining out of fit instead of a quiet return
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
