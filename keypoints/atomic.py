@@ -288,7 +288,7 @@ class RunFolder:
         Parameters
         ----------
         last : iterable of str
-            File names moved at the end (the index that points at the rest).
+            File names (relative to the stage) moved at the end (an index that points at the rest).
 
         Returns
         -------
@@ -296,12 +296,14 @@ class RunFolder:
             The files now in the folder.
         """
         last = list(last)
-        staged = sorted(p for p in self.stage.iterdir() if p.name not in last)
-        staged += [self.stage / name for name in last if (self.stage / name).exists()]
+        files = sorted(p for p in self.stage.rglob("*") if p.is_file())  # subfolders too (face crops)
+        staged = [p for p in files if p.relative_to(self.stage).as_posix() not in last]
+        staged += [self.stage / name for name in last if (self.stage / name).is_file()]
         moved = []
         for path in staged:
             _fsync(path)
-            target = self.folder / path.name
+            target = self.folder / path.relative_to(self.stage)
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
             moved.append(target)
         return moved
