@@ -344,7 +344,9 @@ def predict_photos(
     windows = fully_convolutional_model(model) if refine else None  # refused before any photo
     detector = FaceDetector()
     names = printable_names(result_names(photos))
-    refuse_overwriting_inputs(out_dir, photo_paths, photos, [*names.values(), "keypoints.csv", "index.html"])
+    refuse_overwriting_inputs(
+        out_dir, photo_paths, photos, [*names.values(), "keypoints.csv", "results.json", "index.html"]
+    )
     results = [PhotoResult(path, error=f"{atomic.show(path)}: no such file or folder") for path in missing]
     for result in results:
         if on_result:
