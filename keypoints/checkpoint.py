@@ -13,8 +13,9 @@ from typing import NamedTuple
 
 import torch
 
+from keypoints import atomic
 from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.errors import ModelFileError
+from keypoints.errors import BrokenModelError, ModelFileError
 from keypoints.networks import get_network
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import SPEC_KINDS
@@ -96,22 +97,29 @@ def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False
     """
     network = get_network(network) if isinstance(network, str) else network
     state = {}
+    non_finite = [k for k, v in module.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if non_finite:  # such a file would only give NaN keypoints; the previous file, if any, stays
+        raise BrokenModelError(
+            f"{path}: not written: {len(non_finite)} weight tensor(s) hold NaN or infinite values "
+            f"({', '.join(non_finite[:3])}); training diverged or was given a non-finite setting."
+        )
     for key, tensor in module.state_dict().items():
         tensor = tensor.detach().to("cpu")
         state[key] = tensor.half() if half and tensor.is_floating_point() else tensor
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "format": FORMAT,
-            "version": VERSION,
-            "network": network_to_dict(network),
-            "columns": list(columns),
-            "card": dict(card),
-            "state_dict": state,
-        },
-        path,
-    )
+    with atomic.replacing(path) as temporary:  # an interrupted save leaves the previous file whole
+        torch.save(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "network": network_to_dict(network),
+                "columns": list(columns),
+                "card": dict(card),
+                "state_dict": state,
+            },
+            temporary,
+        )
     return path
 
 
@@ -134,6 +142,10 @@ def load_model(path, device="cpu"):
         weights do not fit its network.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(
+            f"{path}: a folder, not a model file; pass the .pt file inside it (e.g. models/bnconv.pt)."
+        )
     if not path.is_file():
         raise ModelFileError(
             f"{path}: no such model file. Train one with `make train`, "
@@ -167,5 +179,12 @@ def load_model(path, device="cpu"):
         raise ModelFileError(
             f"{path}: the weights do not fit the network stored with them ({str(error).splitlines()[0][:200]})."
         ) from error
+    non_finite = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if non_finite:
+        raise BrokenModelError(
+            f"{path}: {len(non_finite)} weight tensor(s) hold NaN or infinite values ({', '.join(non_finite[:3])}), "
+            "so the model is broken: its training diverged or was given a non-finite setting. "
+            "Train it again (`keypoints train`) or use another model file."
+        )
     module.to(device).eval()
     return LoadedModel(module, network, tuple(saved["columns"]), saved.get("card", {}), path)

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from keypoints import __version__
+from keypoints import __version__, guards
 from keypoints.errors import KeypointsError
 
 EXIT_ERROR = 1
@@ -19,19 +19,47 @@ EXIT_USAGE = 2
 
 def main(argv=None):
     """Run one command; returns the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return EXIT_USAGE
+    _printable_streams()
     try:
-        return args.handler(args) or 0
-    except KeypointsError as error:
-        print_error(error)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        parser = guards.refuse_empty_paths(_parser())
+        args = parser.parse_args(argv)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return EXIT_USAGE
+        try:
+            code = args.handler(args) or 0
+        except KeypointsError as error:
+            print_error(error)
+            code = getattr(error, "exit_code", EXIT_ERROR)
+        except KeyboardInterrupt:
+            print(
+                "interrupted (Ctrl-C): files written before are complete, nothing was left half-written",
+                file=sys.stderr,
+            )
+            code = 130
+        sys.stdout.flush()  # here, where a closed pipe can still be caught
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _printable_streams():
+    """Let stdout and stderr print any file name: bytes that are not UTF-8 come out as ``\\xe9`` escapes."""
+    from keypoints.atomic import ESCAPE
+
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ESCAPE)
+
+
+def _quiet_broken_pipe():
+    """The reader of stdout went away (``keypoints check ... | head``): end at once, without a traceback."""
+    import os
+
+    # Python flushes stdout again at exit; pointing it at /dev/null keeps that flush quiet too
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, as a command killed by the broken pipe would end
 
 
 def print_error(error):
@@ -60,11 +88,11 @@ def _parser():
 
     synth = commands.add_parser("synth", help="write synthetic faces as a Kaggle-format CSV")
     synth.add_argument("out", help="CSV to write (.csv or .csv.gz)")
-    synth.add_argument("-n", "--faces", type=int, default=2000, help="number of faces (default 2000)")
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("-n", "--faces", type=guards.positive_int, default=2000, help="number of faces (default 2000)")
+    synth.add_argument("--seed", type=guards.seed, default=0)
     synth.add_argument(
         "--incomplete",
-        type=float,
+        type=guards.fraction,
         default=0.0,
         help="fraction of faces that keep only 4 keypoints, as most Kaggle rows do",
     )
@@ -78,10 +106,11 @@ def _parser():
     train.add_argument("--data", help="training CSV (default: data/training.csv[.gz|.zip], else synthetic faces)")
     train.add_argument(
         "--nets",
+        type=guards.name_list,
         default=None,
         help="comma-separated networks (default: conv,local,bnconv); known: " + ", ".join(_network_names()),
     )
-    train.add_argument("--epochs", type=int, help="epochs for every network (default: from the preset)")
+    train.add_argument("--epochs", type=guards.positive_int, help="epochs for every network (default: from the preset)")
     train.add_argument(
         "--preset",
         default="default",
@@ -90,11 +119,11 @@ def _parser():
         "run, chosen by itself when no data is found",
     )
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=guards.seed, default=0)
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(
         "--mirror-sum",
-        type=float,
+        type=guards.finite_float,
         default=None,
         help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
         "real-face stand-in; 95 for the synthetic faces)",
@@ -154,7 +183,10 @@ def _parser():
         "training.csv.gz in KEYPOINTS_DATA_DIR, else synthetic faces)",
     )
     bench.add_argument(
-        "--epochs", type=int, default=None, help="cap on the full presets' epochs in the GPU time-to-best rows"
+        "--epochs",
+        type=guards.positive_int,
+        default=None,
+        help="cap on the full presets' epochs in the GPU time-to-best rows",
     )
     bench.set_defaults(handler=_bench)
 
@@ -199,8 +231,12 @@ def _parser():
     explain.add_argument("--model", help="model file (default: the shipped model)")
     explain.add_argument("--out", default=None, help="folder for the PNG figures (default: results/explain)")
     explain.add_argument("--keypoint", default="nose_tip", help="keypoint of the one-keypoint saliency panel")
-    explain.add_argument("--patch", type=int, default=12, help="side of the grey occlusion square in pixels")
-    explain.add_argument("--stride", type=int, default=4, help="step between occlusion positions in pixels")
+    explain.add_argument(
+        "--patch", type=guards.positive_int, default=12, help="side of the grey occlusion square in pixels"
+    )
+    explain.add_argument(
+        "--stride", type=guards.positive_int, default=4, help="step between occlusion positions in pixels"
+    )
     explain.set_defaults(handler=_explain)
 
     submit = commands.add_parser("submit", help="write the Kaggle submission file for test.csv")
@@ -285,8 +321,8 @@ def _train(args):
         skip_bad_rows=args.skip_bad_rows,
         mirror_sum=args.mirror_sum,
     )
-    if args.nets:
-        settings.nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
+    if args.nets is not None:
+        settings.nets = args.nets
     if args.models_dir:
         settings.models_dir = args.models_dir
     if args.reports_dir:

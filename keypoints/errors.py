@@ -57,3 +57,27 @@ def problem_lines(problems, shown):
     if len(problems) > shown:
         lines.append(f"  ... and {len(problems) - shown} more")
     return "\n".join(lines)
+
+
+class OutputPathError(KeypointsError):
+    """An output path cannot be used: it is an input, a file where a folder is needed, not writable, or locked."""
+
+
+class InputTooLargeError(DataError):
+    """A data file holds more than the documented limit of unpacked bytes."""
+
+
+class BrokenModelError(ModelFileError):
+    """A model predicts (or holds) NaN or infinite numbers: it trained badly and cannot give results."""
+
+
+class TrainingInterrupted(KeypointsError):
+    """Training was stopped with Ctrl-C; the message says what was kept.
+
+    Attributes
+    ----------
+    exit_code : int
+        130, the shell's code for a run ended by SIGINT.
+    """
+
+    exit_code = 130

@@ -37,6 +37,7 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
     import numpy as np
 
     from keypoints.data.loader import load_kaggle_csv
+    from keypoints.guards import check_finite_predictions
     from keypoints.inference import predict_pixels
     from keypoints.training.metrics import rmse_per_keypoint
     from keypoints.training.trainer import file_sha256, prepare
@@ -64,6 +65,11 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
             raise DataError(f"{data_path}: no keypoint columns, so nothing to compare with (a test file?).")
         truth = data.keypoints_in(model.columns)
         labelled = ~np.isnan(truth).all(axis=1)
+        if not labelled.any():
+            raise DataError(
+                f"{data_path}: every keypoint of its {len(data)} faces is missing, so there is nothing to compare "
+                "the predictions with; evaluate on a labelled file (training.csv layout, keypoints filled in)."
+            )
         images, truth = data.images[labelled], truth[labelled]
         split_text = "every labelled face"
         if trained_on:
@@ -73,6 +79,7 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
                 f"never saw is {card.get('best_valid_rmse_px')} px: `--split valid` reproduces it"
             )
     predicted = predict_pixels(model.module, images)
+    check_finite_predictions(predicted, model.path)  # a broken model gives no figures
     rmse, per_keypoint = rmse_per_keypoint(predicted, truth, model.columns)
     return {
         "model": str(model.path),

@@ -18,6 +18,7 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from keypoints import atomic
 from keypoints.data.schema import KEYPOINTS  # noqa: E402
 
 
@@ -38,7 +39,7 @@ def write_comparison(results, baseline, prepared, settings, device, reports_dir,
         from keypoints.explain.training_figures import explanations_markdown
 
         text += explanations_markdown(explanations, reports_dir)
-    path.write_text(text)
+    atomic.write_text(path, text)
     return path
 
 
@@ -197,7 +198,8 @@ def plot_learning_curves(results, base_rmse, path):
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with atomic.replacing(path) as temporary:
+        figure.savefig(temporary, dpi=110)
     plt.close(figure)
 
 
@@ -219,5 +221,6 @@ def plot_per_keypoint(results, base_per_keypoint, path):
     axes.set(ylabel="RMSE (pixels)", title="Validation RMSE per keypoint")
     axes.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with atomic.replacing(path) as temporary:
+        figure.savefig(temporary, dpi=110)
     plt.close(figure)

@@ -9,17 +9,18 @@ names an image missing from ``test.csv`` or a feature the model does not
 predict is an error naming the file and line, and nothing is written.
 """
 
-import os
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from keypoints.atomic import check_output_file, replacing
 from keypoints.checkpoint import load_model
 from keypoints.data.loader import SHOWN_PROBLEMS, load_kaggle_csv
 from keypoints.data.schema import IMAGE_SIZE
 from keypoints.errors import DataError, problem_lines
+from keypoints.guards import check_finite_predictions
 from keypoints.inference import predict_pixels
 
 LOOKUP_COLUMNS = ("RowId", "ImageId", "FeatureName")
@@ -68,6 +69,8 @@ def read_lookup(path, image_ids, columns):
         message names the file and the line of each (the header is line 1).
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a file. Pass the Kaggle IdLookupTable.csv with --lookup.")
     if not path.is_file():
         raise DataError(f"{path}: no such file. Pass the Kaggle IdLookupTable.csv with --lookup.")
     try:
@@ -134,6 +137,7 @@ def write_submission(test_path, lookup_path, model_path, out_path):
     ModelFileError
         A bad model file.
     """
+    check_output_file(out_path, "--out", inputs=[test_path, lookup_path, model_path])  # before any work
     model = load_model(model_path)
     test = load_kaggle_csv(test_path)
     if test.image_ids is None:
@@ -149,12 +153,14 @@ def write_submission(test_path, lookup_path, model_path, out_path):
     used = np.unique(lookup.image_index)  # predict only the images asked for
     predicted = np.full((len(test), len(model.columns)), np.nan, np.float32)
     predicted[used] = predict_pixels(model.module, test.images[used])
+    check_finite_predictions(predicted[used], model.path)
     location = np.clip(predicted[lookup.image_index, lookup.column_index], 0, IMAGE_SIZE)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_path.with_name(out_path.name + ".partial")
-    pd.DataFrame({"RowId": lookup.row_ids, "Location": location}).to_csv(partial, index=False, float_format="%.4f")
-    os.replace(partial, out_path)  # a reader never sees half a file
+    with replacing(out_path) as temporary:  # a reader never sees half a file, nor a complete-looking partial one
+        pd.DataFrame({"RowId": lookup.row_ids, "Location": location}).to_csv(
+            temporary, index=False, float_format="%.4f"
+        )
     return Submission(out_path, len(lookup.row_ids), len(used))
 
 
@@ -166,15 +172,15 @@ def _whole_numbers(values):
 
 def _row_problem(row, row_id, repeated, image_id, image_index, column_index, image_ids, columns):
     if not np.isfinite(row_id):
-        return f"RowId {row['RowId']!r} is not a whole number"
+        return f"RowId {row['RowId'][:40]!r} is not a whole number"
     if repeated:
         return f"RowId {int(row_id)} appears earlier in the file; every RowId must be unique"
     if not np.isfinite(image_id):
-        return f"ImageId {row['ImageId']!r} is not a whole number"
+        return f"ImageId {row['ImageId'][:40]!r} is not a whole number"
     if image_index < 0:
         return (
             f"ImageId {int(image_id)} is not in the test file (its ImageIds run from {int(np.min(image_ids))} "
             f"to {int(np.max(image_ids))}, {len(image_ids)} images)"
         )
     known = ", ".join(c for c in columns)
-    return f"FeatureName {row['FeatureName']!r} is not a keypoint this model predicts (it predicts {known})"
+    return f"FeatureName {row['FeatureName'][:40]!r} is not a keypoint this model predicts (it predicts {known})"

@@ -1,10 +1,13 @@
 """A cache of parsed arrays that knows when its source file changed.
 
 One entry per source file, in a folder named after the file's absolute path.
-An entry records the file's size, modification time (in nanoseconds) and a
-hash of its first and last 64 KiB when it was parsed; a load whose file no longer matches is a miss, and the next
-store replaces the entry. Arrays are plain ``.npy`` files, so a hit costs one
-``stat`` and a read of the arrays, with no parsing.
+An entry records the file's size and the SHA-256 of all its bytes when it was
+parsed; a load whose file no longer matches is a miss, and the next store
+replaces the entry. Keying on the content, not the modification time, means an
+edit that keeps the size and the time (a copy with ``cp -p``, a restored backup,
+a tool that resets the time) is still noticed. Arrays are plain ``.npy`` files,
+so a hit costs one pass of hashing over the file and a read of the arrays, with
+no parsing (see docs/decisions.md, "Parse cache keyed on content").
 
 The folder is ``$KEYPOINTS_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/keypoints``
 (``~/.cache/keypoints``). Entries are written to a temporary folder and renamed
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever what the parser returns changes, so old entries are ignored."""
 
 
@@ -88,20 +91,15 @@ def store(source, variant, payload):
 
 
 def _entry(source):
-    key = hashlib.sha1(str(Path(source).resolve()).encode()).hexdigest()[:20]
+    key = hashlib.sha1(os.fsencode(Path(source).resolve())).hexdigest()[:20]  # any file name, UTF-8 or not
     return cache_dir() / f"{Path(source).name}-{key}"
 
 
 def _stamp(source, variant):
-    status = Path(source).stat()
-    return [FORMAT_VERSION, status.st_size, status.st_mtime_ns, _sample_hash(source), repr(variant)]
+    return [FORMAT_VERSION, Path(source).stat().st_size, content_hash(source), repr(variant)]
 
 
-def _sample_hash(source, span=1 << 16):
-    """Hash of the first and last ``span`` bytes: catches an edit that keeps size and time, at no real cost."""
-    digest = hashlib.sha1()
+def content_hash(source):
+    """SHA-256 of every byte of ``source``, as hex."""
     with open(source, "rb") as handle:
-        digest.update(handle.read(span))
-        handle.seek(max(0, handle.seek(0, os.SEEK_END) - span))
-        digest.update(handle.read(span))
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()

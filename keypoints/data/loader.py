@@ -1,12 +1,16 @@
 """Loading and validating the Kaggle files ``training.csv`` and ``test.csv`` (plain, ``.gz`` or ``.zip``)."""
 
 import gzip
+import os
 import zipfile
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from keypoints.atomic import show
 from keypoints.data import cache
 from keypoints.data.parse import RowProblem, parse_rows
 from keypoints.data.schema import (
@@ -16,7 +20,7 @@ from keypoints.data.schema import (
     KEYPOINT_COLUMNS,
     column_indices,
 )
-from keypoints.errors import DataError, problem_lines
+from keypoints.errors import DataError, InputTooLargeError, problem_lines
 
 SHOWN_PROBLEMS = 5
 """How many bad rows a data error lists before saying how many more there are."""
@@ -101,8 +105,16 @@ def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True):
         line and the column of the first few bad rows, and how many there are.
     """
     path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.iterdir() if p.name.lower().endswith((".csv", ".csv.gz", ".zip")))
+        raise DataError(
+            f"{show(path)}: a folder, not a CSV file. Pass the file itself"
+            + (f", for example {show(path / found[0])}." if found else " (none of .csv, .csv.gz or .zip is in it).")
+        )
+    if path.exists() and not path.is_file():
+        raise DataError(f"{show(path)}: not a regular file (a device or a pipe); pass the Kaggle CSV itself.")
     if not path.is_file():
-        raise DataError(f"{path}: no such file. Put the Kaggle CSV there, or pass the path of one.")
+        raise DataError(f"{show(path)}: no such file. Put the Kaggle CSV there, or pass the path of one.")
     if use_cache:
         hit = cache.load(path, skip_bad_rows)
         if hit is not None:
@@ -115,18 +127,19 @@ def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True):
 
 def _parse_file(path, skip_bad_rows):
     raw = _read_bytes(path)
+    _check_encoding(path, raw)
     if b'"' in raw:
         # No field of this format may hold a comma or a quote, so quotes are only decoration.
         raw = raw.replace(b'"', b"")
     header_end = raw.find(b"\n")
     columns = _check_header(path, raw[:header_end] if header_end >= 0 else raw)
     if header_end < 0 or header_end == len(raw) - 1:
-        raise DataError(f"{path}: the file has a header but no data rows.")
+        raise DataError(f"{show(path)}: the file has a header but no data rows.")
     if not raw.endswith(b"\n"):
         raw += b"\n"
     rows = parse_rows(raw, columns, IMAGE_COLUMN, start=header_end)
     if rows.n_rows == 0:
-        raise DataError(f"{path}: the file has a header but no data rows.")
+        raise DataError(f"{show(path)}: the file has a header but no data rows.")
     keypoint_columns = tuple(c for c in columns if c in KEYPOINT_COLUMNS)
     keypoints = (
         np.stack([rows.fields[c] for c in keypoint_columns], axis=1)
@@ -155,41 +168,101 @@ def _parse_file(path, skip_bad_rows):
     )
 
 
+MAX_CSV_BYTES = 2 << 30
+"""Most bytes a CSV may hold once unpacked (2 GiB); ``KEYPOINTS_MAX_CSV_BYTES`` sets another limit.
+
+A compressed file is read up to this many bytes and refused past it, so a small
+``.gz`` that unpacks to many gigabytes fails with a message instead of taking
+all memory; see docs/decisions.md, "Bounded input: unpacked CSV size"."""
+
+
+def max_csv_bytes():
+    """The unpacked-size limit in force: ``$KEYPOINTS_MAX_CSV_BYTES`` when set to a whole number, else the default."""
+    setting = os.environ.get("KEYPOINTS_MAX_CSV_BYTES", "").strip()
+    if setting:
+        try:
+            return max(int(setting), 1)
+        except ValueError:
+            raise DataError(
+                f"KEYPOINTS_MAX_CSV_BYTES={setting[:40]!r} is not a whole number of bytes; "
+                "unset it or set it to a number such as 4000000000"
+            ) from None
+    return MAX_CSV_BYTES
+
+
 def _read_bytes(path):
-    """The file's text as bytes, unpacked from gzip or zip, without a UTF-8 byte-order mark."""
+    """The file's text as bytes, unpacked from gzip or zip, at most ``max_csv_bytes()`` of them."""
+    limit = max_csv_bytes()
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as handle:
-                raw = handle.read()
+                raw = handle.read(limit + 1)
         elif path.suffix == ".zip":
             with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+                names = [n for n in archive.namelist() if n.lower().endswith(".csv") and not _zip_litter(n)]
                 if len(names) != 1:
                     raise DataError(
-                        f"{path}: expected one .csv inside the zip, found {len(names)} "
-                        f"({', '.join(names) or 'none'}). Unzip it and pass the CSV."
+                        f"{show(path)}: expected one .csv inside the zip, found {len(names)} "
+                        f"({_clip(', '.join(names)) or 'none'}). Unzip it and pass the CSV."
                     )
-                raw = archive.read(names[0])
+                with archive.open(names[0]) as handle:
+                    raw = handle.read(limit + 1)
         else:
-            raw = path.read_bytes()
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: cannot be read ({error}). Is it a complete Kaggle CSV?") from error
+            with open(path, "rb") as handle:
+                raw = handle.read(limit + 1)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError) as error:
+        # RuntimeError: an encrypted zip member; NotImplementedError: a compression zipfile lacks
+        raise DataError(f"{show(path)}: cannot be read ({error}). Is it a complete Kaggle CSV?") from error
+    if len(raw) > limit:
+        raise InputTooLargeError(
+            f"{show(path)}: holds more than {limit:,} bytes of text once unpacked, the limit for a CSV "
+            f"(the Kaggle training.csv is about 240 MB). If the file is right, raise the limit with "
+            f"KEYPOINTS_MAX_CSV_BYTES=<bytes>."
+        )
     if not raw or raw.isspace():
-        raise DataError(f"{path}: the file is empty. Expected a Kaggle CSV with a header line.")
+        raise DataError(f"{show(path)}: the file is empty. Expected a Kaggle CSV with a header line.")
     return raw
+
+
+def _zip_litter(name):
+    """Whether a zip member is macOS metadata (``__MACOSX/``, ``._name``) rather than a file of the archive."""
+    parts = name.split("/")
+    return parts[0] == "__MACOSX" or parts[-1].startswith("._")
+
+
+def _check_encoding(path, raw):
+    """Refuse text that is not UTF-8 or ASCII with Unix or Windows line ends, naming what it is instead."""
+    head = raw[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
+        raise DataError(
+            f"{show(path)}: the file is UTF-16 (or UTF-32) text, not UTF-8. Save it as UTF-8 "
+            "(in a spreadsheet: CSV UTF-8; or `iconv -f UTF-16 -t UTF-8 FILE > NEW.csv`)."
+        )
+    if b"\x00" in head:
+        raise DataError(f"{show(path)}: holds NUL bytes, so it is not a text CSV; is it the right file?")
+    if b"\n" not in raw and b"\r" in raw:
+        raise DataError(
+            f"{show(path)}: its lines end with a carriage return alone (CR, old Mac line ends); this reader "
+            "needs LF or CRLF line ends. Convert it, e.g. `tr '\\r' '\\n' < FILE > NEW.csv`."
+        )
 
 
 def _check_header(path, header):
     """The column names of the header line, or a DataError saying what is wrong with them."""
     header = header.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
     columns = [c.strip() for c in header.strip().split(",")]
-    where = f"{path}, line 1 (header)"
+    where = f"{show(path)}, line 1 (header)"
+    if IMAGE_COLUMN not in columns and any(len(c.split()) > 100 for c in columns):
+        raise DataError(
+            f"{where}: holds pixel values, not column names: the header line is missing. Add the "
+            f"Kaggle header as line 1 (the keypoint columns and '{IMAGE_COLUMN}', separated by commas)."
+        )
     if IMAGE_COLUMN not in columns:
         raise DataError(
             f"{where}: no '{IMAGE_COLUMN}' column; the header has {_names(columns)}. "
             f"A Kaggle file has the 96x96 pixels in a column named '{IMAGE_COLUMN}'."
         )
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    duplicates = sorted(name for name, count in Counter(columns).items() if count > 1)
     if duplicates:
         raise DataError(f"{where}: column names repeat: {_names(duplicates)}.")
     known = set(KEYPOINT_COLUMNS) | {IMAGE_COLUMN, ID_COLUMN}
@@ -238,13 +311,19 @@ def _check_ids(lines, ids):
 def _describe_problems(path, problems, n_rows):
     rows = "row is" if len(problems) == 1 else "rows are"
     return (
-        f"{path}: {len(problems)} of {n_rows} data {rows} bad:\n{problem_lines(problems, SHOWN_PROBLEMS)}"
+        f"{show(path)}: {len(problems)} of {n_rows} data {rows} bad:\n{problem_lines(problems, SHOWN_PROBLEMS)}"
         + "\nFix these rows in the file, or pass --skip-bad-rows to leave them out (each is listed)."
     )
 
 
-def _names(columns):
-    return ", ".join(f"'{c}'" for c in columns)
+def _names(columns, limit=80):
+    """Column names quoted and joined, cut to about ``limit`` characters (a bad header may be one huge line)."""
+    return _clip(", ".join(f"'{c}'" for c in columns), limit)
+
+
+def _clip(text, limit=80):
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
 def _to_arrays(data):

@@ -231,6 +231,8 @@ def _diagnose(line, line_number, columns, image_column):
     """The first fault of one bad row, found by plain Python (only bad rows come here)."""
     text = line.decode("utf-8", errors="replace")
     parts = text.split(",")
+    if [part.strip() for part in parts] == list(columns):
+        return RowProblem(line_number, "(row)", "a repeated header line (the column names again); delete it")
     if len(parts) != len(columns):
         return RowProblem(line_number, "(row)", f"{len(parts)} comma-separated fields, expected {len(columns)}")
     for name, value in zip(columns, parts):
@@ -243,6 +245,17 @@ def _diagnose(line, line_number, columns, image_column):
             for k, token in enumerate(tokens):
                 if not token.isdigit() or not token.isascii():
                     return RowProblem(line_number, name, f"pixel {k + 1} is {_show(token)}, not a whole number 0-255")
+                digits = token.lstrip("0") or "0"
+                if len(digits) > 3:  # before int(): Python refuses to convert very long digit strings
+                    shown = token if len(token) <= 20 else token[:20] + "..."
+                    return RowProblem(line_number, name, f"pixel {k + 1} is {shown}, outside 0-255")
+                if len(token) > 3:
+                    return RowProblem(
+                        line_number,
+                        name,
+                        f"pixel {k + 1} is {_show(token)}: expected a whole number 0-255 written with at most "
+                        f"3 digits, as {int(token)}",
+                    )
                 if int(token) > 255:
                     return RowProblem(line_number, name, f"pixel {k + 1} is {token}, outside 0-255")
         elif value.strip():
@@ -252,7 +265,7 @@ def _diagnose(line, line_number, columns, image_column):
                 number = None
             if number is None or not np.isfinite(number):
                 return RowProblem(line_number, name, f"{_show(value)} is not a number")
-    return RowProblem(line_number, "(row)", "could not be parsed")
+    return RowProblem(line_number, "(row)", f"could not be parsed: {_show(text, 80)}")
 
 
 def _show(text, limit=20):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keypoints import atomic
 from keypoints.data.schema import ID_COLUMN, IMAGE_COLUMN, KEYPOINT_COLUMNS, N_PIXELS
 
 
@@ -51,10 +52,10 @@ def write_kaggle_csv(path, images, keypoints=None, columns=KEYPOINT_COLUMNS, ima
     if path.suffix == ".gz":
         import gzip
 
-        with gzip.open(path, "wt", compresslevel=1) as handle:
+        with atomic.replacing(path) as temporary, gzip.open(temporary, "wt", compresslevel=1) as handle:
             handle.write(text)
     else:
-        path.write_text(text)
+        atomic.write_text(path, text)
     return path
 
 

@@ -8,6 +8,7 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from keypoints import atomic  # noqa: E402
 from keypoints.data.schema import column_indices  # noqa: E402
 from keypoints.explain.saliency import keypoint_saliency  # noqa: E402
 
@@ -142,6 +143,7 @@ def _save(figure, path, title, left=None):
         figure.subplots_adjust(left=left)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI)
+    with atomic.replacing(path) as temporary:
+        figure.savefig(temporary, dpi=DPI)
     plt.close(figure)
     return path

@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import NamedTuple
 
+from keypoints import atomic
 from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
 from keypoints.errors import KeypointsError
@@ -65,6 +66,7 @@ def explain_images(
     KeypointsError
         A bad model file, keypoint name or occlusion geometry: nothing could be explained.
     """
+    atomic.check_output_folder(out_dir)  # a bad --out fails before any work, too
     model = load_model(model_path)
     check_keypoint(model.columns, keypoint)  # a bad option fails before any work
     patch_origins(patch, stride)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from keypoints.atomic import show
 from keypoints.data.loader import load_kaggle_csv
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.errors import DataError, KeypointsError
@@ -42,6 +43,14 @@ class FaceToExplain(NamedTuple):
     source: str
 
 
+MAX_ROWS = 10_000
+"""Most rows one ``FILE.csv:ROWS`` argument may name (a range is counted before it is expanded)."""
+
+
+def _clip(text, limit=40):
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def parse_csv_spec(spec):
     """Split ``FILE.csv:ROWS`` into the path and the row numbers, or None if ``spec`` is not one.
 
@@ -58,13 +67,21 @@ def parse_csv_spec(spec):
     if not sep or not head.lower().endswith(CSV_SUFFIXES):
         return None
     if not _ROWS.match(rows):
-        raise DataError(f"{spec}: rows must be numbers from 1, as in {head}:12 or {head}:1,5,10-12; got {rows!r}")
+        raise DataError(
+            f"{show(head)}:{_clip(rows)}: rows must be numbers from 1, as in {show(head)}:12 or "
+            f"{show(head)}:1,5,10-12; got {_clip(rows)!r}"
+        )
     numbers = []
     for part in rows.split(","):
         first, _, last = part.partition("-")
         first, last = int(first), int(last or first)
         if first < 1 or last < first:
             raise DataError(f"{spec}: {part!r} is not a row range; rows count from 1 and a range goes up, as in 10-12")
+        if len(numbers) + last - first + 1 > MAX_ROWS:  # counted before the list is built
+            raise DataError(
+                f"{show(head)}: {_clip(rows)} asks for more than {MAX_ROWS} rows; each row makes its own "
+                f"figures, so name at most {MAX_ROWS} (the Kaggle training.csv has 7049)"
+            )
         numbers.extend(range(first, last + 1))
     return Path(head), numbers
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from keypoints.atomic import ESCAPE
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
 from keypoints.predict.draw import PART_COLOURS, draw_faces, part_of
 
@@ -170,7 +171,7 @@ def _table_with_videos(results):
 def write_csv(path, results):
     """Write ``keypoints.csv``; keypoints with two decimals (1/100 px). Returns the path."""
     text = results_table(results).to_csv(index=False, float_format="%.2f")
-    return _write_atomic(path, text.encode("utf-8"))
+    return _write_atomic(path, text.encode("utf-8", errors=ESCAPE))
 
 
 def model_summary(model, detector=None):
@@ -307,7 +308,7 @@ def write_html(path, results, about=None, links=("keypoints.csv",)):
         parts += [f'<li class="error">{html.escape(r.error)}</li>' for r in unreadable]
         parts.append("</ul></section>")
     parts.append("</body></html>")
-    return _write_atomic(path, ("\n".join(parts) + "\n").encode("utf-8"))
+    return _write_atomic(path, ("\n".join(parts) + "\n").encode("utf-8", errors=ESCAPE))
 
 
 _STYLE = (
@@ -369,7 +370,7 @@ def _photo_html(index, result, page_dir):
     if hasattr(result, "frames"):
         return _video_html(index, result, page_dir)
     name = html.escape(str(result.path))
-    original = quote(_relative(result.path, page_dir))
+    original = quote(_relative(result.path, page_dir), errors="surrogateescape")  # a name's own bytes
     width, height = result.size or ("?", "?")
     lines = [
         f'<section class="photo" id="photo-{index}"><h2>{name}</h2>',

@@ -18,10 +18,11 @@ import cv2
 import numpy as np
 import torch
 
-from keypoints import paths
+from keypoints import atomic, paths
 from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError, NoPhotosError
+from keypoints.guards import check_finite_predictions
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict.crop import (
     Crop,
@@ -33,7 +34,7 @@ from keypoints.predict.crop import (
     to_photo,
 )
 from keypoints.predict.detect import FaceDetector
-from keypoints.predict.discover import find_photos
+from keypoints.predict.discover import find_photos, printable_names, refuse_overwriting_inputs
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.read import read_photo
 from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
@@ -232,6 +233,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
             break
         with _one_thread():
             pixels = predict(model.module, cut_faces(gray, crops))[:, order].reshape(-1, len(KEYPOINTS), 2)
+        check_finite_predictions(pixels, model.path)
         points = [to_photo(p, c) for p, c in zip(pixels, crops)]
         if step == refine_steps:
             break
@@ -352,8 +354,10 @@ def predict_photos(
         write_photo_images,
     )
     from keypoints.predict.video import DETECT_EVERY, is_video, predict_video
+    from keypoints.predict.video import OUTPUT_SUFFIX as VIDEO_SUFFIX
 
     out_dir = Path(out_dir)
+    atomic.check_output_folder(out_dir)  # before any work
     photos, missing = find_photos(photo_paths, exclude=[out_dir])
     if not photos:
         where = ", ".join(str(p) for p in photo_paths) or "(no paths given)"
@@ -366,50 +370,56 @@ def predict_photos(
     model = load_predictor_model(model)
     windows = fully_convolutional_model(model) if refine else None  # refused before any photo
     detector = FaceDetector()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    names = result_names(photos)
-    results = [PhotoResult(path, error=f"{path}: no such file or folder") for path in missing]
+    names = printable_names(result_names(photos))
+    videos_out = [Path(names[p]).stem + VIDEO_SUFFIX for p in photos if is_video(p)]
+    refuse_overwriting_inputs(
+        out_dir, photo_paths, photos, [*names.values(), *videos_out, "keypoints.csv", "results.json", "index.html"]
+    )
+    results = [PhotoResult(path, error=f"{atomic.show(path)}: no such file or folder") for path in missing]
     for result in results:
         if on_result:
             on_result(result)
     interrupted = None
-    for path in photos:
-        if is_video(path):
-            result = predict_video(
-                path,
-                model,
-                out_dir,
-                Path(names[path]).stem,
-                detector,
-                smooth,
-                detect_every or DETECT_EVERY,
-                progress,
-                draw=images,
-            )
+    # images and videos are staged and moved in when all are done: an interrupted run leaves the previous results
+    # whole (a video stopped by Ctrl-C is kept: it is closed, playable and said so)
+    with atomic.RunFolder(out_dir) as run:
+        for path in photos:
+            if is_video(path):
+                result = predict_video(
+                    path,
+                    model,
+                    run.stage,
+                    Path(names[path]).stem,
+                    detector,
+                    smooth,
+                    detect_every or DETECT_EVERY,
+                    progress,
+                    draw=images,
+                )
+                result.video, result.output = (_unstaged(p, run, out_dir) for p in (result.video, result.output))
+                interrupted = result if result.interrupted else None
+            else:
+                result = predict_file(path, model, detector, draw=False, windows=windows)
+                if result.image is not None and images:
+                    write_photo_images(result, run.stage, names[path])  # the annotated copy and the face crops
+                    result.output = _unstaged(result.output, run, out_dir)
+                    result.crops = [_unstaged(crop, run, out_dir) for crop in result.crops]
+                result.image = None  # a folder of large photos would not fit in memory
             results.append(result)
             if on_result:
                 on_result(result)
-            if result.interrupted:
-                interrupted = result
+            if interrupted:
                 break
-            continue
-        result = predict_file(path, model, detector, draw=False, windows=windows)
-        if result.image is not None and images:
-            write_photo_images(result, out_dir, names[path])  # the annotated copy and the face crops
-        result.image = None  # a folder of large photos would not fit in memory
-        results.append(result)
-        if on_result:
-            on_result(result)
-    summary = PredictionSummary(
-        results, out_dir, out_dir / "keypoints.csv", out_dir / "index.html" if images else None, interrupted=interrupted
-    )
-    write_csv(summary.csv_path, results)
-    about = model_summary(model, detector)
-    if json:
-        summary.json_path = write_json(out_dir / "results.json", results, about)
-    if images:
-        links = ["keypoints.csv", "results.json"] if json else ["keypoints.csv"]
-        write_html(summary.html_path, results, about, links)
+        run.commit()
+        html_path = out_dir / "index.html" if images else None
+        summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", html_path, interrupted=interrupted)
+        write_csv(summary.csv_path, results)
+        about = model_summary(model, detector)
+        if json:
+            summary.json_path = write_json(out_dir / "results.json", results, about)
+        if images:  # the page last: it points at everything else
+            links = ["keypoints.csv", "results.json"] if json else ["keypoints.csv"]
+            write_html(summary.html_path, results, about, links)
     return summary
 
 
@@ -434,3 +444,8 @@ def _reason(result):
     """The part of an error message after the file name."""
     prefix = f"{result.path}: "
     return result.error[len(prefix) :] if result.error.startswith(prefix) else result.error
+
+
+def _unstaged(path, run, out_dir):
+    """Where a file written into the run's staging folder lands once the run commits (None stays None)."""
+    return None if path is None else out_dir / Path(path).relative_to(run.stage)

@@ -5,6 +5,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from keypoints.atomic import show
 from keypoints.errors import ImageError
 
 _SIGNATURES = (  # (format name, test on the first bytes)
@@ -14,6 +15,19 @@ _SIGNATURES = (  # (format name, test on the first bytes)
     ("WebP", lambda head: head.startswith(b"RIFF") and head[8:12] == b"WEBP"),
     ("TIFF", lambda head: head[:4] in (b"II*\x00", b"MM\x00*")),
 )
+
+
+MAX_PIXELS = 100_000_000
+"""Largest photo read, in pixels (100 megapixels; a 12000x8000 camera photo is 96).
+
+The size is read from the file's header before anything is decoded, so a small
+file that claims a huge image (a 128-byte PNG header can claim 50000x50000) is
+refused instead of taking gigabytes of memory; see docs/decisions.md,
+"Bounded input: photo size"."""
+
+
+MAX_BYTES = 8 * MAX_PIXELS
+"""Largest photo file read, in bytes: room for 100 megapixels of 16-bit RGBA stored uncompressed."""
 
 
 def read_photo(path):
@@ -40,28 +54,48 @@ def read_photo(path):
         message names the file and says what to do.
     """
     path = Path(path)
+    name = show(path)
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise ImageError(f"{name}: not a regular file (a device or a pipe), so not a photo")
+        if path.stat().st_size > MAX_BYTES:  # before reading: even the bytes of such a file may not fit
+            raise ImageError(
+                f"{name}: {path.stat().st_size / 1e6:,.0f} MB, more than the {MAX_BYTES / 1e6:,.0f} MB a photo "
+                f"file may have; scale it down first"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
+        raise ImageError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise ImageError(f"{path}: a folder, not a photo") from None
+        raise ImageError(f"{name}: a folder, not a photo") from None
     except OSError as error:
-        raise ImageError(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise ImageError(f"{name}: cannot be read ({error.strerror or error})") from None
     if not data:
-        raise ImageError(f"{path}: empty file (0 bytes); copy the photo again")
+        raise ImageError(f"{name}: empty file (0 bytes); copy the photo again")
     kind = image_format(data)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise ImageError(
+            f"{name}: its header says {size[0]}x{size[1]} pixels ({size[0] * size[1] / 1e6:,.0f} megapixels), "
+            f"more than the {MAX_PIXELS / 1e6:.0f} megapixels a photo may have; scale it down first"
+        )
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    except cv2.error as error:  # OpenCV refuses some sizes and layouts with an exception, not None
+        reason = str(error).strip().splitlines()[-1][:120]
+        raise ImageError(f"{name}: OpenCV cannot decode it ({reason})") from None
+    except MemoryError:
+        raise ImageError(f"{name}: too large to decode in the memory available") from None
     if kind == "JPEG" and image is not None and not _jpeg_complete(data):
         image = None  # some decoders fill a truncated JPEG with gray instead of failing
     if image is None:
         if kind is None:
             raise ImageError(
-                f"{path}: not an image (its first bytes {data[:8]!r} are not those of a "
+                f"{name}: not an image (its first bytes {data[:8]!r} are not those of a "
                 "JPEG, PNG, BMP, WebP or TIFF file)"
             )
         raise ImageError(
-            f"{path}: a {kind} file that cannot be decoded: truncated or damaged "
+            f"{name}: a {kind} file that cannot be decoded: truncated or damaged "
             f"({len(data)} bytes); copy or download it again"
         )
     return to_8bit(image)
@@ -74,6 +108,88 @@ def image_format(data):
         if matches(head):
             return name
     return None
+
+
+def image_size(data):
+    """``(width, height)`` that a PNG, JPEG, BMP, WebP or TIFF header announces, without decoding; None if unknown.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes (only the header is looked at).
+
+    Returns
+    -------
+    tuple of int or None
+    """
+    kind = image_format(data)
+    try:
+        if kind == "PNG" and data[12:16] == b"IHDR":
+            return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if kind == "JPEG":
+            return _jpeg_size(data)
+        if kind == "BMP":
+            if int.from_bytes(data[14:18], "little") == 12:  # the old OS/2 header: 16-bit sizes
+                return int.from_bytes(data[18:20], "little"), int.from_bytes(data[20:22], "little")
+            width = int.from_bytes(data[18:22], "little", signed=True)
+            height = int.from_bytes(data[22:26], "little", signed=True)  # negative: stored top-down
+            return abs(width), abs(height)
+        if kind == "WebP":
+            return _webp_size(data)
+        if kind == "TIFF":
+            return _tiff_size(data)
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+_JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+"""Start-of-frame markers, which hold a JPEG's height and width."""
+
+
+def _jpeg_size(data):
+    position = 2
+    while position + 9 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:
+            position += 1
+            continue
+        if marker in _JPEG_FRAMES:
+            height = int.from_bytes(data[position + 5 : position + 7], "big")
+            return int.from_bytes(data[position + 7 : position + 9], "big"), height
+        if marker == 0xDA:
+            return None
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return None
+
+
+def _webp_size(data):
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 ":
+        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    return None
+
+
+def _tiff_size(data):
+    order = "little" if data[:2] == b"II" else "big"
+    offset = int.from_bytes(data[4:8], order)
+    count = int.from_bytes(data[offset : offset + 2], order)
+    found = {}
+    for k in range(count):
+        entry = data[offset + 2 + 12 * k : offset + 14 + 12 * k]
+        if len(entry) < 12:
+            break
+        tag, kind = int.from_bytes(entry[0:2], order), int.from_bytes(entry[2:4], order)
+        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT or LONG
+            found[tag] = int.from_bytes(entry[8:10] if kind == 3 else entry[8:12], order)
+    return (found[256], found[257]) if len(found) == 2 else None
 
 
 def to_8bit(image):

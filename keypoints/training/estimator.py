@@ -11,6 +11,7 @@ from keypoints.data.transforms import MIRROR_SUM
 from keypoints.errors import KeypointsError
 from keypoints.training.batches import FaceBatches
 from keypoints.training.callbacks import LinearSchedule, LossProgressBar, PixelRmse, StopOnNonFinite
+from keypoints.training.interrupts import WatchInterrupts
 from keypoints.training.loss import MaskedMSELoss
 from keypoints.training.speed import FastEpochs
 
@@ -124,6 +125,7 @@ def make_regressor(
     KeypointRegressor
     """
     callbacks = [("pixel_rmse", PixelRmse()), ("stop_on_non_finite", StopOnNonFinite())]
+    callbacks.append(("watch_interrupts", WatchInterrupts()))  # skorch would swallow Ctrl-C; see interrupts.py
     if recipe.optimizer == "nesterov":
         optimizer = dict(optimizer=torch.optim.SGD, optimizer__nesterov=True, optimizer__momentum=0.9)
         callbacks.append(("schedule", LinearSchedule(recipe.epochs, lr=(recipe.lr, 0.0001))))

@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from keypoints import paths
+from keypoints import atomic, paths
 from keypoints.checkpoint import save_model
 from keypoints.data.loader import load_kaggle_csv
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.splits import identities_path_for, load_identities, train_valid_split
 from keypoints.data.transforms import MIRROR_SUM, STAND_IN_MIRROR_SUM, scale_images, scale_keypoints
-from keypoints.errors import DataError
+from keypoints.errors import DataError, KeypointsError
 from keypoints.inference import predict_pixels
 from keypoints.networks import build_network, get_network
+from keypoints.training import interrupts
 from keypoints.training.batches import FaceTensors
 from keypoints.training.estimator import choose_device, make_regressor
 from keypoints.training.metrics import rmse_per_keypoint, seconds_per_face
@@ -126,6 +127,11 @@ def prepare(path, valid_fraction=0.2, seed=0, skip_bad_rows=False, synthetic=Fal
         raise DataError(f"{path}: has no keypoint columns (a test file?); training needs training.csv.")
     keypoints = data.keypoints_in(KEYPOINT_COLUMNS)
     labelled = ~np.isnan(keypoints).all(axis=1)
+    if labelled.sum() < 2:
+        raise DataError(
+            f"{path}: {int(labelled.sum())} of {len(data)} faces have any keypoint, and training needs at least 2 "
+            "(one to train on, one to validate); is it a test file, or were the keypoint cells left empty?"
+        )
     identities_file = identities_path_for(path)
     if identities_file.is_file():
         # one identity per data row of the file, skipped rows included
@@ -232,8 +238,12 @@ def train_networks(settings, say=print):
     from keypoints.reports import write_comparison
 
     device = choose_device(settings.device)
+    if not settings.nets:
+        raise KeypointsError("no network to train: --nets names none; give one or more, as in --nets conv,local")
     for name in settings.nets:
         get_network(name)  # an unknown name fails before any work
+    atomic.check_output_folder(settings.models_dir, "--models-dir")  # a bad path fails before training, too
+    atomic.check_output_folder(settings.reports_dir, "--reports-dir")
     say("keypoints train")
     for key, value in asdict(settings).items():
         say(f"  {key:15s} {','.join(value) if isinstance(value, tuple) else value}")
@@ -253,15 +263,34 @@ def train_networks(settings, say=print):
             f"\n== {name}: {recipe.epochs} epochs at most, {recipe.optimizer}, lr {recipe.lr:g}, "
             f"batch {recipe.batch_size} =="
         )
-        result, module = train_one(
-            name,
-            prepared,
-            recipe,
-            device=device,
-            seed=settings.seed,
-            progress_bar=sys.stderr.isatty(),
-            mirror_sum=settings.mirror_sum,
-        )
+        try:
+            result, module = train_one(
+                name,
+                prepared,
+                recipe,
+                device=device,
+                seed=settings.seed,
+                progress_bar=sys.stderr.isatty(),
+                mirror_sum=settings.mirror_sum,
+            )
+        except interrupts.InterruptedTraining as stop:
+            mirror_sum = settings.mirror_sum
+            if mirror_sum is None:
+                mirror_sum = MIRROR_SUM if synthetic else STAND_IN_MIRROR_SUM
+            card = {
+                "network": name,
+                "data": str(path),
+                "data_sha256": prepared.sha256,
+                "synthetic_data": synthetic,
+                "split": prepared.split,
+                "recipe": asdict(recipe),
+                "device": device,
+                "seed": settings.seed,
+                "flip_mirror_sum_px": mirror_sum,
+                "command": command_line(settings),
+            }
+            finished = [r.model_path for r in results]
+            interrupts.keep_best_so_far(stop, name, settings.models_dir, card, save_model, say=say, finished=finished)
         card = {
             "network": name,
             "data": str(path),

@@ -1,0 +1,316 @@
+"""Writing without losing anything: atomic files, run folders, a lock per output folder, checked output paths.
+
+Every file the package writes (models, reports, CSV, HTML, submissions,
+images) goes through :func:`replacing`: the bytes go to a temporary name in
+the same folder, are flushed to disk, and the temporary file is renamed over
+the target with ``os.replace``, so a reader (or the next run, after a crash or
+Ctrl-C) sees the old file or the new one, never half of one.
+
+A run that writes many files into one folder (``keypoints predict --out``)
+uses a :class:`RunFolder`: the files are written into a hidden staging folder
+inside it and moved into place only when the run has finished, its index
+last; a run that stops early removes its staging folder and leaves the
+previous complete results. The folder is locked for the run (a
+``.keypoints.lock`` file holding the writer's pid), so a second run into the
+same folder is refused instead of mixing its rows with the first one's.
+"""
+
+import codecs
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from keypoints.errors import OutputPathError
+
+LOCK_NAME = ".keypoints.lock"
+"""The lock file of an output folder (hidden, so photo searches skip it)."""
+
+STAGING_PREFIX = ".keypoints-run-"
+"""Prefix of a run's staging folder inside its output folder (hidden, so photo searches skip it)."""
+
+
+ESCAPE = "keypoints.escape"
+"""A codec error handler (registered on import): a file name's stray byte 0xE9 is written as the text ``\\xe9``.
+
+Python keeps bytes of a name that are not UTF-8 as lone surrogates; an output
+stream or file opened with ``errors=ESCAPE`` prints them as their byte values
+(as :func:`show` does) instead of failing, and escapes any other character the
+encoding lacks."""
+
+
+def _escape(error):
+    text = error.object[error.start : error.end]
+    escaped = "".join(
+        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+    return escaped, error.end
+
+
+codecs.register_error(ESCAPE, _escape)
+
+
+def show(path):
+    """A path as text that can always be printed: bytes that are not UTF-8 appear as ``\\xe9`` escapes.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+    """
+    return os.fsencode(str(path)).decode("utf-8", errors="backslashreplace")
+
+
+@contextlib.contextmanager
+def replacing(path, suffix=None):
+    """Yield a temporary path next to ``path``; when the block ends without an error, it replaces ``path``.
+
+    The temporary file is flushed to disk before the rename; on an error (or
+    Ctrl-C) it is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write; its folder must exist.
+    suffix : str, optional
+        Suffix of the temporary name (some writers choose the format from it); default ``path``'s own.
+
+    Yields
+    ------
+    Path
+        Write the whole content here (the file exists, empty).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"{show(path)}: a folder, not a file; give the name of a file to write")
+    try:
+        # hidden, and ending with the real suffix, so that writers that choose the format from it still can
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp" + (path.suffix if suffix is None else suffix)
+        )
+    except OSError as error:
+        raise OutputPathError(f"{show(path)}: cannot be written ({error.strerror or error})") from None
+    os.close(handle)
+    temporary = Path(temporary)
+    try:
+        yield temporary
+        _fsync(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` atomically (see :func:`replacing`); returns the path."""
+    with replacing(path) as temporary:
+        temporary.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path, text, encoding="utf-8"):
+    """Write ``text`` atomically; characters that cannot be encoded (a file name's stray bytes) become escapes."""
+    return write_bytes(path, text.encode(encoding, errors=ESCAPE))
+
+
+def _fsync(path):
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def check_output_file(path, option="--out", inputs=()):
+    """Refuse, before any work, an output file that cannot be written or that is one of the inputs.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to be written (it may exist: it will be replaced whole).
+    option : str
+        The option that named it, for the message.
+    inputs : iterable of str or Path
+        Files the run reads; none may be the output.
+
+    Raises
+    ------
+    OutputPathError
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(
+            f"{option} {show(path)}: a folder, not a file; give a file name, as in {show(path / 'submission.csv')}"
+        )
+    for source in inputs:
+        if _same_file(path, source):
+            raise OutputPathError(
+                f"{option} {show(path)} is the input file {show(source)}; inputs are never written, "
+                "so choose another output file"
+            )
+    _check_folder_writable(path.parent, option, path)
+
+
+def check_output_folder(path, option="--out"):
+    """Refuse, before any work, an output folder that is a file or cannot be created or written.
+
+    Raises
+    ------
+    OutputPathError
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{option} {show(path)}: a file, not a folder; give a folder (it is created if missing)")
+    _check_folder_writable(path, option, path)
+
+
+def _check_folder_writable(folder, option, named):
+    existing = Path(os.path.abspath(folder))
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputPathError(f"{option} {show(named)}: {show(existing)} is a file, so no folder can be made there")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{option} {show(named)}: the folder {show(existing)} is not writable")
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+class FolderLock:
+    """An output folder held by one run: ``.keypoints.lock`` holds the holder's pid.
+
+    A lock whose pid is no longer running (a run killed without clean-up) is
+    taken over; a live one makes :meth:`acquire` refuse with a message naming it.
+    """
+
+    def __init__(self, folder):
+        self.path = Path(folder) / LOCK_NAME
+        self.held = False
+
+    def acquire(self):
+        """Take the lock, or raise :class:`OutputPathError` when a live run holds it."""
+        for _ in range(3):  # a stale lock is removed, then the creation tried again
+            try:
+                handle = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                holder = _read_pid(self.path)
+                if holder is not None and _alive(holder):
+                    raise OutputPathError(
+                        f"{show(self.path.parent)} is being written by another keypoints run (pid {holder}); "
+                        f"wait for it to finish or choose another --out folder (if no such run exists, "
+                        f"remove {show(self.path)})"
+                    ) from None
+                self.path.unlink(missing_ok=True)  # stale: its holder is gone
+                continue
+            with os.fdopen(handle, "w") as lock:
+                lock.write(f"{os.getpid()}\n")
+            self.held = True
+            return self
+        raise OutputPathError(f"{show(self.path)}: could not take the lock of the folder; try again")
+
+    def release(self):
+        """Give the lock back (only when this process holds it)."""
+        if self.held and _read_pid(self.path) == os.getpid():
+            self.path.unlink(missing_ok=True)
+        self.held = False
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _read_pid(path):
+    try:
+        return int(Path(path).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    except OSError as error:
+        return error.errno != errno.ESRCH
+    return True
+
+
+class RunFolder:
+    """A run's results, written into a staging folder and moved into ``folder`` only when complete.
+
+    Use as a context manager: it locks ``folder`` and makes ``stage``; write
+    every result into ``stage``, then call :meth:`commit`. Leaving the block
+    without a commit (an error, Ctrl-C) removes ``stage`` and leaves
+    ``folder`` as it was.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The output folder (created when missing).
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.stage = None
+        self._lock = FolderLock(self.folder)
+
+    def __enter__(self):
+        check_output_folder(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            for old in self.folder.glob(STAGING_PREFIX + "*"):
+                shutil.rmtree(old, ignore_errors=True)  # left by a run that was killed; we hold the lock
+            self.stage = Path(tempfile.mkdtemp(dir=self.folder, prefix=STAGING_PREFIX))
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def commit(self, last=()):
+        """Move every staged file into the folder, the names in ``last`` after the others.
+
+        Parameters
+        ----------
+        last : iterable of str
+            File names (relative to the stage) moved at the end (an index that points at the rest).
+
+        Returns
+        -------
+        list of Path
+            The files now in the folder.
+        """
+        last = list(last)
+        files = sorted(p for p in self.stage.rglob("*") if p.is_file())  # subfolders too (face crops)
+        staged = [p for p in files if p.relative_to(self.stage).as_posix() not in last]
+        staged += [self.stage / name for name in last if (self.stage / name).is_file()]
+        moved = []
+        for path in staged:
+            _fsync(path)
+            target = self.folder / path.relative_to(self.stage)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            moved.append(target)
+        return moved
+
+    def __exit__(self, *exc):
+        try:
+            if self.stage is not None:
+                shutil.rmtree(self.stage, ignore_errors=True)
+        finally:
+            self._lock.release()

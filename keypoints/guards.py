@@ -1,0 +1,117 @@
+"""Checks at the edges: command-line numbers refused at parse time, predictions that must be finite.
+
+The argument types raise ``argparse.ArgumentTypeError``, so argparse prints
+``keypoints train: error: argument --mirror-sum: ...`` and exits with 2
+before any work; library code never calls them.
+"""
+
+import argparse
+import math
+
+import numpy as np
+
+from keypoints.errors import BrokenModelError
+
+MAX_SEED = 2**32 - 1
+"""The largest seed every generator here accepts (NumPy's legacy seeding stops at 2**32 - 1)."""
+
+
+def finite_float(text):
+    """An argparse type: a float that is neither NaN nor infinite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number; give an ordinary number such as 97")
+    return value
+
+
+def fraction(text):
+    """An argparse type: a finite float from 0 to 1."""
+    value = finite_float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction from 0 to 1")
+    return value
+
+
+def positive_int(text):
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def seed(text):
+    """An argparse type: a seed from 0 to ``MAX_SEED``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; a seed is a whole number from 0 to {MAX_SEED}")
+    return value
+
+
+def name_list(text):
+    """An argparse type: a comma-separated list of names with at least one name, none twice."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names nothing; give one or more names separated by commas")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"{text!r} names {', '.join(repeated)} more than once")
+    return names
+
+
+def path_text(text):
+    """An argparse type: a path that is not empty (an empty one would quietly mean the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is an empty path; give a file or folder, or leave the option out")
+    return text
+
+
+PATH_DESTS = frozenset(
+    {"csv", "out", "data", "model", "models_dir", "reports_dir", "test", "lookup", "paths", "images"}
+)
+"""Argument names that hold paths, in every command."""
+
+
+def refuse_empty_paths(parser):
+    """Give every path argument of ``parser`` and its commands the :func:`path_text` type (where it has none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                refuse_empty_paths(command)
+        elif action.dest in PATH_DESTS and action.type is None:
+            action.type = path_text
+    return parser
+
+
+def check_finite_predictions(predicted, model_path):
+    """Raise when a model's predictions hold NaN or infinite values, so they are never written as results.
+
+    Parameters
+    ----------
+    predicted : ndarray, shape (N, K)
+        Keypoints predicted by the model (any scale).
+    model_path : str or Path
+        The model file, for the message.
+
+    Raises
+    ------
+    BrokenModelError
+    """
+    predicted = np.asarray(predicted)
+    bad = ~np.isfinite(predicted)
+    if bad.any():
+        faces = int(bad.any(axis=tuple(range(1, predicted.ndim))).sum()) if predicted.ndim > 1 else int(bad.sum())
+        raise BrokenModelError(
+            f"{model_path}: the model predicts NaN or infinite keypoints ({faces} of {len(predicted)} faces), "
+            "so it is broken: its training diverged or was given a non-finite setting. Nothing was written; "
+            "train it again (`keypoints train`) or use another --model."
+        )
