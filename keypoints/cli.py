@@ -144,6 +144,7 @@ def _parser():
         "fully-convolutional pass (conv models only; off by default: it raised the error on the "
         "labelled photos)",
     )
+    _add_detector_options(predict)
     predict.set_defaults(handler=_predict)
 
     explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
@@ -332,10 +333,42 @@ def _synth(args):
     return 0
 
 
+def _add_detector_options(parser):
+    """The predictor's face detector options: which detector, its score threshold, alignment."""
+    from keypoints.predict.detect.yunet import MIN_SCORE
+
+    parser.add_argument(
+        "--detector",
+        choices=["yunet", "haar"],
+        default="yunet",
+        help="face detector: yunet (default; a small CNN, finds tilted and turned faces, gives a score and five "
+        "landmarks) or haar (OpenCV's frontal-face cascade, upright faces only, no score)",
+    )
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        default=MIN_SCORE,
+        metavar="S",
+        help=f"faces the detector scores below S (0 to 1) are left out (default {MIN_SCORE}, chosen by measurement; "
+        "yunet only)",
+    )
+    parser.add_argument(
+        "--keep-low-score",
+        action="store_true",
+        help="keep the faces scored below --min-score, drawn with a dashed red box and their score",
+    )
+    parser.add_argument(
+        "--no-align",
+        action="store_true",
+        help="do not turn faces upright from the detector's landmarks before predicting",
+    )
+
+
 def _predict(args):
     from keypoints import paths
     from keypoints.errors import NoPhotosError
     from keypoints.predict import predict_photos
+    from keypoints.predict.detect import make_detector
 
     def report(result):
         if result.error:
@@ -345,7 +378,14 @@ def _predict(args):
 
     try:
         summary = predict_photos(
-            args.paths, args.model, args.out or paths.RESULTS_DIR, on_result=report, refine=args.refine
+            args.paths,
+            args.model,
+            args.out or paths.RESULTS_DIR,
+            on_result=report,
+            refine=args.refine,
+            detector=make_detector(args.detector, min_score=args.min_score),
+            keep_low_score=args.keep_low_score,
+            align=not args.no_align,
         )
     except NoPhotosError as error:
         print_error(error)

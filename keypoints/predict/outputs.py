@@ -8,9 +8,10 @@ import pandas as pd
 
 from keypoints.data.schema import KEYPOINT_COLUMNS
 
-CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", *KEYPOINT_COLUMNS)
+CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", "score", "error_px", *KEYPOINT_COLUMNS)
 """One row per face: the photo, the face's number in it (from 0, largest
-first), the detector's box and the 30 Kaggle columns, all in photo pixels."""
+first), the detector's box, its score (empty for Haar, which gives none), the
+estimated mean keypoint error in pixels, and the 30 Kaggle columns, all in photo pixels."""
 
 
 def result_names(photos):
@@ -41,7 +42,8 @@ def results_table(results):
     rows = []
     for result in results:
         for number, face in enumerate(result.faces):
-            rows.append([str(result.path), number, *face.box, *face.keypoints.ravel().tolist()])
+            confidence = [getattr(face, "score", float("nan")), getattr(face, "error_px", float("nan"))]
+            rows.append([str(result.path), number, *face.box, *confidence, *face.keypoints.ravel().tolist()])
     table = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
     return table.astype({c: "int64" for c in CSV_COLUMNS[1:6]})
 
