@@ -18,7 +18,7 @@ from keypoints.predict.pipeline import load_predictor_model
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["rotation", "photos", "validation", "smallest"])
+    parser.add_argument("what", choices=["rotation", "photos", "validation", "smallest", "template", "scores"])
     parser.add_argument("folder", help="labelled photos with keypoints.csv (validation: the training CSV)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--detector", default="yunet")
@@ -30,6 +30,12 @@ def main():
         return
     if args.what == "validation":
         validation(args.folder, model)
+        return
+    if args.what == "scores":
+        score_spread(args.folder)
+        return
+    if args.what == "template":
+        template(args.folder)
         return
     if args.what == "smallest":
         smallest(args.folder)
@@ -59,6 +65,53 @@ def validation(csv, model):
     print(f"true error (96-frame px) ~ {slope:.3f} * disagreement + {intercept:.3f}; Spearman {rho:.3f}")
     raw = spearman(gap, error)
     print(f"Spearman(disagreement, true error) on the validation faces: {raw:.3f}")
+
+
+def score_spread(folder):
+    """YuNet's scores down to 0.3 on the labelled photos turned by 0, 30 and 60 degrees and on the samples."""
+    from pathlib import Path
+
+    from keypoints.predict.accuracy import labelled_photos, rotate_onto_canvas
+    from keypoints.predict.read import read_photo
+
+    detector = make_detector("yunet", min_score=0.3, floor_score=0.3)
+    real, false = [], []
+    photos = labelled_photos(folder)
+    for degrees in (0, 30, 60):
+        for _, image, truth in photos:
+            image, truth = rotate_onto_canvas(image, truth, degrees)
+            found, (cx, cy) = detector.detect(image), truth.mean(axis=0)
+            for (x, y, w, h), score in zip(found.boxes, found.scores):
+                (real if x <= cx <= x + w and y <= cy <= y + h else false).append(score)
+    for path in sorted(Path("data/samples").glob("*.*g")):
+        found = detector.detect(read_photo(path))
+        print(f"{path.name}: scores {found.scores.round(2).tolist()}, boxes {found.boxes.round().tolist()}")
+    real, false = np.array(real), np.array(false)
+    print(f"real faces: {len(real)}, lowest scores {np.sort(real)[:5].round(3).tolist()}")
+    print(f"false faces: {len(false)}, highest scores {np.sort(false)[::-1][:5].round(3).tolist()}")
+    for threshold in (0.5, 0.6, 0.7, 0.8):
+        print(f"threshold {threshold}: {(real >= threshold).sum()} real, {(false >= threshold).sum()} false kept")
+
+
+def template(csv):
+    """Where YuNet puts its five landmarks on the training faces, in the 96x96 frame (LANDMARK_TEMPLATE)."""
+    import cv2
+
+    from keypoints.training.trainer import prepare
+
+    data = prepare(csv, say=lambda *a: None)
+    detector = make_detector("yunet", min_score=0.4, turns=(0.0,))  # upright faces: the upright search
+    marks = []
+    for image in data.train_images[:, 0]:
+        framed = cv2.copyMakeBorder(image, 48, 48, 48, 48, cv2.BORDER_REPLICATE)
+        found = detector.detect(framed)
+        if len(found):
+            nearest = np.argmin(np.hypot(*(found.boxes[:, :2] + found.boxes[:, 2:] / 2 - 96).T))
+            marks.append(found.landmarks[nearest] - 48)
+    marks = np.array(marks)
+    print(f"found in {len(marks)} of {len(data.train_images)} training faces")
+    print("mean (5, 2):", marks.mean(axis=0).round(2).tolist())
+    print("sd (5, 2):", marks.std(axis=0).round(2).tolist())
 
 
 def smallest(folder):

@@ -462,10 +462,8 @@ def predict_photos(
 def _one_thread():
     """Run PyTorch on one thread inside the block, then restore the setting.
 
-    A photo's few faces are too little work to share out, and on a busy
-    machine the waiting threads cost far more than they bring: one face,
-    three passes, on 2 cores that other jobs kept busy took 11 ms on one
-    thread and 1100 ms on two (16 faces: 168 ms against 1520 ms).
+    A photo's few faces are too little work to share out, and on a busy machine waiting threads
+    cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
