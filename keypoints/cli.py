@@ -333,6 +333,17 @@ def _synth(args):
     return 0
 
 
+def _score(text):
+    """A detector score threshold from the command line: a number within [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--min-score needs a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"--min-score needs a number from 0 to 1, got {text}")
+    return value
+
+
 def _add_detector_options(parser):
     """The predictor's face detector options: which detector, its score threshold, alignment."""
     from keypoints.predict.detect.yunet import MIN_SCORE
@@ -346,7 +357,7 @@ def _add_detector_options(parser):
     )
     parser.add_argument(
         "--min-score",
-        type=float,
+        type=_score,
         default=MIN_SCORE,
         metavar="S",
         help=f"faces the detector scores below S (0 to 1) are left out (default {MIN_SCORE}, chosen by measurement; "

@@ -149,3 +149,40 @@ def test_samples_give_three_faces_with_confidence_columns_in_the_csv(tmp_path):
     for _, row in table.iterrows():
         px, py = SAMPLE_FACES[row["file"].rsplit("/", 1)[-1]]
         assert row["box_x"] < px < row["box_x"] + row["box_w"] and row["box_y"] < py < row["box_y"] + row["box_h"]
+
+
+def test_min_score_outside_0_to_1_is_refused_by_the_command_line(capsys):
+    from keypoints.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", SAMPLES, "--min-score", "1.5"])
+    assert exit_.value.code == 2
+    assert "--min-score needs a number from 0 to 1, got 1.5" in capsys.readouterr().err
+
+
+def test_low_scored_faces_are_left_out_unless_asked_for(tmp_path):
+    from keypoints import paths
+    from keypoints.predict import load_predictor_model, predict_file
+
+    if not paths.DEFAULT_MODEL.is_file():
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout models/default.pt)")
+    model = load_predictor_model()
+    strict = make_detector("yunet", min_score=0.99)  # the camera sample's face scores 0.88
+    assert predict_file(f"{SAMPLES}/camera.png", model, strict, draw=False).faces == []
+    kept = predict_file(f"{SAMPLES}/camera.png", model, strict, keep_low_score=True).faces
+    assert len(kept) == 1 and kept[0].low_score and kept[0].doubtful and 0.8 < kept[0].score < 0.99
+    assert np.isfinite(kept[0].error_px) and kept[0].error_px > 0
+
+
+def test_a_doubtful_face_is_drawn_dashed_red_with_its_reason():
+    from keypoints.predict.draw import BOX_COLOUR, DOUBT_COLOUR, draw_faces
+
+    points = np.full((1, 15, 2), np.nan)
+    image = draw_faces(np.zeros((300, 400, 3), np.uint8), [[100, 100, 120, 120]], points, ["score 0.52"])
+    edge = image[219, 100:220]  # the bottom edge: dashes, so red and black alternate along it
+    red = (np.abs(edge.astype(int) - DOUBT_COLOUR).sum(axis=1) < 60).mean()
+    assert 0.3 < red < 0.8
+    assert not (image == BOX_COLOUR).all(axis=2).any()
+    assert (np.abs(image[70:100, 100:220].astype(int) - DOUBT_COLOUR).sum(axis=2) < 60).sum() > 200  # the label
+    plain = draw_faces(np.zeros((300, 400, 3), np.uint8), [[100, 100, 120, 120]], points)
+    assert (plain[219, 100:220] == BOX_COLOUR).all()
