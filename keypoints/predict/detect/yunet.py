@@ -43,10 +43,10 @@ TOP_K = 5000
 """Candidates kept before non-maximum suppression (OpenCV's sample's value)."""
 
 TURNS = (0.0, -40.0, 40.0)
-"""Degrees the search copy is also turned by (counter-clockwise as seen). YuNet finds faces
-and places their landmarks well within about 25 degrees of upright; searching copies turned
-by 40 degrees each way covers faces tilted up to about 65 degrees, and where one face is found on
-several copies the best-scored one is kept (see docs/decisions.md, "Rotated photos: faces found and NME")."""
+"""Degrees the search copy is also turned by (counter-clockwise as seen): YuNet places its landmarks
+well only on faces near upright, so tilted faces are searched on turned copies, and where one face
+is found on several copies the best-scored one is kept (see docs/decisions.md, "Rotated photos:
+faces found and NME")."""
 
 MERGE_OVERLAP = 0.3
 """Boxes from different turned copies that overlap more than this (IoU) are one face."""
