@@ -49,7 +49,8 @@ is found on several copies the best-scored one is kept (see docs/decisions.md, "
 faces found and NME")."""
 
 MERGE_OVERLAP = 0.3
-"""Boxes from different turned copies that overlap more than this (IoU) are one face."""
+"""Boxes from different turned copies that overlap more than this (IoU), or one of which holds the
+other's centre, are one face."""
 
 
 class DetectorFileError(ModelFileError):
@@ -173,13 +174,19 @@ class YuNetDetector:
 
 
 def _best_of_overlapping(rows, max_overlap=MERGE_OVERLAP):
-    """YuNet rows (N, 15) without those overlapping (IoU above ``max_overlap``) a better-scored one."""
+    """YuNet rows (N, 15) without those that are a better-scored one's face (see ``MERGE_OVERLAP``)."""
     rows = rows[np.argsort(-rows[:, 14], kind="stable")]
     kept = []
     for row in rows:
-        if all(_iou(row[:4], other[:4]) <= max_overlap for other in kept):
+        if all(_iou(row[:4], other[:4]) <= max_overlap and not _holds_centre(other[:4], row[:4]) for other in kept):
             kept.append(row)
     return np.array(kept)
+
+
+def _holds_centre(box, other):
+    """Whether ``x, y, w, h`` box holds the centre of the other box."""
+    cx, cy = other[0] + other[2] / 2, other[1] + other[3] / 2
+    return box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]
 
 
 def _iou(a, b):
