@@ -219,6 +219,7 @@ def _parser():
         metavar="N",
         help="videos: look for new faces every N frames (default: 30); between, faces are followed",
     )
+    _add_detector_options(predict)
     predict.set_defaults(handler=_predict)
 
     explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
@@ -428,10 +429,53 @@ def _synth(args):
     return 0
 
 
+def _score(text):
+    """A detector score threshold from the command line: a number within [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--min-score needs a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"--min-score needs a number from 0 to 1, got {text}")
+    return value
+
+
+def _add_detector_options(parser):
+    """The predictor's face detector options: which detector, its score threshold, alignment."""
+    from keypoints.predict.detect.yunet import MIN_SCORE
+
+    parser.add_argument(
+        "--detector",
+        choices=["yunet", "haar"],
+        default="yunet",
+        help="face detector: yunet (default; a small CNN, finds tilted and turned faces, gives a score and five "
+        "landmarks) or haar (OpenCV's frontal-face cascade, upright faces only, no score)",
+    )
+    parser.add_argument(
+        "--min-score",
+        type=_score,
+        default=MIN_SCORE,
+        metavar="S",
+        help=f"faces the detector scores below S (0 to 1) are left out (default {MIN_SCORE}, chosen by measurement; "
+        "yunet only)",
+    )
+    parser.add_argument(
+        "--keep-low-score",
+        action="store_true",
+        help="keep the faces scored below --min-score, drawn with a dashed red box and their score",
+    )
+    parser.add_argument(
+        "--no-align",
+        action="store_true",
+        help="do not turn faces upright from the detector's landmarks before predicting",
+    )
+
+
 def _predict(args):
     from keypoints import paths
     from keypoints.errors import NoPhotosError
     from keypoints.predict import predict_photos
+    from keypoints.predict.detect import make_detector
 
     def report(result):
         if hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
@@ -462,6 +506,9 @@ def _predict(args):
             smooth=not args.no_smooth,
             detect_every=args.detect_every,
             progress=sys.stderr.isatty(),
+            detector=make_detector(args.detector, min_score=args.min_score),
+            keep_low_score=args.keep_low_score,
+            align=not args.no_align,
         )
     except NoPhotosError as error:
         print_error(error)

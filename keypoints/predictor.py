@@ -119,11 +119,11 @@ class Predictor:
     """
 
     def __init__(self, model=None, detector=None):
-        from keypoints.predict.detect import FaceDetector
+        from keypoints.predict.detect import make_detector
         from keypoints.predict.pipeline import load_predictor_model
 
         self.model = load_predictor_model(model)
-        self.detector = detector if detector is not None else FaceDetector()
+        self.detector = detector if detector is not None else make_detector()
         for message in card_warnings(self.model.card, self.model.path):
             warnings.warn(message, UserWarning, stacklevel=2)
 

@@ -21,7 +21,7 @@ from keypoints.predict.crop import (
     to_crop,
     to_photo,
 )
-from keypoints.predict.detect import FaceDetector
+from keypoints.predict.detect import HaarDetector
 from keypoints.predict.discover import find_photos
 from keypoints.predict.draw import PART_COLOURS, draw_faces, part_of
 from keypoints.predict.read import read_photo
@@ -105,8 +105,8 @@ def test_detector_searches_a_large_photo_on_a_reduced_copy():
     faces, _ = generate_faces(1, seed=3)
     photo = np.full((2000, 3000, 3), 110, np.uint8)
     _paste(photo, faces[0, 0], 1700, 900, 400)
-    detector = FaceDetector()
-    boxes = detector.detect(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY))
+    detector = HaarDetector()
+    boxes = detector.detect(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)).boxes
     assert len(boxes) == 1
     x, y, w, h = boxes[0]
     # in the photo's pixels (the reduced copy is 1280 px wide, where the face is 171 px)
@@ -215,11 +215,11 @@ def test_overlapping_boxes_of_one_face_become_one():
 def test_faces_30_px_wide_are_found_in_an_ordinary_photo():
     # small photos are searched enlarged (up to 2x), below the cascade's own 24-px window
     faces, _ = generate_faces(6, seed=3)
-    detector = FaceDetector()
+    detector = HaarDetector()
     for face in faces[[1, 2, 3, 5], 0]:
         photo = np.full((480, 640), 140, np.uint8)
         photo[200:230, 300:330] = cv2.resize(face, (30, 30), interpolation=cv2.INTER_AREA)
-        boxes = detector.detect(photo)
+        boxes = detector.detect(photo).boxes
         assert len(boxes) == 1 and abs(boxes[0][0] + boxes[0][2] / 2 - 315) < 4 and 24 <= boxes[0][2] <= 40
 
 
@@ -228,5 +228,5 @@ def test_boxes_under_20_photo_pixels_are_dropped():
     photo = np.full((480, 640), 140, np.uint8)
     photo[200:217, 300:317] = cv2.resize(faces[1, 0], (17, 17), interpolation=cv2.INTER_AREA)
     # searched at 2x, the cascade finds this face as a 15-px box, under MIN_FACE_PHOTO
-    assert len(FaceDetector().detect(photo)) == 0
-    assert len(FaceDetector(min_face=0).detect(photo)) == 1
+    assert len(HaarDetector().detect(photo)) == 0
+    assert len(HaarDetector(min_face=0).detect(photo)) == 1

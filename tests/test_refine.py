@@ -107,12 +107,14 @@ def test_predict_with_refine_gives_the_window_average_of_the_final_crop(shared_p
     import cv2
 
     from keypoints.predict.crop import clip_to_crop
+    from keypoints.predict.detect import make_detector
     from keypoints.predict.pipeline import predict_file
 
     photo = sorted(shared_photos.glob("*.jpg"))[0]
     windows = fully_convolutional_model(conv_model)
-    plain = predict_file(photo, conv_model, draw=False).faces
-    refined = predict_file(photo, conv_model, draw=False, windows=windows).faces
+    haar = make_detector("haar")  # --refine's windows are upright squares from a box, as Haar's faces are cut
+    plain = predict_file(photo, conv_model, haar, draw=False).faces
+    refined = predict_file(photo, conv_model, haar, draw=False, windows=windows).faces
     assert len(plain) == len(refined) >= 1
     gray = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2GRAY)
     for before, after in zip(plain, refined):

@@ -182,19 +182,19 @@ def faces_from_photo(path, model):
     """
     import cv2
 
+    from keypoints.predict.align import AlignedCrop, cut_aligned
     from keypoints.predict.crop import cut_faces
-    from keypoints.predict.detect import FaceDetector
-    from keypoints.predict.pipeline import predict_faces
+    from keypoints.predict.detect import make_detector
+    from keypoints.predict.pipeline import predict_image
     from keypoints.predict.read import read_photo
 
-    gray = cv2.cvtColor(read_photo(path), cv2.COLOR_BGR2GRAY)
-    boxes = FaceDetector().detect(gray)
-    if not len(boxes):
-        raise KeypointsError(
-            f"{path}: no face found (OpenCV's frontal-face detector); use a photo with a frontal face, or a CSV row"
-        )
-    crops = [face.crop for face in predict_faces(gray, boxes, model)]
-    images = cut_faces(gray, crops)
+    photo = read_photo(path)
+    gray = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    faces = predict_image(photo, model, make_detector(), draw=False)  # found and framed as the predictor does
+    if not faces:
+        raise KeypointsError(f"{path}: no face found; use a photo with a face, or a CSV row")
+    crops = [face.crop for face in faces]
+    images = cut_aligned(gray, crops) if isinstance(crops[0], AlignedCrop) else cut_faces(gray, crops)
     return [
         FaceToExplain(
             f"{path.stem}_face{k}",

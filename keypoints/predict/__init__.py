@@ -2,12 +2,14 @@
 
 One module per stage: :mod:`~keypoints.predict.discover` (which files),
 :mod:`~keypoints.predict.read` (pixels, robustly), :mod:`~keypoints.predict.detect`
-(Haar cascade), :mod:`~keypoints.predict.crop` (framing and the exact map back
-to photo pixels), :mod:`~keypoints.predict.draw`, :mod:`~keypoints.predict.outputs`
+(YuNet, Haar; :func:`make_detector`), :mod:`~keypoints.predict.align` (upright
+crops from the landmarks, and the exact map back), :mod:`~keypoints.predict.crop`
+(upright squares from a box), :mod:`~keypoints.predict.confidence` (the estimated
+keypoint error), :mod:`~keypoints.predict.draw`, :mod:`~keypoints.predict.outputs`
 (CSV and HTML) and :mod:`~keypoints.predict.pipeline`, which runs them.
 """
 
-from keypoints.predict.detect import FaceDetector
+from keypoints.predict.detect import Detections, make_detector
 from keypoints.predict.pipeline import (
     PhotoFace,
     PhotoResult,
@@ -19,8 +21,9 @@ from keypoints.predict.pipeline import (
 )
 
 __all__ = [
+    "Detections",
     "PhotoFace",
-    "FaceDetector",
+    "make_detector",
     "PhotoResult",
     "PredictionSummary",
     "load_predictor_model",

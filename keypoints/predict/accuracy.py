@@ -1,7 +1,10 @@
-"""Measuring the predictor on labelled photos: faces found and NME.
+"""Measuring the predictor on labelled photos: faces found, NME, and how well the confidence ranks faces.
 
 NME is the mean distance between predicted and true keypoints divided by the
 distance between the true eye centres (inter-ocular), per photo, then averaged.
+
+:func:`rotation_table` is the measurement of docs/decisions.md, "Rotated photos:
+faces found and NME" (``tools/measure_detection.py`` prints it).
 """
 
 from dataclasses import dataclass
@@ -11,22 +14,50 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
+from keypoints.data.schema import IMAGE_SIZE, KEYPOINT_COLUMNS, KEYPOINTS
 from keypoints.errors import DataError
-from keypoints.predict.detect import FaceDetector
-from keypoints.predict.pipeline import REFINE_STEPS, predict_faces
+from keypoints.predict.detect import as_detections, make_detector
+from keypoints.predict.pipeline import ALIGN, REFINE_STEPS, predict_faces
 from keypoints.predict.read import read_photo
 
 _LEFT_EYE, _RIGHT_EYE = KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")
 
+ANGLES = (0, 15, 30, 45, 60)
+"""Degrees the labelled photos are turned by in :func:`rotation_table`."""
+
+CANVAS = 2.0
+"""A turned photo is pasted at the centre of a grey canvas this many times its longer side."""
+
 
 @dataclass
 class PhotoScore:
-    """One labelled photo: whether its face was found, and the NME there (NaN when not found)."""
+    """One labelled face: whether it was found, the NME there, and the confidence figures (NaN when not found).
+
+    Attributes
+    ----------
+    file : str
+    found : bool
+    nme : float
+    error_px : float
+        True mean keypoint error, photo pixels.
+    estimated_px : float
+        The predictor's estimate of it (:mod:`keypoints.predict.confidence`).
+    score : float
+        The detector's score.
+    disagreement : float
+        The face's and its mirror's predictions apart, 96-frame px (what the estimate is made from).
+    frame_error : float
+        The true error in the 96-frame px of the face's crop (what the estimate is calibrated against).
+    """
 
     file: str
     found: bool
     nme: float
+    error_px: float = float("nan")
+    estimated_px: float = float("nan")
+    score: float = float("nan")
+    disagreement: float = float("nan")
+    frame_error: float = float("nan")
 
 
 def nme(predicted, truth):
@@ -45,26 +76,24 @@ def nme(predicted, truth):
     return float(np.linalg.norm(np.asarray(predicted) - truth, axis=1).mean() / inter_ocular)
 
 
-def evaluate_photos(folder, model, labels="keypoints.csv", detector=None, refine_steps=REFINE_STEPS, windows=None):
-    """Find the labelled face in each photo of a folder and score its keypoints.
+def labelled_photos(folder, labels="keypoints.csv"):
+    """The photos of a labelled folder and their true keypoints.
 
     Parameters
     ----------
     folder : str or Path
-        Photos and a CSV ``labels`` with a ``file`` column and the 30 Kaggle
-        columns in photo pixels.
-    model : LoadedModel
+        Photos and a CSV ``labels`` with a ``file`` column and the 30 Kaggle columns in photo pixels.
     labels : str
-    detector : FaceDetector, optional
-    refine_steps : int
-    windows : FullyConvolutional, optional
-        Score ``--refine`` (see :func:`keypoints.predict.pipeline.predict_faces`).
 
     Returns
     -------
-    list of PhotoScore
-        One per labelled photo; the face scored is the detection whose box
-        holds the centre of the true keypoints.
+    list of (str, ndarray of uint8 (H, W, 3), ndarray of float64 (15, 2))
+        File name, BGR pixels, keypoints.
+
+    Raises
+    ------
+    DataError
+        The CSV cannot be read or lacks columns.
     """
     folder = Path(folder)
     table_path = folder / labels
@@ -75,18 +104,175 @@ def evaluate_photos(folder, model, labels="keypoints.csv", detector=None, refine
     missing = [c for c in ("file", *KEYPOINT_COLUMNS) if c not in table.columns]
     if missing:
         raise DataError(f"{table_path}: missing columns {', '.join(missing)}")
-    detector = detector or FaceDetector()
+    return [
+        (
+            row["file"],
+            read_photo(folder / row["file"]),
+            row[list(KEYPOINT_COLUMNS)].to_numpy(np.float64).reshape(len(KEYPOINTS), 2),
+        )
+        for _, row in table.iterrows()
+    ]
+
+
+def rotate_onto_canvas(image, keypoints, degrees, canvas=CANVAS):
+    """A photo turned about its centre and pasted in the middle of a larger grey canvas, with its keypoints.
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W, 3)
+    keypoints : ndarray, shape (15, 2)
+    degrees : float
+        Counter-clockwise as seen.
+    canvas : float
+        Canvas side over the photo's longer side.
+
+    Returns
+    -------
+    image : ndarray of uint8, shape (S, S, 3)
+    keypoints : ndarray of float64, shape (15, 2)
+    """
+    height, width = image.shape[:2]
+    side = int(round(canvas * max(height, width)))
+    turn = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, 1.0)
+    turn[:, 2] += (side - 1) / 2 - np.array([(width - 1) / 2, (height - 1) / 2])
+    mask = cv2.warpAffine(np.full((height, width), 255, np.uint8), turn, (side, side), flags=cv2.INTER_NEAREST)
+    turned = cv2.warpAffine(image, turn, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = np.full_like(turned, 128)
+    out[mask > 0] = turned[mask > 0]
+    points = np.asarray(keypoints, dtype=np.float64) @ turn[:, :2].T + turn[:, 2]
+    return out, points
+
+
+def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_STEPS, windows=None):
+    """Find the labelled face in each photo and score its keypoints.
+
+    Parameters
+    ----------
+    items : iterable of (str, ndarray (H, W, 3), ndarray (15, 2))
+        As :func:`labelled_photos` gives them.
+    model : LoadedModel
+    detector : detector, optional
+        From :func:`keypoints.predict.detect.make_detector` (default YuNet); faces under its
+        ``min_score`` are not counted as found, as the predictor leaves them out.
+    align : bool
+    refine_steps : int
+    windows : FullyConvolutional, optional
+        Score ``--refine`` (see :func:`keypoints.predict.pipeline.predict_faces`).
+
+    Returns
+    -------
+    list of PhotoScore
+        One per photo; the face scored is the (largest) detection whose box holds the centre of the true keypoints.
+    """
+    detector = detector or make_detector()
+    threshold = getattr(detector, "min_score", None)
     scores = []
-    for _, row in table.iterrows():
-        truth = row[list(KEYPOINT_COLUMNS)].to_numpy(np.float64).reshape(len(KEYPOINTS), 2)
-        gray = cv2.cvtColor(read_photo(folder / row["file"]), cv2.COLOR_BGR2GRAY)
+    for name, image, truth in items:
+        found = as_detections(detector.detect(image))
+        if threshold is not None:
+            found = found.take(~(found.scores < threshold))
         centre = truth.mean(axis=0)
-        boxes = [
-            b for b in detector.detect(gray) if b[0] <= centre[0] <= b[0] + b[2] and b[1] <= centre[1] <= b[1] + b[3]
+        holds = [
+            k
+            for k, (x, y, w, h) in enumerate(found.boxes)
+            if x - 0.5 <= centre[0] <= x + w - 0.5 and y - 0.5 <= centre[1] <= y + h - 0.5
         ]
-        if not boxes:
-            scores.append(PhotoScore(row["file"], False, float("nan")))
+        if not holds:
+            scores.append(PhotoScore(name, False, float("nan")))
             continue
-        face = predict_faces(gray, boxes[:1], model, refine_steps, windows)[0]
-        scores.append(PhotoScore(row["file"], True, nme(face.keypoints, truth)))
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        face = predict_faces(gray, found.take(holds[:1]), model, refine_steps, windows, align=align)[0]
+        error = float(np.linalg.norm(face.keypoints - truth, axis=1).mean())
+        frame_error = error * IMAGE_SIZE / face.crop.side
+        scores.append(
+            PhotoScore(
+                name, True, nme(face.keypoints, truth), error, face.error_px, face.score, face.disagreement, frame_error
+            )
+        )
     return scores
+
+
+def evaluate_photos(
+    folder, model, labels="keypoints.csv", detector=None, refine_steps=REFINE_STEPS, windows=None, align=ALIGN
+):
+    """Find the labelled face in each photo of a folder and score its keypoints.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Photos and a CSV ``labels`` with a ``file`` column and the 30 Kaggle
+        columns in photo pixels.
+    model : LoadedModel
+    labels : str
+    detector : detector, optional
+        Default YuNet (:func:`keypoints.predict.detect.make_detector`).
+    refine_steps : int
+    windows : FullyConvolutional, optional
+    align : bool
+
+    Returns
+    -------
+    list of PhotoScore
+        One per labelled photo (see :func:`score_faces`).
+    """
+    return score_faces(labelled_photos(folder, labels), model, detector, align, refine_steps, windows)
+
+
+def rotation_table(folder, model, angles=ANGLES, labels="keypoints.csv"):
+    """Faces found and NME on labelled photos turned by each angle, for Haar and YuNet, with and without alignment.
+
+    Parameters
+    ----------
+    folder : str or Path
+    model : LoadedModel
+    angles : sequence of float
+        Degrees.
+    labels : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per angle and set-up: ``degrees, detector, align, found, of, nme``
+        (NME over the faces found).
+    """
+    photos = labelled_photos(folder, labels)
+    detectors = {"haar": make_detector("haar"), "yunet": make_detector("yunet")}
+    rows = []
+    for degrees in angles:
+        items = [(name, *rotate_onto_canvas(image, truth, degrees)) for name, image, truth in photos]
+        for name, detector in detectors.items():
+            for align in (False, True) if name == "yunet" else (False,):
+                result = score_faces(items, model, detector, align=align)
+                found = [s for s in result if s.found]
+                mean = float(np.mean([s.nme for s in found])) if found else float("nan")
+                rows.append((degrees, name, align, len(found), len(result), mean))
+    return pd.DataFrame(rows, columns=["degrees", "detector", "align", "found", "of", "nme"])
+
+
+def validation_items(images, keypoints, seed=0, max_degrees=30.0, canvas=CANVAS):
+    """Validation faces as photos: each 96x96 face, its edges repeated, turned at random and pasted on a canvas.
+
+    Parameters
+    ----------
+    images : ndarray of uint8, shape (N, 1, 96, 96)
+    keypoints : ndarray, shape (N, 30)
+        Kaggle order; NaN where unlabelled.
+    seed : int
+    max_degrees : float
+        Turned by a uniform angle within plus or minus this.
+
+    Returns
+    -------
+    list of (str, ndarray of uint8 (S, S, 3), ndarray of float64 (15, 2))
+    """
+    rng = np.random.default_rng(seed)
+    items = []
+    for k, (image, points) in enumerate(zip(images, keypoints)):
+        margin = IMAGE_SIZE // 2
+        framed = cv2.copyMakeBorder(image[0], margin, margin, margin, margin, cv2.BORDER_REPLICATE)
+        bgr = cv2.cvtColor(framed, cv2.COLOR_GRAY2BGR)
+        photo, truth = rotate_onto_canvas(
+            bgr, points.reshape(len(KEYPOINTS), 2) + margin, rng.uniform(-max_degrees, max_degrees), canvas
+        )
+        items.append((f"valid_{k}", photo, truth))
+    return items

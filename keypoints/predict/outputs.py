@@ -19,11 +19,12 @@ import pandas as pd
 
 from keypoints.atomic import ESCAPE
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
-from keypoints.predict.draw import PART_COLOURS, draw_faces, part_of
+from keypoints.predict.draw import PART_COLOURS, draw_faces, draw_photo_faces, part_of
 
-CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", *KEYPOINT_COLUMNS)
+CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", "score", "error_px", *KEYPOINT_COLUMNS)
 """One row per face: the photo, the face's number in it (from 0, largest
-first), the detector's box and the 30 Kaggle columns, all in photo pixels."""
+first), the detector's box, its score (empty for Haar, which gives none), the
+estimated mean keypoint error in pixels, and the 30 Kaggle columns, all in photo pixels."""
 
 VIDEO_COLUMNS = ("frame", "time_s", "track")
 """Added after ``face`` when a video is among the results: its frame (from 0), the frame's time in
@@ -40,7 +41,7 @@ FACE_MARGIN = 1.5
 """Side of the crop around a face / side of the detector's box: the whole head and some background
 (see docs/decisions.md, "The results page's face crops")."""
 
-FACE_SCORES = (("score", "detector score", "{:.2f}"), ("estimated_error_px", "estimated keypoint error", "{:.1f} px"))
+FACE_SCORES = (("score", "detector score", "{:.2f}"), ("error_px", "estimated keypoint error", "{:.1f} px"))
 """Per-face figures shown and exported when a face carries them: attribute, label, format (NaN or absent: left out)."""
 
 DIR_FACES = "faces"
@@ -129,7 +130,7 @@ def write_photo_images(result, out_dir, name):
     """
     out_dir = Path(out_dir)
     faces = result.faces
-    annotated = draw_faces(result.image.copy(), [f.box for f in faces], [f.keypoints for f in faces])
+    annotated = draw_photo_faces(result.image.copy(), faces)  # doubtful faces dashed and red
     result.output = _write_jpeg(out_dir / name, annotated)
     result.crops = []
     for number, face in enumerate(faces):
@@ -145,7 +146,8 @@ def results_table(results):
     rows = []
     for result in results:
         for number, face in enumerate(result.faces):
-            rows.append([str(result.path), number, *face.box, *face.keypoints.ravel().tolist()])
+            confidence = [getattr(face, "score", float("nan")), getattr(face, "error_px", float("nan"))]
+            rows.append([str(result.path), number, *face.box, *confidence, *face.keypoints.ravel().tolist()])
     table = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
     return table.astype({c: "int64" for c in CSV_COLUMNS[1:6]})
 

@@ -3,15 +3,15 @@
 Entry points (the benchmarks time :func:`predict_file`)::
 
     model = load_predictor_model(path_or_None)          # once
-    detector = FaceDetector()                            # once
-    result = predict_file("photo.jpg", model, detector)  # read -> detect -> predict -> draw
+    detector = make_detector("yunet")                    # once; or "haar"
+    result = predict_file("photo.jpg", model, detector)  # read -> detect -> align -> predict -> draw
     result.faces[0].keypoints                            # (15, 2) photo pixels
+    result.faces[0].score, result.faces[0].error_px      # detector score, estimated keypoint error
     summary = predict_photos(["a.jpg", "dir/"], model, "results")  # + keypoints.csv, index.html
 """
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import cv2
@@ -23,7 +23,16 @@ from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError, NoPhotosError
 from keypoints.guards import check_finite_predictions
-from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
+from keypoints.inference import predict_pixels
+from keypoints.predict.align import (
+    aligned_to_photo,
+    clip_to_aligned,
+    crop_for_landmarks,
+    cut_aligned,
+    reframe_ok,
+    reframe_on_keypoints,
+)
+from keypoints.predict.confidence import LARGE_ERROR, estimate_error, predict_with_disagreement
 from keypoints.predict.crop import (
     Crop,
     clip_to_crop,
@@ -33,31 +42,28 @@ from keypoints.predict.crop import (
     refine_ok,
     to_photo,
 )
-from keypoints.predict.detect import FaceDetector
+from keypoints.predict.detect import as_detections, make_detector
 from keypoints.predict.discover import find_photos, printable_names, refuse_overwriting_inputs
-from keypoints.predict.draw import draw_faces
+from keypoints.predict.draw import draw_photo_faces
 from keypoints.predict.read import read_photo
 from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
 
 REFINE_STEPS = 2
-"""Crops re-fitted to the network's own keypoints before the final prediction.
-
-The Haar box's scale varies almost twice as much as the training faces' (sd
-8.4 % against 4.6 %), so the first crop is framed unlike the faces the network
-learned; re-cutting the square that puts the prediction on the mean training
-keypoints, and predicting again, frames the face as in training. Measured on
-the 24 test frames against the ideal crop: scale sd 8.3 % with no step, 6.0 %
-after one, 4.7 % after two (shift sd 1.9 / 1.1 / 0.8 px in x); NME 0.066,
-0.063, 0.062 (bnconv, 15 CPU epochs). Each step is one more batch through
-the network."""
+"""Crops re-fitted to the network's own keypoints before the final prediction: the
+detector's framing varies more than the training faces', and re-cutting the square that
+puts the prediction on the mean training keypoints frames the face as in training. Each
+step is one more batch (see docs/decisions.md, "Re-framing and flip averaging")."""
 
 
 FLIP_AVERAGE = True
-"""Average each face's keypoints with those of its mirror image, mirrored back.
+"""Average each face's keypoints with those of its mirror image, mirrored back: lower
+error, and the two predictions' disagreement gives the keypoint confidence. Each face then
+costs two passes (see docs/decisions.md, "Re-framing and flip averaging")."""
 
-Measured on the 24 test frames (bnconv, 15 CPU epochs, two re-framing
-steps): NME 0.0619 without, 0.0595 with. Each face then costs two passes
-through the network."""
+ALIGN = True
+"""Turn each face upright from the detector's landmarks before cutting it (detectors
+without landmarks, Haar, are cut from their box, upright in the photo); see
+docs/decisions.md, "Rotated photos: faces found and NME"."""
 
 
 @dataclass
@@ -68,15 +74,39 @@ class PhotoFace:
     ----------
     box : tuple of int
         The detector's ``x, y, w, h``, photo pixels.
-    crop : Crop
-        The square the keypoints were predicted in.
+    crop : Crop or AlignedCrop
+        The square the keypoints were predicted in (an ``AlignedCrop`` when turned upright).
     keypoints : ndarray of float64, shape (15, 2)
         ``x, y`` in photo pixels, ``KEYPOINTS`` order.
+    score : float
+        The detector's score in [0, 1]; NaN for a detector without one (Haar).
+    error_px : float
+        Estimated mean keypoint error in photo pixels (:mod:`keypoints.predict.confidence`);
+        NaN when the model cannot be flip-averaged.
+    low_score : bool
+        Scored below the detector's ``min_score`` (kept only with ``keep_low_score``).
+    disagreement : float
+        Mean distance between the face's and its mirror image's predictions, 96-frame px (NaN without them).
     """
 
     box: tuple
     crop: Crop
     keypoints: np.ndarray
+    score: float = float("nan")
+    error_px: float = float("nan")
+    low_score: bool = False
+    disagreement: float = float("nan")
+
+    @property
+    def large_error(self):
+        """Whether the estimated error exceeds ``LARGE_ERROR`` of the predicted distance between the eyes."""
+        eyes = np.linalg.norm(self.keypoints[0] - self.keypoints[1])
+        return bool(self.error_px > LARGE_ERROR * eyes)
+
+    @property
+    def doubtful(self):
+        """A low score or a large estimated error: drawn so that a person sees it at a glance."""
+        return self.low_score or self.large_error
 
 
 @dataclass
@@ -193,91 +223,159 @@ def load_predictor_model(model=None, device="cpu"):
     return model
 
 
-def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, flip_average=FLIP_AVERAGE):
+def predict_faces(
+    gray,
+    boxes,
+    model,
+    refine_steps=REFINE_STEPS,
+    windows=None,
+    flip_average=FLIP_AVERAGE,
+    landmarks=None,
+    scores=None,
+    align=ALIGN,
+    min_score=None,
+):
     """Keypoints of the faces in given boxes of a gray photo, all in one batch.
 
     Parameters
     ----------
     gray : ndarray of uint8, shape (H, W)
-    boxes : ndarray, shape (F, 4)
-        ``x, y, w, h`` from the detector.
+    boxes : ndarray, shape (F, 4), or Detections
+        ``x, y, w, h`` from the detector; :class:`~keypoints.predict.detect.Detections` bring
+        their scores and landmarks.
     model : LoadedModel
     refine_steps : int
         See ``REFINE_STEPS``.
     windows : FullyConvolutional, optional
         ``--refine``: the model's fully-convolutional form; the last keypoints are then averaged over
-        the windows around each crop (:func:`keypoints.predict.refine.refine_keypoints`).
+        the windows around each crop (:func:`keypoints.predict.refine.refine_keypoints`). Its windows
+        are upright squares, so the faces are then cut from their boxes, not aligned.
     flip_average : bool
         Average each prediction with the mirrored face's (see ``FLIP_AVERAGE``); needs the mirror
         axis in the model card (``flip_mirror_sum_px``), and is skipped for a model without it.
+    landmarks : ndarray, shape (F, 5, 2), optional
+        The detector's five landmarks: the first crop is framed from them (turned upright when ``align``).
+    scores : ndarray, shape (F,), optional
+        The detector's scores.
+    align : bool
+        Turn faces with landmarks upright (see ``ALIGN``); without, they are framed from their
+        landmarks but not turned.
+    min_score : float, optional
+        Faces scored below it are marked ``low_score``.
 
     Returns
     -------
     list of PhotoFace
     """
-    boxes = np.asarray(boxes).reshape(-1, 4)
+    found = as_detections(boxes)
+    boxes = found.boxes
+    landmarks = found.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64)
+    scores = found.scores if scores is None else np.asarray(scores, dtype=np.float64)
     if not len(boxes):
         return []
     order = column_indices(model.columns, KEYPOINT_COLUMNS)
     mirror_sum = model.card.get("flip_mirror_sum_px")
-    if flip_average and mirror_sum is not None:
-        predict = partial(predict_pixels_flip_averaged, columns=model.columns, mirror_sum=mirror_sum)
+    mirrored = flip_average and mirror_sum is not None
+    if landmarks is not None and windows is None:
+        first = [crop_for_landmarks(marks, rotate=align) for marks in landmarks]
+        cut, to_frame, reframe, keep, clip = (
+            cut_aligned,
+            aligned_to_photo,
+            reframe_on_keypoints,
+            reframe_ok,
+            clip_to_aligned,
+        )
     else:
-        predict = predict_pixels
-    first = [crop_for_box(box) for box in boxes]
+        first = [crop_for_box(box) for box in boxes]
+        cut, to_frame, keep, clip = cut_faces, to_photo, refine_ok, clip_to_crop
+
+        def reframe(points, crop):
+            return crop_for_keypoints(points)
+
     crops = list(first)
+    gaps = np.full(len(crops), np.nan)
     for step in range(refine_steps + 1):
         if step == refine_steps and windows is not None:
             # --refine gives the last keypoints itself: no plain pass to throw away
             points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
             break
         with _one_thread():
-            pixels = predict(model.module, cut_faces(gray, crops))[:, order].reshape(-1, len(KEYPOINTS), 2)
+            images = cut(gray, crops)
+            if mirrored:
+                pixels, gaps = predict_with_disagreement(model.module, images, model.columns, mirror_sum)
+            else:
+                pixels = predict_pixels(model.module, images)
+        pixels = pixels[:, order].reshape(-1, len(KEYPOINTS), 2)
         check_finite_predictions(pixels, model.path)
-        points = [to_photo(p, c) for p, c in zip(pixels, crops)]
+        points = [to_frame(p, c) for p, c in zip(pixels, crops)]
         if step == refine_steps:
             break
-        refined = [crop_for_keypoints(p) for p in points]
-        crops = [r if refine_ok(f, r) else c for f, r, c in zip(first, refined, crops)]
+        refined = [reframe(p, c) for p, c in zip(points, crops)]
+        crops = [r if keep(f, r) else c for f, r, c in zip(first, refined, crops)]
+    if windows is not None:
+        gaps = np.full(len(crops), np.nan)  # the windows' average has no mirror pass
+    errors = estimate_error(gaps, [c.side for c in crops])
+    threshold = -np.inf if min_score is None else min_score
     return [
-        PhotoFace(tuple(int(v) for v in box), crop, clip_to_crop(p, crop)) for box, crop, p in zip(boxes, crops, points)
+        PhotoFace(
+            tuple(int(v) for v in np.rint(box)),
+            crop,
+            clip(p, crop),
+            float(score),
+            float(error),
+            bool(score < threshold),
+            float(gap),
+        )
+        for box, crop, p, score, error, gap in zip(boxes, crops, points, scores, errors, gaps)
     ]
 
 
-def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_STEPS, windows=None):
-    """Faces and keypoints in a BGR photo already in memory: detect -> predict -> draw.
+def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_STEPS, windows=None, **options):
+    """Faces and keypoints in a BGR photo already in memory: detect -> align -> predict -> draw.
 
     Parameters
     ----------
     image : ndarray of uint8, shape (H, W, 3)
         BGR; drawn on (in place) when ``draw``.
     model : LoadedModel
-    detector : FaceDetector, optional
-        Made once and passed in when predicting many photos.
+    detector : detector, optional
+        From :func:`keypoints.predict.detect.make_detector` (default: YuNet); made once and
+        passed in when predicting many photos.
     draw : bool
+    **options
+        ``keep_low_score`` (bool, default False: faces scored under the detector's ``min_score``
+        are left out) and ``align`` (see ``ALIGN``).
 
     Returns
     -------
     list of PhotoFace
     """
-    detector = detector or FaceDetector()
+    detector = detector or make_detector()
+    keep_low_score = options.pop("keep_low_score", False)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    faces = predict_faces(gray, detector.detect(gray), model, refine_steps, windows)
+    found = as_detections(detector.detect(image))
+    min_score = getattr(detector, "min_score", None)
+    faces = predict_faces(gray, found, model, refine_steps, windows, min_score=min_score, **options)
+    if not keep_low_score:
+        faces = [f for f in faces if not f.low_score]
     if draw and faces:
-        draw_faces(image, [f.box for f in faces], [f.keypoints for f in faces])
+        draw_photo_faces(image, faces)
     return faces
 
 
-def predict_file(path, model, detector=None, draw=True, windows=None):
-    """One photo end to end: read -> detect -> predict -> draw (nothing is written).
+def predict_file(path, model, detector=None, draw=True, windows=None, **options):
+    """One photo end to end: read -> detect -> align -> predict -> draw (nothing is written).
 
     Parameters
     ----------
     path : str or Path
     model : LoadedModel
         From :func:`load_predictor_model`.
-    detector : FaceDetector, optional
+    detector : detector, optional
+        Any detector from :func:`keypoints.predict.detect.make_detector` (default: YuNet).
     draw : bool
+    **options
+        As for :func:`predict_image` (``keep_low_score``, ``align``).
 
     Returns
     -------
@@ -289,7 +387,7 @@ def predict_file(path, model, detector=None, draw=True, windows=None):
         image = read_photo(path)
     except ImageError as error:
         return PhotoResult(path, error=str(error))
-    faces = predict_image(image, model, detector, draw=draw, windows=windows)
+    faces = predict_image(image, model, detector, draw=draw, windows=windows, **options)
     return PhotoResult(path, faces, image, (image.shape[1], image.shape[0]))
 
 
@@ -304,6 +402,9 @@ def predict_photos(
     smooth=True,
     detect_every=None,
     progress=False,
+    detector=None,
+    keep_low_score=False,
+    align=ALIGN,
 ):
     """Predict every photo in files and folders, and write the results.
 
@@ -331,6 +432,13 @@ def predict_photos(
         For videos (:func:`keypoints.predict.video.predict_video`): One Euro smoothing, frames between
         detections (None: ``DETECT_EVERY``), a progress bar. Ctrl-C during a video stops there, with
         its frames done written, and the summary's ``interrupted`` set.
+    detector : str or detector, optional
+        A name for :func:`keypoints.predict.detect.make_detector` (``yunet``, ``haar``) or a detector
+        made with it (with its ``min_score``); default YuNet.
+    keep_low_score : bool
+        Keep the faces scored under the detector's ``min_score`` (drawn dashed and red).
+    align : bool
+        Turn faces upright from the detector's landmarks (see ``ALIGN``).
 
     Returns
     -------
@@ -369,7 +477,7 @@ def predict_photos(
         )
     model = load_predictor_model(model)
     windows = fully_convolutional_model(model) if refine else None  # refused before any photo
-    detector = FaceDetector()
+    detector = make_detector(detector or "yunet") if detector is None or isinstance(detector, str) else detector
     names = printable_names(result_names(photos))
     videos_out = [Path(names[p]).stem + VIDEO_SUFFIX for p in photos if is_video(p)]
     refuse_overwriting_inputs(
@@ -399,7 +507,9 @@ def predict_photos(
                 result.video, result.output = (_unstaged(p, run, out_dir) for p in (result.video, result.output))
                 interrupted = result if result.interrupted else None
             else:
-                result = predict_file(path, model, detector, draw=False, windows=windows)
+                result = predict_file(
+                    path, model, detector, draw=False, windows=windows, keep_low_score=keep_low_score, align=align
+                )
                 if result.image is not None and images:
                     write_photo_images(result, run.stage, names[path])  # the annotated copy and the face crops
                     result.output = _unstaged(result.output, run, out_dir)
@@ -427,10 +537,8 @@ def predict_photos(
 def _one_thread():
     """Run PyTorch on one thread inside the block, then restore the setting.
 
-    A photo's few faces are too little work to share out, and on a busy
-    machine the waiting threads cost far more than they bring: one face,
-    three passes, on 2 cores that other jobs kept busy took 11 ms on one
-    thread and 1100 ms on two (16 faces: 168 ms against 1520 ms).
+    A photo's few faces are too little work to share out, and on a busy machine waiting threads
+    cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

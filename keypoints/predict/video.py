@@ -23,12 +23,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
+from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
+from keypoints.predict import detect
 from keypoints.predict.accuracy import nme
 from keypoints.predict.crop import clip_to_crop, crop_for_keypoints, cut_faces, to_photo
-from keypoints.predict.detect import FaceDetector
 from keypoints.predict.discover import VIDEO_SUFFIXES
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.pipeline import FLIP_AVERAGE, _one_thread, predict_faces
@@ -56,13 +56,15 @@ class VideoError(KeypointsError):
 
 
 def make_detector():
-    """The face detector videos use (the one place to change it)."""
-    return FaceDetector()
+    """The face detector videos use by default: the photos' default (the one place to change it)."""
+    return detect.make_detector()
 
 
 def detect_faces(detector, gray):
-    """Boxes ``x, y, w, h`` (F, 4) of the faces in a gray frame (the one call to the detector)."""
-    return detector.detect(gray)
+    """The faces in a gray frame as :class:`~keypoints.predict.detect.Detections` (the one call to the detector)."""
+    found = detect.as_detections(detector.detect(gray))
+    threshold = getattr(detector, "min_score", None)
+    return found if threshold is None else found.take(~(found.scores < threshold))  # as photos leave them out
 
 
 def is_video(path):
@@ -195,16 +197,22 @@ class FrameLoop:
                 if step:
                     crops = [crop_for_keypoints(p) for p in points]
                 with _one_thread():
-                    pixels = self.predict(self.model.module, cut_faces(gray, crops))[:, self.order].reshape(-1, 15, 2)
+                    pixels = self.predict(self.model.module, cut_faces(gray, crops))[:, self.order].reshape(
+                        -1, len(KEYPOINTS), 2
+                    )
                 points = [clip_to_crop(to_photo(p, c), c) for p, c in zip(pixels, crops)]
             kept = [track for track, crop, p in zip(tracks, crops, points) if track.update(crop, p, size)]
             lost = len(kept) < len(tracks)
             self.tracker.tracks = kept
         if lost or not self.tracker.tracks or index % self.detect_every == 0:
             self.detections += 1
-            new = self.tracker.match(detect_faces(self.detector, gray), index)
-            for face in predict_faces(gray, new, self.model):
-                self.tracker.start(face.keypoints, face.crop, index)
+            found = detect_faces(self.detector, gray)
+            new = self.tracker.match(found.boxes, index)
+            fresh = [k for k, box in enumerate(found.boxes) if any(np.array_equal(box, b) for b in new)]
+            for face in predict_faces(gray, found.take(fresh), self.model):
+                # a new face is predicted as a photo's (aligned from its landmarks), then followed with upright
+                # crops re-fitted to its keypoints
+                self.tracker.start(face.keypoints, crop_for_keypoints(face.keypoints), index)
             self.tracker.drop_duplicates()
         time_s = index / self.fps
         faces = []

@@ -1,4 +1,4 @@
-"""Finding faces with OpenCV's frontal-face Haar cascade."""
+"""OpenCV's frontal-face Haar cascade (``--detector haar``): boxes, no score, no landmarks."""
 
 from pathlib import Path
 
@@ -12,14 +12,10 @@ CASCADE_FILE = "haarcascade_frontalface_default.xml"
 
 DETECT_SIDE = 1280
 """Photos are searched on a copy resized so that the longer side is this long
-(``MAX_UPSCALE`` at most), so the search costs about the same for any photo.
-
-The cascade's smallest window is 24 px. Enlarging small photos finds smaller
-faces: on the 24 test frames shrunk so the face is 30 px wide in a 640x480
-photo, 23 of 24 were found searched at 2x against 19 of 24 at 1x (24 px wide:
-21 against 14). Large photos are reduced: in a 4000x3000 photo faces are
-searched down to 24 * 4000 / 1280 = 75 px wide (14 of 24 found at 75 px,
-19 of 24 at 100 px)."""
+(``MAX_UPSCALE`` at most): small photos enlarged so the cascade's 24-px window
+finds faces down to about 12-15 px of the photo, large ones reduced so the
+search costs about the same for any photo (see docs/decisions.md, "The Haar
+cascade's search size")."""
 
 MAX_UPSCALE = 2.0
 """The most a small photo is enlarged for the search."""
@@ -28,8 +24,8 @@ SCALE_FACTOR = 1.1
 """Step between the window sizes the cascade tries (OpenCV's default)."""
 
 MIN_NEIGHBORS = 5
-"""Overlapping hits needed to keep a face. 5 found exactly one face in each of
-the 24 test frames; 3 (OpenCV's default) added a false face to one of them."""
+"""Overlapping hits needed to keep a face; OpenCV's default 3 adds false faces
+(see docs/decisions.md, "The Haar cascade's search size")."""
 
 MAX_OVERLAP = 0.5
 """A box that shares more than this fraction of its area with a larger box is
@@ -44,7 +40,7 @@ also fires on 12-20 px textures (a zip on the astronaut sample); faces that
 small carry too little detail for 15 keypoints anyway."""
 
 
-class FaceDetector:
+class HaarDetector:
     """OpenCV's Haar cascade, loaded once, with the search settings above.
 
     Parameters
@@ -54,9 +50,13 @@ class FaceDetector:
     min_neighbors : int
     min_face : int
         Smallest face kept, photo pixels (see ``MIN_FACE_PHOTO``).
+    min_score : float or None
+        Kept for the common interface; the cascade gives no score, so every face passes.
     """
 
-    def __init__(self, side=DETECT_SIDE, min_neighbors=MIN_NEIGHBORS, min_face=MIN_FACE_PHOTO):
+    name = "haar"
+
+    def __init__(self, side=DETECT_SIDE, min_neighbors=MIN_NEIGHBORS, min_face=MIN_FACE_PHOTO, min_score=None):
         path = Path(cv2.data.haarcascades) / CASCADE_FILE
         self.cascade = cv2.CascadeClassifier(str(path))
         if self.cascade.empty():
@@ -66,36 +66,33 @@ class FaceDetector:
         self.side = side
         self.min_neighbors = min_neighbors
         self.min_face = min_face
+        self.min_score = min_score
 
-    def detect(self, gray):
-        """Boxes of the faces in a gray photo.
+    def detect(self, image):
+        """The faces in a photo.
 
         Parameters
         ----------
-        gray : ndarray of uint8, shape (H, W)
+        image : ndarray of uint8, shape (H, W, 3) BGR or (H, W) gray
 
         Returns
         -------
-        ndarray of int64, shape (F, 4)
-            ``x, y, w, h`` in the photo's pixels (``w == h``), largest face first.
+        Detections
+            Square boxes (``w == h``, whole pixels), largest first; scores NaN; no landmarks.
         """
-        height, width = gray.shape[:2]
-        factor = min(MAX_UPSCALE, self.side / max(height, width))
-        search, scale = gray, np.ones(4)
-        if factor != 1.0:
-            size = (max(round(width * factor), 1), max(round(height * factor), 1))
-            how = cv2.INTER_AREA if factor < 1.0 else cv2.INTER_LINEAR
-            search = cv2.resize(gray, size, interpolation=how)
-            # a pixel edge at e in the copy is at e / factor in the photo, per axis
-            scale = np.array([size[0] / width, size[1] / height] * 2)
-        smallest = max(MIN_FACE, int(np.ceil(self.min_face * factor)))
+        from keypoints.predict.detect import Detections, search_copy
+
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        search, scale = search_copy(gray, self.side, MAX_UPSCALE)
+        smallest = max(MIN_FACE, int(np.ceil(self.min_face * scale[0])))
         boxes = self.cascade.detectMultiScale(
             search, scaleFactor=SCALE_FACTOR, minNeighbors=self.min_neighbors, minSize=(smallest, smallest)
         )
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        boxes = np.rint(boxes / scale).astype(np.int64)
+        boxes = np.rint(boxes / np.tile(scale, 2)).astype(np.int64)
         boxes[:, 3] = boxes[:, 2]  # square, as the cascade's boxes are before rounding
-        return drop_overlaps(boxes[np.argsort(-boxes[:, 2], kind="stable")])
+        boxes = drop_overlaps(boxes[np.argsort(-boxes[:, 2], kind="stable")]).astype(np.float64)
+        return Detections(boxes, np.full(len(boxes), np.nan), None)
 
 
 def drop_overlaps(boxes, max_overlap=MAX_OVERLAP):

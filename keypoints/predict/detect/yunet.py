@@ -1,0 +1,197 @@
+"""YuNet through OpenCV's ``cv2.FaceDetectorYN``: a box, a score and five landmarks per face.
+
+The model file ships in the package (``keypoints/assets/yunet/``, Apache-2.0,
+provenance in its README) and is checked against its SHA-256 before OpenCV
+reads it, so a damaged or swapped file is refused by name.
+"""
+
+import hashlib
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from keypoints.errors import ModelFileError
+
+MODEL_FILE = "face_detection_yunet_2023mar.onnx"
+"""The YuNet model in ``keypoints/assets/yunet/``."""
+
+MODEL_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
+"""SHA-256 of ``MODEL_FILE``, as its README records it (opencv_zoo's and the authors' file)."""
+
+MIN_SCORE = 0.7
+"""Faces scored below this are low: left out by the predictor unless ``--keep-low-score``.
+Chosen between the false faces' and the real faces' scores (see docs/decisions.md, "YuNet's score threshold")."""
+
+FLOOR_SCORE = 0.4
+"""Detections under this are never reported, even with ``--keep-low-score``: below it YuNet
+reports textures (see docs/decisions.md, "YuNet's score threshold")."""
+
+DETECT_SIDE = 640
+"""Photos are searched on a copy whose longer side is this long (small ones enlarged at most
+``MAX_UPSCALE`` times); see docs/decisions.md, "YuNet's search size"."""
+
+MAX_UPSCALE = 2.0
+"""The most a small photo is enlarged for the search."""
+
+NMS_THRESHOLD = 0.3
+"""Overlap (IoU) above which OpenCV keeps only the better of two boxes (its sample's value)."""
+
+TOP_K = 5000
+"""Candidates kept before non-maximum suppression (OpenCV's sample's value)."""
+
+TURNS = (0.0, -40.0, 40.0)
+"""Degrees the search copy is also turned by (counter-clockwise as seen): YuNet places its landmarks
+well only on faces near upright, so tilted faces are searched on turned copies, and where one face
+is found on several copies the best-scored one is kept (see docs/decisions.md, "Rotated photos:
+faces found and NME")."""
+
+MERGE_OVERLAP = 0.3
+"""Boxes from different turned copies that overlap more than this (IoU), or one of which holds the
+other's centre, are one face."""
+
+
+class DetectorFileError(ModelFileError):
+    """The detector's model file is missing or is not the file the package shipped."""
+
+
+@contextmanager
+def model_path():
+    """The shipped YuNet file as a path on disk (extracted for the block if the package is zipped)."""
+    with resources.as_file(resources.files("keypoints").joinpath("assets", "yunet", MODEL_FILE)) as path:
+        yield Path(path)
+
+
+def check_model_file(path, expected=MODEL_SHA256):
+    """Refuse a YuNet file that is missing or whose SHA-256 is not ``expected``.
+
+    Raises
+    ------
+    DetectorFileError
+        Naming the file, what was found, and how to restore it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DetectorFileError(
+            f"{path}: YuNet's model file is missing; reinstall the package, or restore it with "
+            f"`git checkout keypoints/assets/yunet/{MODEL_FILE}` (or use --detector haar)"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != expected:
+        raise DetectorFileError(
+            f"{path}: SHA-256 is {digest[:16]}..., not YuNet's {expected[:16]}... (the file is damaged or "
+            f"replaced); restore it with `git checkout keypoints/assets/yunet/{MODEL_FILE}` or reinstall "
+            "the package (or use --detector haar)"
+        )
+
+
+class YuNetDetector:
+    """YuNet, loaded once (SHA-256 checked), with the search settings above.
+
+    Parameters
+    ----------
+    min_score : float
+        See ``MIN_SCORE``; kept on the detector for the predictor to apply.
+    floor_score : float
+        See ``FLOOR_SCORE``.
+    side : int
+        See ``DETECT_SIDE``.
+    turns : sequence of float
+        See ``TURNS``; ``(0.0,)`` searches the upright copy alone (faster, for upright photos).
+    path : str or Path, optional
+        Another copy of the model file (it must have the same SHA-256); default: the shipped one.
+    """
+
+    name = "yunet"
+
+    def __init__(self, min_score=MIN_SCORE, floor_score=FLOOR_SCORE, side=DETECT_SIDE, turns=TURNS, path=None):
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be within [0, 1], got {min_score}")
+        self.min_score = float(min_score)
+        self.floor_score = min(float(floor_score), self.min_score)
+        self.side = side
+        self.turns = tuple(turns)
+        if path is None:
+            with model_path() as shipped:
+                self.net = self._load(shipped)
+        else:
+            self.net = self._load(Path(path))
+
+    def _load(self, path):
+        check_model_file(path)
+        return cv2.FaceDetectorYN.create(str(path), "", (320, 320), self.floor_score, NMS_THRESHOLD, TOP_K)
+
+    def detect(self, image):
+        """The faces in a photo.
+
+        Parameters
+        ----------
+        image : ndarray of uint8, shape (H, W, 3) BGR or (H, W) gray
+
+        Returns
+        -------
+        Detections
+            Boxes, scores and landmarks in photo pixels, largest box first; every score at least ``floor_score``.
+        """
+        from keypoints.predict.detect import Detections, no_detections, search_copy
+
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)  # YuNet reads three channels
+        search, scale = search_copy(image, self.side, MAX_UPSCALE)
+        height, width = search.shape[:2]
+        centre = ((width - 1) / 2, (height - 1) / 2)
+        self.net.setInputSize((width, height))
+        rows = []
+        for degrees in self.turns:
+            turn = cv2.getRotationMatrix2D(centre, degrees, 1.0)
+            copy = (
+                search
+                if degrees == 0
+                else cv2.warpAffine(search, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+            )
+            _, found = self.net.detect(copy)
+            if found is None or not len(found):
+                continue
+            found = found.astype(np.float64)
+            back = cv2.invertAffineTransform(turn)
+            # landmarks turn back exactly; a box keeps its size and turns back about its centre
+            marks = found[:, 4:14].reshape(-1, 5, 2) @ back[:, :2].T + back[:, 2]
+            middle = (found[:, :2] + found[:, 2:4] / 2) @ back[:, :2].T + back[:, 2]
+            boxes = np.hstack([middle - found[:, 2:4] / 2, found[:, 2:4]])
+            rows.append(np.hstack([boxes, marks.reshape(-1, 10), found[:, 14:15]]))
+        if not rows:
+            return no_detections(with_landmarks=True)
+        found = _best_of_overlapping(np.vstack(rows))
+        # (x, y) of YuNet's output are pixel positions of the copy: a point p there is at (p + 0.5) / s - 0.5
+        boxes = found[:, :4].copy()
+        boxes[:, :2] = (boxes[:, :2] + 0.5) / scale - 0.5
+        boxes[:, 2:] /= scale
+        landmarks = (found[:, 4:14].reshape(-1, 5, 2) + 0.5) / scale - 0.5
+        order = np.argsort(-boxes[:, 2], kind="stable")
+        return Detections(boxes[order], found[order, 14], landmarks[order])
+
+
+def _best_of_overlapping(rows, max_overlap=MERGE_OVERLAP):
+    """YuNet rows (N, 15) without those that are a better-scored one's face (see ``MERGE_OVERLAP``)."""
+    rows = rows[np.argsort(-rows[:, 14], kind="stable")]
+    kept = []
+    for row in rows:
+        if all(_iou(row[:4], other[:4]) <= max_overlap and not _holds_centre(other[:4], row[:4]) for other in kept):
+            kept.append(row)
+    return np.array(kept)
+
+
+def _holds_centre(box, other):
+    """Whether ``x, y, w, h`` box holds the centre of the other box."""
+    cx, cy = other[0] + other[2] / 2, other[1] + other[3] / 2
+    return box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]
+
+
+def _iou(a, b):
+    """Intersection over union of two ``x, y, w, h`` boxes."""
+    w = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = w * h
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)

@@ -1,0 +1,155 @@
+"""Detection, alignment and confidence figures of docs/decisions.md (detection sections).
+
+PYTHONPATH=. python tools/measure_detection.py rotation PHOTOS_DIR
+PYTHONPATH=. python tools/measure_detection.py photos PHOTOS_DIR [--detector haar] [--no-align]
+PYTHONPATH=. python tools/measure_detection.py validation TRAINING_CSV   # confidence calibration
+PYTHONPATH=. python tools/measure_detection.py smallest PHOTOS_DIR       # smallest face found, time per photo
+"""
+
+import argparse
+
+import numpy as np
+
+from keypoints.predict.accuracy import evaluate_photos, rotation_table
+from keypoints.predict.confidence import spearman
+from keypoints.predict.detect import make_detector
+from keypoints.predict.pipeline import load_predictor_model
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["rotation", "photos", "validation", "smallest", "template", "scores"])
+    parser.add_argument("folder", help="labelled photos with keypoints.csv (validation: the training CSV)")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--detector", default="yunet")
+    parser.add_argument("--no-align", action="store_true")
+    args = parser.parse_args()
+    model = load_predictor_model(args.model)
+    if args.what == "rotation":
+        print(rotation_table(args.folder, model).to_markdown(index=False, floatfmt=".4f"))
+        return
+    if args.what == "validation":
+        validation(args.folder, model)
+        return
+    if args.what == "scores":
+        score_spread(args.folder)
+        return
+    if args.what == "template":
+        template(args.folder)
+        return
+    if args.what == "smallest":
+        smallest(args.folder)
+        return
+    scores = evaluate_photos(args.folder, model, detector=make_detector(args.detector), align=not args.no_align)
+    found = [s for s in scores if s.found]
+    print(f"found {len(found)} of {len(scores)}; NME {np.mean([s.nme for s in found]):.4f}")
+    if len(found) > 2 and np.isfinite([s.estimated_px for s in found]).all():
+        rho = spearman([s.estimated_px for s in found], [s.error_px for s in found])
+        print(f"Spearman(estimated error, true error) over the faces found: {rho:.3f}")
+
+
+def validation(csv, model):
+    """Calibrate the keypoint confidence on the validation faces (split by person), turned up to 30 degrees."""
+    from keypoints.predict.accuracy import score_faces, validation_items
+    from keypoints.predict.confidence import fit_calibration
+    from keypoints.training.trainer import prepare
+
+    data = prepare(csv, say=lambda *a: None)
+    complete = ~np.isnan(data.valid_keypoints).any(axis=1)
+    items = validation_items(data.valid_images[complete], data.valid_keypoints[complete])
+    scores = [s for s in score_faces(items, model, make_detector("yunet")) if s.found]
+    gap = np.array([s.disagreement for s in scores])
+    error = np.array([s.frame_error for s in scores])
+    slope, intercept, rho = fit_calibration(gap, error)
+    print(f"{len(scores)} of {len(items)} validation faces found; NME {np.mean([s.nme for s in scores]):.4f}")
+    print(f"true error (96-frame px) ~ {slope:.3f} * disagreement + {intercept:.3f}; Spearman {rho:.3f}")
+    raw = spearman(gap, error)
+    print(f"Spearman(disagreement, true error) on the validation faces: {raw:.3f}")
+
+
+def score_spread(folder):
+    """YuNet's scores down to 0.3 on the labelled photos turned by 0, 30 and 60 degrees and on the samples."""
+    from pathlib import Path
+
+    from keypoints.predict.accuracy import labelled_photos, rotate_onto_canvas
+    from keypoints.predict.read import read_photo
+
+    detector = make_detector("yunet", min_score=0.3, floor_score=0.3)
+    real, false = [], []
+    photos = labelled_photos(folder)
+    for degrees in (0, 30, 60):
+        for _, image, truth in photos:
+            image, truth = rotate_onto_canvas(image, truth, degrees)
+            found, (cx, cy) = detector.detect(image), truth.mean(axis=0)
+            for (x, y, w, h), score in zip(found.boxes, found.scores):
+                (real if x <= cx <= x + w and y <= cy <= y + h else false).append(score)
+    for path in sorted(Path("data/samples").glob("*.*g")):
+        found = detector.detect(read_photo(path))
+        print(f"{path.name}: scores {found.scores.round(2).tolist()}, boxes {found.boxes.round().tolist()}")
+    real, false = np.array(real), np.array(false)
+    print(f"real faces: {len(real)}, lowest scores {np.sort(real)[:5].round(3).tolist()}")
+    print(f"false faces: {len(false)}, highest scores {np.sort(false)[::-1][:5].round(3).tolist()}")
+    for threshold in (0.5, 0.6, 0.7, 0.8):
+        print(f"threshold {threshold}: {(real >= threshold).sum()} real, {(false >= threshold).sum()} false kept")
+
+
+def template(csv):
+    """Where YuNet puts its five landmarks on the training faces, in the 96x96 frame (LANDMARK_TEMPLATE)."""
+    import cv2
+
+    from keypoints.training.trainer import prepare
+
+    data = prepare(csv, say=lambda *a: None)
+    detector = make_detector("yunet", min_score=0.4, turns=(0.0,))  # upright faces: the upright search
+    marks = []
+    for image in data.train_images[:, 0]:
+        framed = cv2.copyMakeBorder(image, 48, 48, 48, 48, cv2.BORDER_REPLICATE)
+        found = detector.detect(framed)
+        if len(found):
+            nearest = np.argmin(np.hypot(*(found.boxes[:, :2] + found.boxes[:, 2:] / 2 - 96).T))
+            marks.append(found.landmarks[nearest] - 48)
+    marks = np.array(marks)
+    print(f"found in {len(marks)} of {len(data.train_images)} training faces")
+    print("mean (5, 2):", marks.mean(axis=0).round(2).tolist())
+    print("sd (5, 2):", marks.std(axis=0).round(2).tolist())
+
+
+def smallest(folder):
+    """Faces found, per detector, in the labelled photos shrunk so the face is a given width in a 640x480 photo."""
+    import time
+
+    import cv2
+
+    from keypoints.predict.accuracy import labelled_photos
+
+    photos = labelled_photos(folder)
+    detectors = {"haar": make_detector("haar"), "yunet": make_detector("yunet")}
+    print("| face width (px, eye distance x 2.5) | haar | yunet |")
+    print("|---|---|---|")
+    for width in (12, 16, 20, 24, 30, 40):
+        found = dict.fromkeys(detectors, 0)
+        for _, image, truth in photos:
+            eyes = np.linalg.norm(truth[0] - truth[1])
+            k = width / (2.5 * eyes)
+            small = cv2.resize(image, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+            canvas = np.full((480, 640, 3), 128, np.uint8)
+            h, w = small.shape[:2]
+            canvas[100 : 100 + h, 100 : 100 + w] = small
+            centre = truth.mean(axis=0) * k + 100
+            for name, detector in detectors.items():
+                boxes = detector.detect(canvas).boxes
+                if any(x <= centre[0] <= x + bw and y <= centre[1] <= y + bh for x, y, bw, bh in boxes):
+                    found[name] += 1
+        print(f"| {width} | {found['haar']} / {len(photos)} | {found['yunet']} / {len(photos)} |")
+    for size in ((640, 480), (4000, 3000)):
+        image = cv2.resize(photos[0][1], size)
+        for name, detector in detectors.items():
+            detector.detect(image)
+            start = time.perf_counter()
+            for _ in range(3):
+                detector.detect(image)
+            print(f"detection {size[0]}x{size[1]} {name}: {(time.perf_counter() - start) / 3 * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
