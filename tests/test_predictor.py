@@ -63,10 +63,19 @@ def test_bgr_order_is_said_with_channels(predict, from_path):
 def test_a_gray_array_and_a_float_array_find_the_same_face(predict, from_path):
     bgr = cv2.imread(str(PHOTO))
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    for image in (gray, gray[:, :, None], bgr[:, :, ::-1] / 255.0, (bgr[:, :, ::-1] / 255.0).astype(np.float32)):
+    as_gray = predict(np.repeat(gray[:, :, None], 3, axis=2))  # YuNet reads colour: gray is its own input
+    rgb = bgr[:, :, ::-1] / 255.0
+    for image, expected in (
+        (gray, as_gray),
+        (gray[:, :, None], as_gray),
+        (rgb, from_path),
+        (rgb.astype(np.float32), from_path),
+    ):
         faces = predict(image)
-        np.testing.assert_array_equal(faces.boxes, from_path.boxes)
-        assert np.abs(faces.keypoints - from_path.keypoints).max() < 0.5
+        np.testing.assert_array_equal(faces.boxes, expected.boxes)
+        assert np.abs(faces.keypoints - expected.keypoints).max() < 0.5
+    assert len(as_gray.boxes) == len(from_path.boxes) == 1
+    assert np.abs(as_gray.keypoints - from_path.keypoints).max() < 3  # the same face, without its colour
 
 
 def test_a_pil_image_works(predict, from_path):

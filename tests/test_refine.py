@@ -86,9 +86,9 @@ def test_explain_finds_the_face_in_a_photo_as_the_predictor_does(shared_photos, 
     code = main(["explain", "--model", str(conv_model.path), str(photo), "--out", str(tmp_path), "--stride", "12"])
     assert code == 0
     out = capsys.readouterr().out
-    assert f"{photo.name} face 1 (" in out
+    assert f"{photo.name} face 0 (" in out  # the predictor's numbering
     for kind in ("saliency", "occlusion"):
-        assert (tmp_path / f"{photo.stem}_face1_{kind}.png").stat().st_size > 10_000
+        assert (tmp_path / f"{photo.stem}_face0_{kind}.png").stat().st_size > 10_000
 
 
 def test_predict_refine_refuses_a_model_without_a_fully_convolutional_form(tmp_path, capsys):

@@ -195,12 +195,13 @@ def faces_from_photo(path, model):
         raise KeypointsError(f"{path}: no face found; use a photo with a face, or a CSV row")
     crops = [face.crop for face in faces]
     images = cut_aligned(gray, crops) if isinstance(crops[0], AlignedCrop) else cut_faces(gray, crops)
+    # numbered as the predictor's keypoints.csv and results page number them
     return [
         FaceToExplain(
             f"{path.stem}_face{k}",
-            images[k - 1, 0],
+            images[k, 0],
             None,
-            f"{path.name} face {k} ({crop.side} px square at x {crop.x0}, y {crop.y0})",
+            f"{path.name} face {k} ({face.box[2]}x{face.box[3]} px box at x {face.box[0]}, y {face.box[1]})",
         )
-        for k, crop in enumerate(crops, start=1)
+        for k, face in enumerate(faces)
     ]

@@ -141,32 +141,23 @@ def write_photo_images(result, out_dir, name):
 def results_table(results):
     """The rows of ``keypoints.csv`` as a DataFrame with ``CSV_COLUMNS`` (and ``VIDEO_COLUMNS`` after ``face``
     when a video is among the results)."""
-    if any(hasattr(r, "frames") for r in results):
-        return _table_with_videos(results)
+    videos = any(hasattr(r, "frames") for r in results)
+    columns = [*CSV_COLUMNS[:2], *VIDEO_COLUMNS, *CSV_COLUMNS[2:]] if videos else list(CSV_COLUMNS)
     rows = []
     for result in results:
         for number, face in enumerate(result.faces):
+            if hasattr(face, "frame"):
+                number_and_video = (face.face, face.frame, face.time_s, face.track)
+            else:
+                number_and_video = (number, None, None, None) if videos else (number,)
             confidence = [getattr(face, "score", float("nan")), getattr(face, "error_px", float("nan"))]
-            rows.append([str(result.path), number, *face.box, *confidence, *face.keypoints.ravel().tolist()])
-    table = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
-    return table.astype({c: "int64" for c in CSV_COLUMNS[1:6]})
-
-
-def _table_with_videos(results):
-    columns = [*CSV_COLUMNS[:2], *VIDEO_COLUMNS, *CSV_COLUMNS[2:]]
-    rows = []
-    for result in results:
-        for number, face in enumerate(result.faces):
-            video = (
-                (face.face, face.frame, face.time_s, face.track)
-                if hasattr(face, "frame")
-                else (number, None, None, None)
-            )
-            rows.append([str(result.path), *video, *face.box, *face.keypoints.ravel().tolist()])
+            rows.append([str(result.path), *number_and_video, *face.box, *confidence, *face.keypoints.ravel().tolist()])
     table = pd.DataFrame(rows, columns=columns)
-    table = table.astype({c: "Int64" for c in ("face", "frame", "track", "box_x", "box_y", "box_w", "box_h")})
-    # milliseconds: the two decimals of the other columns would round 1/30 s to 0.03
-    table["time_s"] = [("" if pd.isna(t) else f"{t:.3f}") for t in table["time_s"]]
+    whole = ("face", "frame", "track", "box_x", "box_y", "box_w", "box_h") if videos else CSV_COLUMNS[1:6]
+    table = table.astype({c: "Int64" if videos else "int64" for c in whole})
+    if videos:
+        # milliseconds: the two decimals of the other columns would round 1/30 s to 0.03
+        table["time_s"] = [("" if pd.isna(t) else f"{t:.3f}") for t in table["time_s"]]
     return table
 
 
