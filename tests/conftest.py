@@ -1,4 +1,4 @@
-"""Shared fixtures: fixed seeds, a private cache folder, and the shared data when it is there."""
+"""Shared fixtures: fixed seeds, torch's thread count restored, a private cache folder, and the shared data."""
 
 import os
 import random
@@ -16,6 +16,14 @@ def fixed_seeds():
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def torch_threads():
+    """A test that sets torch's thread count leaves the next test the count it found."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)
