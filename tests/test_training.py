@@ -59,7 +59,10 @@ def test_batches_flip_exactly_half_and_relabel_left_and_right():
 
 def test_batches_are_seeded_cover_every_face_and_change_order_between_passes():
     _, _, tensors = small_set(10)
-    run = lambda seed: [x for x, _ in FaceBatches(tensors, batch_size=4, shuffle=True, flip=True, seed=seed)]  # noqa
+
+    def run(seed):
+        return [x for x, _ in FaceBatches(tensors, batch_size=4, shuffle=True, flip=True, seed=seed)]
+
     first, again = run(7), run(7)
     assert all(torch.equal(a, b) for a, b in zip(first, again))
     assert [len(b) for b in first] == [4, 4, 2]
@@ -259,7 +262,10 @@ def test_prepare_splits_by_person_even_when_bad_rows_are_skipped(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     prepared = prepare(path, valid_fraction=0.3, seed=1, skip_bad_rows=True, say=lambda *a: None)
     row_of = {images[i].tobytes(): i for i in range(40)}
-    person = lambda faces: {people[row_of[face.tobytes()]] for face in faces}  # noqa: E731
+
+    def person(faces):
+        return {people[row_of[face.tobytes()]] for face in faces}
+
     train_people, valid_people = person(prepared.train_images), person(prepared.valid_images)
     assert train_people.isdisjoint(valid_people) and len(train_people | valid_people) == 10
     assert len(prepared.train_images) + len(prepared.valid_images) == 39
