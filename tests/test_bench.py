@@ -5,6 +5,7 @@ import io
 import json
 import math
 
+import numpy as np
 import pytest
 
 from keypoints import bench
@@ -123,3 +124,39 @@ def test_broadcast_product_size_comes_from_the_layer_geometry():
     # (B, K, D1*F*F, L): 64 filters, 32*2*2 inputs each, at 46*46 positions, 4 bytes each
     assert broadcast_product_bytes(128) == 128 * 64 * 32 * 4 * 46 * 46 * 4
     assert broadcast_product_bytes(1, {**LAYER_SHAPE, "input_size": 5}) == 64 * 32 * 4 * 4 * 4 * 4
+
+
+def test_floor_rows_come_from_the_throughput_they_are_given():
+    from keypoints.bench.floor import bench_floor
+    from keypoints.bench.training import throughput_by_network
+
+    training = [bench.BenchRow("train conv", 10.0, 12.0, "plain", section="training", details={"network": "conv"})]
+    throughput = throughput_by_network(training)
+    assert throughput == {"conv": 10.0}
+    rows = bench_floor(bench.BenchSettings(tiny=True), "cpu", throughput, say=lambda *_: None)
+    assert [row.name for row in rows] == ["train conv: throughput vs the arithmetic floor"]  # no local: not measured
+    (row,) = rows
+    assert row.ours == 10.0 and row.details["train_flops_per_face"] == flops_per_face("conv")[0]
+    assert row.baseline == pytest.approx(row.details["matmul_flops_per_s"] / row.details["train_flops_per_face"])
+
+
+def test_photo_rows_time_the_detector_they_are_given(tmp_path):
+    from keypoints.bench.photos import bench_photos
+
+    class NoFaces:
+        """A detector that finds nothing, as a second detector's rows would be timed."""
+
+        calls = 0
+
+        def detect(self, gray):
+            NoFaces.calls += 1
+            return np.zeros((0, 4), dtype=np.int64)
+
+    said = []
+    rows = bench_photos(tmp_path, bench.BenchSettings(tiny=True), NoFaces(), label="none", say=said.append)
+    assert [row.name for row in rows] == [
+        "photo 160x120 end to end, none (0 face(s))",
+        "photo 320x240 end to end, none (0 face(s))",
+    ]
+    assert all(row.details["detector"] == "NoFaces" and row.ours > 0 and row.baseline > 0 for row in rows)
+    assert NoFaces.calls == 4  # each photo: once to count the faces, once timed
