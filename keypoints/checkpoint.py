@@ -16,8 +16,8 @@ import torch
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.errors import ModelFileError
 from keypoints.networks import get_network
-from keypoints.networks import layers as layer_specs
 from keypoints.networks.build import Network, build_module
+from keypoints.networks.layers import SPEC_KINDS
 
 FORMAT = "keypoints-model"
 VERSION = 1
@@ -58,14 +58,13 @@ def network_to_dict(network):
 
 def network_from_dict(data):
     """Inverse of :func:`network_to_dict`."""
-    kinds = _spec_classes()
     layers = []
     for layer in data["layers"]:
         layer = dict(layer)
         kind = layer.pop("kind")
-        if kind not in kinds:
+        if kind not in SPEC_KINDS:
             raise ModelFileError(f"unknown layer kind {kind!r}; this model needs a newer keypoints")
-        layers.append(kinds[kind](**layer))
+        layers.append(SPEC_KINDS[kind](**layer))
     return Network(
         name=data["name"],
         description=data["description"],
@@ -170,14 +169,3 @@ def load_model(path, device="cpu"):
         ) from error
     module.to(device).eval()
     return LoadedModel(module, network, tuple(saved["columns"]), saved.get("card", {}), path)
-
-
-def _spec_classes():
-    """Layer spec classes by their ``kind``."""
-    found, stack = {}, [layer_specs.LayerSpec]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        if "kind" in cls.__dict__ and not cls.__name__.startswith("_"):
-            found[cls.kind] = cls
-    return found

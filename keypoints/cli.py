@@ -8,9 +8,9 @@ non-zero exit code, with no traceback.
 import argparse
 import sys
 import time
+from pathlib import Path
 
-import numpy as np
-
+from keypoints import __version__
 from keypoints.errors import KeypointsError
 
 EXIT_ERROR = 1
@@ -47,6 +47,7 @@ def _parser():
         prog="keypoints",
         description="Facial keypoint detection on the Kaggle 'Facial Keypoints Detection' format.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="<command>")
 
     check = commands.add_parser("check", help="load and validate a Kaggle CSV, and summarise it")
@@ -103,11 +104,35 @@ def _parser():
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="RMSE of a model on a labelled Kaggle-format CSV")
-    evaluate.add_argument("--data", required=True, help="labelled CSV (training.csv layout)")
-    evaluate.add_argument("--model", help="model file (default: the default model)")
-    evaluate.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    evaluate.add_argument(
+        "--data",
+        help="labelled CSV (training.csv layout), or a folder holding one (default: training.csv[.gz|.zip] in "
+        "./data, $KEYPOINTS_DATA_DIR or /kaggle/input/facial-keypoints-detection)",
+    )
+    evaluate.add_argument("--model", help="model file (default: the shipped model)")
+    evaluate.add_argument(
+        "--split",
+        default="all",
+        choices=("all", "valid"),
+        help="all: every labelled face; valid: only the validation people of the run that trained the model "
+        "(needs the file it was trained on; reproduces its card's figure)",
+    )
+    evaluate.add_argument(
+        "--json", action="store_true", help="print only a JSON object of the figures on stdout (the table on stderr)"
+    )
     evaluate.add_argument("--skip-bad-rows", action="store_true")
     evaluate.set_defaults(handler=_evaluate)
+
+    photos = commands.add_parser(
+        "evaluate-photos", help="faces found and NME on photos with true keypoints (a keypoints.csv beside them)"
+    )
+    photos.add_argument("folder", help="folder of photos and a CSV of their true keypoints in photo pixels")
+    photos.add_argument(
+        "--labels", default="keypoints.csv", help="the CSV in FOLDER: a file column and the 30 Kaggle columns"
+    )
+    photos.add_argument("--model", help="model file (default: the shipped model)")
+    photos.add_argument("--json", action="store_true", help="print only a JSON object on stdout (the table on stderr)")
+    photos.set_defaults(handler=_evaluate_photos)
 
     download = commands.add_parser("download", help="download the Kaggle competition files (needs a token)")
     download.add_argument("--out", default=None, help="folder to unpack into (default: data/)")
@@ -135,8 +160,14 @@ def _parser():
 
     predict = commands.add_parser("predict", help="find faces in photos and draw their keypoints")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
-    predict.add_argument("--model", help="model file (default: models/default.pt)")
-    predict.add_argument("--out", default=None, help="folder for the results (default: results/)")
+    predict.add_argument("--model", help="model file (default: the shipped model, keypoints/assets/default.pt)")
+    predict.add_argument("--out", default=None, help="folder for the results (default: results/ here)")
+    predict.add_argument("--json", action="store_true", help="also write results.json (every face, named keypoints)")
+    predict.add_argument(
+        "--no-images",
+        action="store_true",
+        help="write data only (keypoints.csv, and results.json with --json): no annotated photos, no index.html",
+    )
     predict.add_argument(
         "--refine",
         action="store_true",
@@ -153,7 +184,7 @@ def _parser():
         metavar="IMAGE",
         help="FILE.csv:ROWS (row 1 is the first face; e.g. training.csv:1,5,10-12) or a photo",
     )
-    explain.add_argument("--model", help="model file (default: the default model)")
+    explain.add_argument("--model", help="model file (default: the shipped model)")
     explain.add_argument("--out", default=None, help="folder for the PNG figures (default: results/explain)")
     explain.add_argument("--keypoint", default="nose_tip", help="keypoint of the one-keypoint saliency panel")
     explain.add_argument("--patch", type=int, default=12, help="side of the grey occlusion square in pixels")
@@ -163,29 +194,19 @@ def _parser():
     submit = commands.add_parser("submit", help="write the Kaggle submission file for test.csv")
     submit.add_argument("--test", required=True, help="the Kaggle test.csv (ImageId,Image)")
     submit.add_argument("--lookup", required=True, help="the Kaggle IdLookupTable.csv")
-    submit.add_argument("--model", help="model file (default: the default model)")
+    submit.add_argument("--model", help="model file (default: the shipped model)")
     submit.add_argument("--out", default=None, help="submission CSV to write (default: submission.csv)")
     submit.set_defaults(handler=_submit)
-
-    for name, issue, what in _NOT_YET:
-        later = commands.add_parser(name, help=f"{what} (not built yet)")
-        later.add_argument("rest", nargs=argparse.REMAINDER)
-        later.set_defaults(handler=lambda args, name=name, issue=issue: _not_yet(name, issue))
     return parser
 
 
-_NOT_YET = ()
-
-
-def _not_yet(name, issue):
-    print(f"error: `keypoints {name}` is not built yet (see {issue}).", file=sys.stderr)
-    return EXIT_USAGE
+NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv")
+"""The names of ``keypoints.networks.NETWORKS``, written out so that building the parser (``--help``) does
+not import torch; a test keeps the two equal (see docs/decisions.md, "Help without torch")."""
 
 
 def _network_names():
-    from keypoints.networks import NETWORKS
-
-    return list(NETWORKS)
+    return list(NETWORK_NAMES)
 
 
 def _explain(args):
@@ -267,36 +288,63 @@ def _evaluate(args):
 
     from keypoints import paths
     from keypoints.checkpoint import load_model
-    from keypoints.data.loader import load_kaggle_csv
-    from keypoints.inference import predict_pixels
-    from keypoints.training.metrics import rmse_per_keypoint
+    from keypoints.evaluation import evaluate_csv
 
-    model = load_model(args.model or paths.DEFAULT_MODEL)
-    data = load_kaggle_csv(args.data, skip_bad_rows=args.skip_bad_rows)
-    _report_skipped(data)
-    if not data.columns:
-        raise KeypointsError(f"{args.data}: no keypoint columns, so nothing to compare with (a test file?).")
-    truth = data.keypoints_in(model.columns)
-    labelled = ~np.isnan(truth).all(axis=1)
-    predicted = predict_pixels(model.module, data.images[labelled])
-    rmse, per_keypoint = rmse_per_keypoint(predicted, truth[labelled], model.columns)
-    print(f"model {model.path} ({model.network.name}) on {data.source}: {int(labelled.sum())} faces")
-    print(f"RMSE {rmse:.3f} px")
-    width = max(map(len, per_keypoint))
-    for name, value in per_keypoint.items():
-        print(f"  {name:{width}}  {value:.3f}")
-    if args.json:
-        print(
-            json.dumps(
-                {"rmse": rmse, "per_keypoint": per_keypoint, "n_faces": int(labelled.sum()), "model": str(model.path)}
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON object alone
+    data = args.data
+    if data is None or Path(data).is_dir():
+        data = paths.find_training_file(data)
+        if data is None:
+            where = args.data or ", ".join(str(d) for d in paths.data_dirs())
+            raise KeypointsError(
+                f"no training file ({', '.join(paths.TRAINING_NAMES)}) in {where}; pass one with --data FILE"
             )
-        )
+    model = load_model(args.model or paths.DEFAULT_MODEL)
+    figures = evaluate_csv(
+        data, model, split=args.split, skip_bad_rows=args.skip_bad_rows, say=lambda text: print(text, file=out)
+    )
+    print(
+        f"model {figures['model']} ({figures['network']}) on {figures['data']}: {figures['n_faces']} faces, "
+        f"{figures['split']}",
+        file=out,
+    )
+    print(f"RMSE {figures['rmse']:.3f} px", file=out)
+    width = max(map(len, figures["per_keypoint"]))
+    for name, value in figures["per_keypoint"].items():
+        print(f"  {name:{width}}  {'never labelled' if value is None else f'{value:.3f}'}", file=out)
+    if args.json:
+        print(json.dumps(figures, allow_nan=False))
+    return 0
+
+
+def _evaluate_photos(args):
+    import json
+
+    from keypoints import paths
+    from keypoints.evaluation import evaluate_photo_folder
+    from keypoints.predict import load_predictor_model
+
+    out = sys.stderr if args.json else sys.stdout
+    model = load_predictor_model(args.model or paths.DEFAULT_MODEL)
+    figures = evaluate_photo_folder(args.folder, model, labels=args.labels)
+    width = max([len(p["file"]) for p in figures["photos"]] + [4])
+    for photo in figures["photos"]:
+        score = f"{photo['nme']:.4f}" if photo["found"] else "not found"
+        print(f"  {photo['file']:{width}}  {score}", file=out)
+    mean = "no face found" if figures["nme"] is None else f"NME {figures['nme']:.4f} (mean error / eye distance)"
+    print(
+        f"model {figures['model']} on {figures['folder']}: {figures['n_found']} of {figures['n_photos']} faces "
+        f"found; {mean}",
+        file=out,
+    )
+    if args.json:
+        print(json.dumps(figures, allow_nan=False))
     return 0
 
 
 def _check(args):
     from keypoints.data.loader import load_kaggle_csv
-    from keypoints.data.schema import KEYPOINTS
+    from keypoints.data.schema import KEYPOINTS, column_indices
 
     started = time.perf_counter()
     data = load_kaggle_csv(args.csv, skip_bad_rows=args.skip_bad_rows, use_cache=not args.no_cache)
@@ -312,7 +360,7 @@ def _check(args):
     width = max(map(len, KEYPOINTS))
     print(f"{'keypoint':{width}}  present")
     for name in KEYPOINTS:
-        count = int((present[:, data.columns.index(name + "_x")] & present[:, data.columns.index(name + "_y")]).sum())
+        count = int(present[:, column_indices(data.columns, (f"{name}_x", f"{name}_y"))].all(axis=1).sum())
         print(f"{name:{width}}  {count:6d} ({100 * count / max(len(data), 1):5.1f}%)")
     return 0
 
@@ -343,9 +391,21 @@ def _predict(args):
         else:
             print(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
 
+    from keypoints.predict import load_predictor_model
+    from keypoints.predictor import card_warnings
+
+    model = load_predictor_model(args.model)
+    for warning in card_warnings(model.card, model.path):
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         summary = predict_photos(
-            args.paths, args.model, args.out or paths.RESULTS_DIR, on_result=report, refine=args.refine
+            args.paths,
+            model,
+            args.out or paths.RESULTS_DIR,
+            on_result=report,
+            refine=args.refine,
+            images=not args.no_images,
+            json=args.json,
         )
     except NoPhotosError as error:
         print_error(error)

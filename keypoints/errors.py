@@ -36,3 +36,24 @@ class NoPhotosError(KeypointsError):
 
 class ConversionError(KeypointsError):
     """A network has no fully-convolutional form (locally-connected, padded, unknown layers)."""
+
+
+def problem_lines(problems, shown):
+    """The first ``shown`` problems, one per indented line, then how many more there are.
+
+    Parameters
+    ----------
+    problems : sequence
+        Each written with ``str``.
+    shown : int
+        How many to list.
+
+    Returns
+    -------
+    str
+        ``"  first\n  second\n  ... and 3 more"``; empty for no problems.
+    """
+    lines = [f"  {problem}" for problem in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"  ... and {len(problems) - shown} more")
+    return "\n".join(lines)

@@ -1,19 +1,43 @@
 """Inference: a network's keypoints in pixels for 96x96 faces, in batches, optionally flip-averaged.
 
-The one place that scales faces in, runs the module and scales keypoints out;
-prediction, explanation, submission, evaluation and the benchmarks call it.
+The one place that scales faces in, runs the module and scales keypoints out
+(:func:`forward_pixels`); prediction, explanation, submission, evaluation,
+the fully-convolutional windows and the benchmarks call it.
 """
 
 import numpy as np
 import torch
 
-from keypoints.data.transforms import flip_horizontal, scale_images, unscale_keypoints
+from keypoints.data.transforms import HALF, flip_horizontal
 
 
 def module_device(module):
     """The device of a module's first parameter (CPU for a module without any)."""
     parameter = next(module.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def forward_pixels(module, gray):
+    """Gray levels in, keypoints in pixels out: scale, forward, unscale, on tensors.
+
+    The tensor twin of ``scale_images`` and ``unscale_keypoints`` (same float32
+    arithmetic), differentiable with respect to ``gray`` for saliency.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        (B, D, H, W) pixels in [0, 1] -> keypoints in [-1, 1], shape (B, K) (or
+        (B, K, Hn, Wn) for a fully-convolutional network).
+    gray : Tensor, shape (B, D, H, W)
+        Gray levels 0-255, any dtype, on the module's device.
+
+    Returns
+    -------
+    Tensor of float32, shape (B, K) or (B, K, Hn, Wn)
+        Keypoints in pixels of the frame the module reads.
+    """
+    scaled = gray.to(torch.float32) / 255
+    return module(scaled).float() * HALF + HALF
 
 
 @torch.no_grad()
@@ -37,12 +61,13 @@ def predict_pixels(module, images, device="cpu", batch_size=256, autocast_dtype=
     outputs = []
     device_type = torch.device(device).type
     for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(scale_images(images[start : start + batch_size])).to(device)
+        # uint8 crosses to the device, a quarter of the float32 bytes
+        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
         with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            outputs.append(module(batch).float().cpu().numpy())
+            outputs.append(forward_pixels(module, batch).cpu().numpy())
     if not outputs:
         return np.zeros((0, 0), dtype=np.float32)
-    return unscale_keypoints(np.concatenate(outputs))
+    return np.concatenate(outputs)
 
 
 def predict_pixels_flip_averaged(module, images, columns, mirror_sum, **kwargs):

@@ -1,22 +1,37 @@
-"""Where things live: every default path of the project, defined once."""
+"""Where things live: every default path of the project, defined once.
 
+Outputs go to the current folder, so an installed package (``pip install .``)
+writes where the user runs it, never into site-packages; what ships with the
+package (the default model and its card) is found with :mod:`importlib.resources`.
+"""
+
+import os
+from importlib import resources
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-"""The project folder (the package is installed in editable mode from it)."""
+ASSETS = Path(str(resources.files("keypoints") / "assets"))
+"""Package data: the shipped model and its card (installed with the package)."""
 
-DATA_DIR = ROOT / "data"
-"""Where users put the Kaggle CSVs (never edited by the code)."""
-
-MODELS_DIR = ROOT / "models"
-"""Trained networks."""
-
-REPORTS_DIR = ROOT / "reports"
-"""What training and benchmarks write for people to look at."""
-
-
-DEFAULT_MODEL = MODELS_DIR / "default.pt"
+DEFAULT_MODEL = ASSETS / "default.pt"
 """The model the predictor and ``keypoints evaluate`` use when ``--model`` is not given."""
+
+MODEL_CARD = ASSETS / "MODEL_CARD.md"
+"""The shipped model's card for people: data, terms, split, figures."""
+
+DATA_DIR = Path("data")
+"""Where users put the Kaggle CSVs, relative to the current folder (never edited by the code)."""
+
+DATA_ENV = "KEYPOINTS_DATA_DIR"
+"""Environment variable naming another folder that holds the Kaggle CSVs."""
+
+KAGGLE_INPUT_DIR = Path("/kaggle/input/facial-keypoints-detection")
+"""Where a Kaggle notebook mounts the competition's files."""
+
+MODELS_DIR = Path("models")
+"""Trained networks, relative to the current folder."""
+
+REPORTS_DIR = Path("reports")
+"""What training and benchmarks write for people to look at, relative to the current folder."""
 
 RESULTS_DIR = Path("results")
 """Where the predictor writes, relative to the current folder."""
@@ -31,9 +46,34 @@ TRAINING_NAMES = ("training.csv", "training.csv.gz", "training.zip", "training.c
 """File names under DATA_DIR that ``make train`` takes as the Kaggle training file, in this order."""
 
 
+def data_dirs(data_dir=None):
+    """The folders searched for the Kaggle files, in order.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        ``DATA=`` / ``--data`` when it names a folder: searched first.
+
+    Returns
+    -------
+    list of Path
+        ``data_dir``, ``./data``, ``$KEYPOINTS_DATA_DIR`` and Kaggle's input folder, those set.
+    """
+    found = [Path(data_dir)] if data_dir else []
+    found.append(DATA_DIR)
+    if os.environ.get(DATA_ENV):
+        found.append(Path(os.environ[DATA_ENV]))
+    found.append(KAGGLE_INPUT_DIR)
+    return found
+
+
 def find_training_file(data_dir=DATA_DIR):
-    """The first Kaggle training file found in ``data_dir``, or None."""
-    for name in TRAINING_NAMES:
-        if (Path(data_dir) / name).is_file():
-            return Path(data_dir) / name
+    """The first Kaggle training file found in ``data_dir``, or None.
+
+    With ``data_dir=None`` every folder of :func:`data_dirs` is searched, in order.
+    """
+    for folder in [Path(data_dir)] if data_dir is not None else data_dirs():
+        for name in TRAINING_NAMES:
+            if (folder / name).is_file():
+                return folder / name
     return None

@@ -19,7 +19,7 @@ import pandas as pd
 from keypoints.checkpoint import load_model
 from keypoints.data.loader import SHOWN_PROBLEMS, load_kaggle_csv
 from keypoints.data.schema import IMAGE_SIZE
-from keypoints.errors import DataError
+from keypoints.errors import DataError, problem_lines
 from keypoints.inference import predict_pixels
 
 LOOKUP_COLUMNS = ("RowId", "ImageId", "FeatureName")
@@ -100,11 +100,9 @@ def read_lookup(path, image_ids, columns):
             )
         )
     if problems:
-        shown = "\n".join(f"  {p}" for p in problems[:SHOWN_PROBLEMS])
-        more = len(problems) - SHOWN_PROBLEMS
         raise DataError(
-            f"{path}: {len(problems)} of {len(table)} lookup rows cannot be answered:\n{shown}"
-            + (f"\n  ... and {more} more" if more > 0 else "")
+            f"{path}: {len(problems)} of {len(table)} lookup rows cannot be answered:\n"
+            + problem_lines(problems, SHOWN_PROBLEMS)
             + "\nCheck that --test and --lookup come from the same competition files; "
             "nothing was written."
         )

@@ -111,3 +111,33 @@ def test_too_small_an_image_is_refused():
     fully_conv = to_fully_convolutional(build_network("conv"))
     with pytest.raises(Exception, match=r"at least 96x96 pixels, got \(90, 120\)"):
         fully_conv(torch.rand(1, 1, 90, 120))
+
+
+def test_a_module_without_its_spec_is_refused():
+    plain = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(2 * 94 * 94, 30))
+    with pytest.raises(ConversionError, match=r"built from a spec .* got Sequential without one"):
+        to_fully_convolutional(plain)
+    net = build_network("conv")
+    net.add_module("extra", torch.nn.ReLU())  # the layers no longer match the spec it keeps
+    with pytest.raises(
+        ConversionError, match=r"the module's layers \(conv1, .*dense3, extra\) are not those of its spec 'conv'"
+    ):
+        to_fully_convolutional(net)
+
+
+def test_a_layer_kind_without_a_converter_is_refused_by_name():
+    from keypoints.networks import GlobalPool
+
+    net = build_module(Network("gap", "test", (Conv(4, 3), GlobalPool(), Dense(30)), input_volume=(1, 12, 12)))
+    with pytest.raises(ConversionError, match=r"layer 'globalpool1' is a global pooling"):
+        to_fully_convolutional(net)
+
+
+def test_the_volumes_and_strides_come_from_the_spec_without_running_the_network(monkeypatch):
+    net = build_network("conv")
+    for layer in net.children():  # a probe through any original layer would now fail
+        monkeypatch.setattr(layer, "forward", lambda *a: pytest.fail("a layer was run"))
+    fully_conv = to_fully_convolutional(net)
+    assert fully_conv.stride == 8
+    assert fully_conv.body.dense1.kernel_size == (11, 11) and fully_conv.body.dense1.in_channels == 128
+    assert fully_conv.body.dense2.kernel_size == (1, 1) and fully_conv.body.dense3.out_channels == 30

@@ -108,12 +108,16 @@ def test_cli_writes_annotated_copies_csv_and_html(tmp_path, mean_model_file, fac
     assert all(min(nme(f, t) for t in truths) < 0.3 for f in found)
 
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["b>.jpg", "blank.jpg", "index.html", "keypoints.csv", "two people.jpg"]
+    assert written == ["b>.jpg", "blank.jpg", "faces", "index.html", "keypoints.csv", "two people.jpg"]
     assert cv2.imread(str(out / "two people.jpg")).shape == (480, 640, 3)
     page = (out / "index.html").read_text()
-    assert "<b>x</b>" not in page and "/photos/&lt;b&gt;x&lt;/b&gt;.png: 1 face" in page
-    assert f"{blank}: 0 faces" in page and "two people.jpg: 2 faces" in page
-    assert sorted(re.findall(r'<img src="([^"]+)"', page)) == ["b%3E.jpg", "blank.jpg", "two%20people.jpg"]
+    assert "<b>x</b>" not in page and "/photos/&lt;b&gt;x&lt;/b&gt;.png</h2>" in page
+    assert f"<h2>{blank}</h2>" in page and page.count('class="face"') == 3
+    assert sorted(re.findall(r'<img class="photo" src="([^"]+)"', page)) == [
+        "b%3E.jpg",
+        "blank.jpg",
+        "two%20people.jpg",
+    ]
 
 
 def test_unreadable_files_are_reported_and_the_rest_processed(tmp_path, mean_model_file, faces, capsys):
@@ -134,7 +138,7 @@ def test_unreadable_files_are_reported_and_the_rest_processed(tmp_path, mean_mod
     assert f"{tmp_path / 'empty.jpg'} (empty file (0 bytes); copy the photo again)" in summary
     assert len(pd.read_csv(out / "keypoints.csv")) == 1
     page = (out / "index.html").read_text()
-    assert "3 files could not be read" in page and "good.jpg: 1 face" in page
+    assert "3 files could not be read" in page and "good.jpg</h2>" in page and "original</a>; 1 face" in page
 
 
 def test_a_second_run_does_not_read_its_own_results(tmp_path, mean_model_file, faces, capsys):

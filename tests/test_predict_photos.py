@@ -24,7 +24,7 @@ def shipped_model():
     if not paths.DEFAULT_MODEL.is_file():
         pytest.skip(
             f"{paths.DEFAULT_MODEL} is missing: the shipped model is trained with the full preset "
-            "and committed with the project (git checkout models/default.pt)"
+            "and committed with the project (git checkout keypoints/assets/default.pt)"
         )
     return load_predictor_model(paths.DEFAULT_MODEL)
 

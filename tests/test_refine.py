@@ -12,8 +12,8 @@ from keypoints.data.synthetic import generate_faces
 from keypoints.errors import ConversionError
 from keypoints.inference import predict_pixels
 from keypoints.networks import build_network
-from keypoints.predict.crop import Crop, cut_faces, to_photo
-from keypoints.predict.refine import cut_square, fully_convolutional_model, refine_keypoints
+from keypoints.predict.crop import Crop, cut_faces, cut_square, to_photo
+from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
 
 
 @pytest.fixture(scope="module")

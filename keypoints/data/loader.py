@@ -14,8 +14,9 @@ from keypoints.data.schema import (
     IMAGE_COLUMN,
     IMAGE_SIZE,
     KEYPOINT_COLUMNS,
+    column_indices,
 )
-from keypoints.errors import DataError
+from keypoints.errors import DataError, problem_lines
 
 SHOWN_PROBLEMS = 5
 """How many bad rows a data error lists before saying how many more there are."""
@@ -70,8 +71,7 @@ class KaggleData:
 
     def keypoints_in(self, columns=KEYPOINT_COLUMNS):
         """Keypoints with their columns in the given order, shape (N, len(columns))."""
-        index = [self.columns.index(name) for name in columns]
-        return self.keypoints[:, index]
+        return self.keypoints[:, column_indices(self.columns, columns)]
 
 
 def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True):
@@ -236,12 +236,9 @@ def _check_ids(lines, ids):
 
 
 def _describe_problems(path, problems, n_rows):
-    shown = "\n".join(f"  {p}" for p in problems[:SHOWN_PROBLEMS])
-    more = len(problems) - SHOWN_PROBLEMS
     rows = "row is" if len(problems) == 1 else "rows are"
     return (
-        f"{path}: {len(problems)} of {n_rows} data {rows} bad:\n{shown}"
-        + (f"\n  ... and {more} more" if more > 0 else "")
+        f"{path}: {len(problems)} of {n_rows} data {rows} bad:\n{problem_lines(problems, SHOWN_PROBLEMS)}"
         + "\nFix these rows in the file, or pass --skip-bad-rows to leave them out (each is listed)."
     )
 

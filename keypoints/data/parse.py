@@ -87,7 +87,7 @@ def parse_rows(text, columns, image_column, start=0, first_line=2):
     start : int
         Offset in ``text`` of the newline that ends the header.
     first_line : int
-        Line number of the first line of ``body`` in the file.
+        Line number in the file of the first line after ``start``.
 
     Returns
     -------

@@ -1,5 +1,7 @@
 """The Kaggle "Facial Keypoints Detection" format: image size and keypoint names."""
 
+from keypoints.errors import KeypointsError
+
 IMAGE_SIZE = 96
 """Side of the square gray images, in pixels."""
 
@@ -44,3 +46,38 @@ def mirror_name(column):
         if f"_{this}_" in column:
             return column.replace(f"_{this}_", f"_{other}_", 1)
     return column
+
+
+def column_indices(columns, names):
+    """Positions of ``names`` in ``columns``, to reorder an array's columns into ``names``' order.
+
+    ``keypoints[:, column_indices(columns, KEYPOINT_COLUMNS)]`` gives, for
+    keypoints whose columns are ``columns``, the columns in Kaggle's order.
+
+    Parameters
+    ----------
+    columns : sequence of str, length K
+        The columns an array has, in order.
+    names : sequence of str, length M
+        The columns wanted, in the order wanted.
+
+    Returns
+    -------
+    list of int, length M
+        The first position of each name in ``columns``.
+
+    Raises
+    ------
+    KeypointsError
+        If a name is not among the columns, naming it and the columns there are.
+    """
+    position = {}
+    for i, column in enumerate(columns):
+        position.setdefault(column, i)
+    missing = [name for name in names if name not in position]
+    if missing:
+        raise KeypointsError(
+            f"no column {', '.join(repr(name) for name in missing)} among the {len(position)} columns "
+            f"{', '.join(position)}; use a model or file that has it"
+        )
+    return [position[name] for name in names]

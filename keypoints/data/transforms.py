@@ -15,7 +15,7 @@ half a pixel to x.
 
 import numpy as np
 
-from keypoints.data.schema import IMAGE_SIZE, mirror_name
+from keypoints.data.schema import IMAGE_SIZE, column_indices, mirror_name
 
 HALF = IMAGE_SIZE / 2
 """48: the centre of the frame, and the scale that maps its half-width to 1."""
@@ -67,8 +67,7 @@ def flip_permutation(columns):
     ndarray of int64, shape (K,)
         ``flipped[:, i] = keypoints[:, perm[i]]``; an involution.
     """
-    columns = list(columns)
-    return np.array([columns.index(mirror_name(c)) for c in columns], dtype=np.int64)
+    return np.array(column_indices(columns, [mirror_name(c) for c in columns]), dtype=np.int64)
 
 
 def scaled_mirror_sum(mirror_sum=MIRROR_SUM):

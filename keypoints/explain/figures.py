@@ -8,6 +8,7 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from keypoints.data.schema import column_indices  # noqa: E402
 from keypoints.explain.saliency import keypoint_saliency  # noqa: E402
 
 DPI = 100
@@ -36,7 +37,7 @@ def plot_saliency(face, predicted, gradients, columns, keypoint, path, title="")
     every = keypoint_saliency(gradients, columns, None)
     figure, axes = plt.subplots(1, 3, figsize=(10.5, 3.8))
     _face(axes[0], face, predicted, "prediction")
-    index = [list(columns).index(f"{keypoint}_x"), list(columns).index(f"{keypoint}_y")]
+    index = column_indices(columns, (f"{keypoint}_x", f"{keypoint}_y"))
     _overlay(figure, axes[1], face, one, f"saliency of {keypoint}", "px per gray level")
     axes[1].plot(predicted[index[0]], predicted[index[1]], "c+", markersize=12, markeredgewidth=2)
     _overlay(figure, axes[2], face, every, "saliency summed over all keypoints", "px per gray level")

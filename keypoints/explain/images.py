@@ -4,14 +4,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from keypoints.checkpoint import load_model
-from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
 from keypoints.errors import KeypointsError
 from keypoints.explain.figures import plot_filters, plot_occlusion, plot_saliency
 from keypoints.explain.filters import first_layer_filters
 from keypoints.explain.occlusion import DEFAULT_PATCH, DEFAULT_STRIDE, occlusion_map, patch_origins
 from keypoints.explain.saliency import check_keypoint, saliency
 from keypoints.explain.sources import faces_from_spec
-from keypoints.inference import predict_pixels
+from keypoints.inference import module_device, predict_pixels
 
 DEFAULT_KEYPOINT = "nose_tip"
 """The keypoint whose saliency gets its own panel unless another is asked for."""
@@ -130,11 +130,11 @@ def explain_face(
     list of Path
         The two figures.
     """
-    device = next(module.parameters()).device
+    device = module_device(module)
     predicted = predict_pixels(module, face.image[None, None], device=str(device))[0]
     labels = None
     if face.labels is not None:  # labels come in KEYPOINT_COLUMNS order, the outputs in the model's
-        labels = face.labels[[list(KEYPOINT_COLUMNS).index(c) for c in columns]]
+        labels = face.labels[column_indices(KEYPOINT_COLUMNS, columns)]
     gradients = saliency(module, face.image)
     occlusion = occlusion_map(module, face.image, labels, patch=patch, stride=stride)
     return [

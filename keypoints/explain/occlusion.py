@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from keypoints.data.schema import IMAGE_SIZE
-from keypoints.data.transforms import scale_images, unscale_keypoints
 from keypoints.errors import KeypointsError
-from keypoints.explain.saliency import _device, _one_face
+from keypoints.explain.saliency import _one_face
+from keypoints.inference import module_device, predict_pixels
 
 DEFAULT_PATCH = 12
 """Side of the grey square, in pixels: about an eye's width on a Kaggle face."""
@@ -105,8 +105,8 @@ def occlusion_map(module, face, labels=None, patch=DEFAULT_PATCH, stride=DEFAULT
     face = _one_face(face)
     origins = patch_origins(patch, stride)
     module.eval()
-    device = _device(module)
-    clean = _predict(module, face[None], device)[0]  # (K,)
+    device = module_device(module)
+    clean = predict_pixels(module, face[None, None], device)[0]  # (K,)
     reference = clean
     against_labels = labels is not None and not np.isnan(np.asarray(labels, np.float32)).all()
     if against_labels:
@@ -119,14 +119,9 @@ def occlusion_map(module, face, labels=None, patch=DEFAULT_PATCH, stride=DEFAULT
         occluded = np.repeat(face[None], len(chunk), axis=0)  # (B, 96, 96)
         for k, (r, c) in enumerate(chunk):
             occluded[k, r : r + patch, c : c + patch] = fill
-        errors.append(_rmse(_predict(module, occluded, device), reference))
+        errors.append(_rmse(predict_pixels(module, occluded[:, None], device, batch_size), reference))
     growth = (np.concatenate(errors) - base).reshape(len(origins), len(origins)).astype(np.float32)
     return OcclusionMap(growth, origins, origins.copy(), patch, float(base), bool(against_labels))
-
-
-def _predict(module, faces, device):
-    x = torch.from_numpy(scale_images(faces)).to(device)[:, None]  # (B, 1, 96, 96)
-    return unscale_keypoints(module(x).float().cpu().numpy())
 
 
 def _rmse(predicted, reference):

@@ -8,13 +8,9 @@ pixels the prediction depends on most, to first order.
 import numpy as np
 import torch
 
-from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
-from keypoints.data.transforms import HALF, scale_images
+from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS, column_indices
 from keypoints.errors import KeypointsError
-
-PIXEL_SCALE = HALF / 255.0
-"""d(keypoint in pixels) / d(gray level) per unit of d(network output) / d(scaled input):
-outputs are scaled by 1/48 and pixels by 1/255."""
+from keypoints.inference import forward_pixels, module_device
 
 
 def saliency(module, face):
@@ -40,15 +36,14 @@ def saliency(module, face):
     """
     face = _one_face(face)
     module.eval()
-    device = _device(module)
-    x = torch.from_numpy(scale_images(face)).to(device)[None, None]  # (1, 1, 96, 96)
+    x = torch.from_numpy(face.astype(np.float32)).to(module_device(module))[None, None]  # (1, 1, 96, 96)
     with torch.no_grad():
-        n_outputs = module(x).shape[1]
-    batch = x.repeat(n_outputs, 1, 1, 1).requires_grad_(True)  # (K, 1, 96, 96)
+        n_outputs = forward_pixels(module, x).shape[1]
+    batch = x.repeat(n_outputs, 1, 1, 1).requires_grad_(True)  # (K, 1, 96, 96) gray levels
     with torch.enable_grad():
-        out = module(batch)  # (K, K)
+        out = forward_pixels(module, batch)  # (K, K) in pixels
         out.diagonal().sum().backward()
-    return (batch.grad[:, 0].float().cpu().numpy() * PIXEL_SCALE).astype(np.float32)
+    return batch.grad[:, 0].float().cpu().numpy()
 
 
 def keypoint_saliency(gradients, columns, keypoint=None):
@@ -78,7 +73,7 @@ def keypoint_saliency(gradients, columns, keypoint=None):
     names = [check_keypoint(columns, keypoint)] if keypoint else [c[:-2] for c in columns if c.endswith("_x")]
     total = np.zeros(gradients.shape[1:], np.float32)
     for name in names:
-        gx, gy = gradients[columns.index(f"{name}_x")], gradients[columns.index(f"{name}_y")]
+        gx, gy = gradients[column_indices(columns, (f"{name}_x", f"{name}_y"))]
         total += np.hypot(gx, gy)
     return total
 
@@ -99,8 +94,3 @@ def _one_face(face):
     if face.shape != (IMAGE_SIZE, IMAGE_SIZE):
         raise KeypointsError(f"a face must be a {IMAGE_SIZE}x{IMAGE_SIZE} gray image, got shape {face.shape}")
     return face
-
-
-def _device(module):
-    parameter = next(module.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")

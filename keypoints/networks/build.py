@@ -116,13 +116,18 @@ def layer_names(layers):
 def build_module(network):
     """The ``nn.Sequential`` of a network spec, children named as in its summary.
 
+    The module keeps its spec as ``module.network``, so what is derived from
+    the spec later (the fully-convolutional form) needs only the module.
+
     Raises
     ------
     GeometryError
         If a layer's geometry is impossible; raised before any module is made.
     """
     steps = walk(network)  # every layer checked before any weight is allocated
-    return nn.Sequential(OrderedDict((step.name, step.spec.module(step.input_volume, step.name)) for step in steps))
+    module = nn.Sequential(OrderedDict((step.name, step.spec.module(step.input_volume, step.name)) for step in steps))
+    module.network = network
+    return module
 
 
 def summarise(network):

@@ -34,17 +34,17 @@ in eval mode. Dropout is the identity in eval and is dropped.
 """
 
 import copy
+import dataclasses
 from collections import OrderedDict
 
 import numpy as np
 import torch
 from torch import nn
 
-from keypoints.data.schema import IMAGE_SIZE
-from keypoints.data.transforms import unscale_keypoints
 from keypoints.errors import ConversionError, KeypointsError
-from keypoints.networks.layers import GlobalAvgPool2d
-from keypoints.networks.local import LocallyConnected2d
+from keypoints.inference import forward_pixels, module_device
+from keypoints.networks.build import Network, walk
+from keypoints.networks.layers import BatchNorm, Conv, Dense, Dropout, Flatten, GlobalPool, Local, Pool, ReLU
 
 
 class FullyConvolutional(nn.Module):
@@ -101,17 +101,22 @@ class FullyConvolutional(nn.Module):
         return super().train(False)
 
 
-def to_fully_convolutional(module, input_volume=(1, IMAGE_SIZE, IMAGE_SIZE), allow_padding=False):
+def to_fully_convolutional(module, input_volume=None, allow_padding=False):
     """Turn a trained convnet into a :class:`FullyConvolutional` one with the same weights.
+
+    The conversion walks the network's spec (:func:`keypoints.networks.build.walk`),
+    which knows every layer's kind and input volume: a convolution or pooling is
+    kept as it is, and a dense layer becomes a convolution whose kernel covers
+    the volume it reads.
 
     Parameters
     ----------
     module : nn.Sequential or LoadedModel
-        A network built from a spec (``build_network("conv")``, or the
-        ``module`` of :func:`keypoints.checkpoint.load_model`): convolutions,
-        poolings, ReLU, batch norm and dropout, then a flatten and dense layers.
-    input_volume : tuple of int
-        ``(D, H, W)`` the network takes.
+        A network built from a spec (``build_network("conv")``, ``build_module``,
+        which keep the spec as ``module.network``, or :func:`keypoints.checkpoint.load_model`):
+        convolutions, poolings, ReLU, batch norm and dropout, then a flatten and dense layers.
+    input_volume : tuple of int, optional
+        ``(D, H, W)`` the network takes; by default its spec's.
     allow_padding : bool
         Convert padded layers too (approximate near window edges; see the module docstring).
 
@@ -123,95 +128,139 @@ def to_fully_convolutional(module, input_volume=(1, IMAGE_SIZE, IMAGE_SIZE), all
     Raises
     ------
     ConversionError
-        For a layer with no fully-convolutional form (locally-connected,
-        global pooling, anything unknown), a padded layer unless
-        ``allow_padding``, or a dense layer that does not follow a flatten.
+        For a module without its spec, a layer with no fully-convolutional
+        form (locally-connected, global pooling, any other kind), a padded
+        layer unless ``allow_padding``, or no dense layer after a flatten.
     """
+    network = getattr(module, "network", None)
     module = getattr(module, "module", module)
-    if not isinstance(module, nn.Sequential):
-        raise ConversionError(f"expected an nn.Sequential network built from a spec, got {type(module).__name__}")
-    parameter = next(module.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
-    layers = OrderedDict()
-    volume = tuple(input_volume)  # (D, H, W) of one window at the current layer
-    flat = None  # (D, H, W) that the flatten saw, then the number of channels once flat
-    stride, exact = 1, True
-    for name, layer in module.named_children():
-        if isinstance(layer, LocallyConnected2d):
-            raise ConversionError(
-                f"layer {name!r} is locally-connected: its filters are tied to positions of the "
-                f"{input_volume[1]}x{input_volume[2]} frame, so it cannot slide over a larger image. "
-                "Only networks whose layers share their weights (conv, bnconv) have a fully-convolutional form."
-            )
-        if isinstance(layer, GlobalAvgPool2d):
-            raise ConversionError(f"layer {name!r} is a global pooling; it has no fully-convolutional form here")
-        if flat is None and isinstance(layer, (nn.Conv2d, nn.MaxPool2d)):
-            padding = _pair(layer.padding)
-            if any(padding):
-                if not allow_padding:
-                    raise ConversionError(
-                        f"layer {name!r} pads its input by {padding}: inside a larger image the window "
-                        "edges see real pixels instead of the zeros the network was trained with, so the "
-                        "outputs would only approximate the network's; pass allow_padding=True to accept that"
-                    )
-                exact = False
-            stride *= _pair(layer.stride)[0]
-            if _pair(layer.stride)[0] != _pair(layer.stride)[1]:
-                raise ConversionError(f"layer {name!r} has different strides along x and y")
-            layers[name] = copy.deepcopy(layer)
-            volume = tuple(_shape_after(layer, volume))
-        elif isinstance(layer, nn.Flatten):
-            if flat is not None:
-                raise ConversionError(f"layer {name!r}: a second flatten")
-            flat = volume
-        elif isinstance(layer, nn.Linear):
-            if flat is None:
-                raise ConversionError(f"layer {name!r} is a dense layer before any flatten")
-            if isinstance(flat, tuple):
-                depth, height, width = flat
-                kernel = (height, width)
-                in_channels = depth
-            else:
-                kernel, in_channels = (1, 1), flat
-            if layer.in_features != in_channels * kernel[0] * kernel[1]:
-                raise ConversionError(
-                    f"layer {name!r} takes {layer.in_features} inputs, but the volume "
-                    f"before it has {in_channels * kernel[0] * kernel[1]}"
-                )
-            conv = nn.Conv2d(in_channels, layer.out_features, kernel, bias=layer.bias is not None)
-            with torch.no_grad():
-                # nn.Flatten orders a (D, H, W) volume channel first, as Conv2d's weight is
-                conv.weight.copy_(layer.weight.reshape(layer.out_features, in_channels, *kernel))
-                if layer.bias is not None:
-                    conv.bias.copy_(layer.bias)
-            layers[name] = conv
-            flat = layer.out_features
-        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            if isinstance(layer, nn.BatchNorm1d):
-                if isinstance(flat, tuple):
-                    raise ConversionError(f"layer {name!r}: batch norm right after a flatten is not supported")
-                norm = nn.BatchNorm2d(
-                    layer.num_features, layer.eps, layer.momentum, layer.affine, layer.track_running_stats
-                )
-                norm.load_state_dict(layer.state_dict())
-                layers[name] = norm
-            else:
-                layers[name] = copy.deepcopy(layer)
-            if not layer.track_running_stats:
-                raise ConversionError(
-                    f"layer {name!r}: batch norm without running statistics depends on "
-                    "the batch, so it has no fixed per-position form"
-                )
-        elif isinstance(layer, (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity)):
-            layers[name] = copy.deepcopy(layer)
-        elif isinstance(layer, nn.Dropout):
-            continue  # the identity in eval
-        else:
-            raise ConversionError(f"layer {name!r} ({type(layer).__name__}) has no fully-convolutional form here")
-    if not isinstance(flat, int):
+    if not isinstance(module, nn.Sequential) or not isinstance(network, Network):
+        raise ConversionError(
+            f"expected a network built from a spec (build_network, build_module or load_model), "
+            f"got {type(module).__name__} without one"
+        )
+    if input_volume is not None:
+        network = dataclasses.replace(network, input_volume=tuple(input_volume))
+    steps = walk(network)
+    layers = OrderedDict(module.named_children())
+    if list(layers) != [step.name for step in steps]:
+        raise ConversionError(
+            f"the module's layers ({', '.join(layers)}) are not those of its spec {network.name!r} "
+            f"({', '.join(step.name for step in steps)})"
+        )
+    conversion = _Conversion(network.input_volume, allow_padding)
+    converted = OrderedDict()
+    for step in steps:
+        convert = _CONVERTERS.get(step.spec.kind)
+        if convert is None:
+            raise ConversionError(f"layer {step.name!r} ({step.spec.kind}) has no fully-convolutional form here")
+        layer = convert(conversion, step, layers[step.name])
+        if layer is not None:
+            converted[step.name] = layer
+    if not conversion.dense:
         raise ConversionError("the network has no dense layer after a flatten, so nothing to convert")
-    body = nn.Sequential(layers).to(device)
-    return FullyConvolutional(body, stride, input_volume[1], exact).eval()
+    body = nn.Sequential(converted).to(module_device(module))
+    return FullyConvolutional(body, conversion.stride, network.input_volume[1], conversion.exact).eval()
+
+
+class _Conversion:
+    """What the walk carries from layer to layer, and one method per kind of layer.
+
+    Each method takes the :class:`~keypoints.networks.build.Step` and the
+    trained layer, and returns the layer of the fully-convolutional body
+    (None to leave it out).
+    """
+
+    def __init__(self, frame, allow_padding):
+        self.frame = frame  # (D, H, W) of the network's input
+        self.allow_padding = allow_padding
+        self.stride, self.exact = 1, True
+        self.flattened = None  # (D, H, W) a flatten read, until the dense layer that reads it
+        self.dense = False  # whether a dense layer was converted
+
+    def sliding(self, step, layer):
+        """Convolution or pooling: the same at every position, kept as it is."""
+        padding = getattr(step.spec, "padding", 0)
+        if padding:
+            if not self.allow_padding:
+                raise ConversionError(
+                    f"layer {step.name!r} pads its input by {(padding, padding)}: inside a larger image the "
+                    "window edges see real pixels instead of the zeros the network was trained with, so the "
+                    "outputs would only approximate the network's; pass allow_padding=True to accept that"
+                )
+            self.exact = False
+        stride = getattr(step.spec, "stride", None)
+        self.stride *= stride if stride is not None else step.spec.size  # a pool's stride defaults to its size
+        return copy.deepcopy(layer)
+
+    def same(self, step, layer):
+        """An element-wise layer: the same at every position."""
+        return copy.deepcopy(layer)
+
+    def dropped(self, step, layer):
+        """Dropout: the identity in eval."""
+        return None
+
+    def flatten(self, step, layer):
+        """Left out: the next dense layer reads the whole volume as one convolution."""
+        self.flattened = step.input_volume
+        return None
+
+    def dense(self, step, layer):
+        """A dense layer as a convolution over the volume it reads (1x1 after another dense layer)."""
+        if self.flattened is not None:
+            in_channels, *kernel = self.flattened
+        else:
+            in_channels, kernel = step.input_volume[0], (1, 1)
+        if layer.in_features != in_channels * kernel[0] * kernel[1]:
+            raise ConversionError(
+                f"layer {step.name!r} takes {layer.in_features} inputs, but the volume "
+                f"before it has {in_channels * kernel[0] * kernel[1]}"
+            )
+        conv = nn.Conv2d(in_channels, layer.out_features, tuple(kernel), bias=layer.bias is not None)
+        with torch.no_grad():
+            # nn.Flatten orders a (D, H, W) volume channel first, as Conv2d's weight is
+            conv.weight.copy_(layer.weight.reshape(layer.out_features, in_channels, *kernel))
+            if layer.bias is not None:
+                conv.bias.copy_(layer.bias)
+        self.flattened, self.dense = None, True
+        return conv
+
+    def batch_norm(self, step, layer):
+        """A fixed per-channel affine map in eval; per feature after a dense layer, as BatchNorm2d."""
+        if len(step.input_volume) == 3:
+            return copy.deepcopy(layer)
+        if self.flattened is not None:
+            raise ConversionError(f"layer {step.name!r}: batch norm right after a flatten is not supported")
+        norm = nn.BatchNorm2d(layer.num_features, layer.eps, layer.momentum, layer.affine, layer.track_running_stats)
+        norm.load_state_dict(layer.state_dict())
+        return norm
+
+    def local(self, step, layer):
+        """Refused: a locally-connected layer's filters are tied to positions of the frame."""
+        raise ConversionError(
+            f"layer {step.name!r} is locally-connected: its filters are tied to positions of the "
+            f"{self.frame[1]}x{self.frame[2]} frame, so it cannot slide over a larger image. "
+            "Only networks whose layers share their weights (conv, bnconv) have a fully-convolutional form."
+        )
+
+    def global_pool(self, step, layer):
+        """Refused: a global pooling averages over the whole input, not over one window."""
+        raise ConversionError(f"layer {step.name!r} is a global pooling; it has no fully-convolutional form here")
+
+
+_CONVERTERS = {
+    Conv.kind: _Conversion.sliding,
+    Pool.kind: _Conversion.sliding,
+    ReLU.kind: _Conversion.same,
+    BatchNorm.kind: _Conversion.batch_norm,
+    Dropout.kind: _Conversion.dropped,
+    Flatten.kind: _Conversion.flatten,
+    Dense.kind: _Conversion.dense,
+    Local.kind: _Conversion.local,
+    GlobalPool.kind: _Conversion.global_pool,
+}
+"""How each kind of layer spec converts; a kind not here has no fully-convolutional form."""
 
 
 @torch.no_grad()
@@ -230,21 +279,9 @@ def predict_windows(fully_conv, image):
         Keypoints ``(x, y, x, y, ...)`` of window ``(i, j)``, shifted by its
         origin ``(S*j, S*i)``, so in the coordinates of ``image``.
     """
-    device = next(fully_conv.parameters()).device
-    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32) / 255).to(device)[None, None]
-    out = fully_conv(x)[0].permute(1, 2, 0).float().cpu().numpy()  # (Hn, Wn, K)
-    pixels = unscale_keypoints(out)  # in each window's own frame
-    rows, cols = np.mgrid[0 : out.shape[0], 0 : out.shape[1]] * fully_conv.stride
+    x = torch.from_numpy(np.ascontiguousarray(image)).to(module_device(fully_conv))[None, None]  # (1, 1, H', W')
+    pixels = forward_pixels(fully_conv, x)[0].permute(1, 2, 0).cpu().numpy()  # (Hn, Wn, K), each window's frame
+    rows, cols = np.mgrid[0 : pixels.shape[0], 0 : pixels.shape[1]] * fully_conv.stride
     pixels[..., 0::2] += cols[..., None]
     pixels[..., 1::2] += rows[..., None]
     return pixels
-
-
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def _shape_after(layer, volume):
-    with torch.no_grad():
-        probe = torch.zeros(1, *volume, device=next(iter(layer.parameters()), torch.zeros(0)).device)
-        return layer(probe).shape[1:]

@@ -205,6 +205,10 @@ class Dropout(LayerSpec):
         return nn.Dropout(self.p)
 
 
+SPEC_KINDS = {spec.kind: spec for spec in (Conv, Local, Pool, GlobalPool, Flatten, Dense, ReLU, BatchNorm, Dropout)}
+"""Every kind of layer spec by its ``kind``, the name model files store; a new kind is added here."""
+
+
 class GlobalAvgPool2d(nn.Module):
     """Mean over the spatial axes: (B, D, H, W) -> (B, D)."""
 

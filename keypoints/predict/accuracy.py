@@ -78,7 +78,7 @@ def evaluate_photos(folder, model, labels="keypoints.csv", detector=None, refine
     detector = detector or FaceDetector()
     scores = []
     for _, row in table.iterrows():
-        truth = row[list(KEYPOINT_COLUMNS)].to_numpy(np.float64).reshape(15, 2)
+        truth = row[list(KEYPOINT_COLUMNS)].to_numpy(np.float64).reshape(len(KEYPOINTS), 2)
         gray = cv2.cvtColor(read_photo(folder / row["file"]), cv2.COLOR_BGR2GRAY)
         centre = truth.mean(axis=0)
         boxes = [

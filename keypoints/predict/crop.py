@@ -17,29 +17,17 @@ import numpy as np
 
 from keypoints.data.schema import IMAGE_SIZE
 
-# The framing, measured on the 24 frames of ../shared/photos: for each frame
-# the scale-and-shift that puts its true keypoints on MEAN_KEYPOINTS (the
-# training faces' framing) was compared with the Haar box (FaceDetector's
-# settings, 24 of 24 found, one box each). Crop side / box width: mean 1.088,
-# median 1.078, sd 0.096; crop centre minus box centre: x +0.009 (sd 0.018),
-# y -0.001 (sd 0.013) box widths. So on average the Haar box is close to the
-# training framing, and what costs accuracy is its spread: in the 96-px frame
-# sd 8.4 % in scale and 1.6 / 1.2 px in x / y, where the training crops vary
-# 4.6 % and 2.7 px. Confirmed with a network (bnconv, 15 epochs on the CPU,
-# validation RMSE 2.01 px), NME on the 24 frames with REFINE_STEPS = 2 and
-# CROP_SCALE 1.00 / 1.04 / 1.07 / 1.09 / 1.12 / 1.16: 0.0655 / 0.0637 / 0.0621 /
-# 0.0622 / 0.0622 / 0.0644; the same network given the ideal crop (fitted to
-# the true keypoints) reaches 0.0566. These are three numbers (scale, x and
-# y offset) measured over 24 faces, not tuned to them: the measured means are
-# kept, rounded.
+# The framing measured on 24 labelled photo frames: the crop that puts their true keypoints on
+# MEAN_KEYPOINTS, against the Haar box; see docs/decisions.md, "The first crop is 1.08 times the Haar box,
+# shifted 0.01 box widths in x".
 CROP_SCALE = 1.08
-"""Side of the first crop / side of the Haar box (measured 1.078-1.088, see above)."""
+"""Side of the first crop / side of the Haar box: the training faces' framing, measured (see above)."""
 
 CROP_SHIFT_X = 0.01
-"""Crop centre minus Haar box centre, in box widths, x (measured +0.009)."""
+"""Crop centre minus Haar box centre, in box widths, x (measured, see above)."""
 
 CROP_SHIFT_Y = 0.0
-"""The same for y (measured -0.001)."""
+"""The same for y (measured, see above)."""
 
 MEAN_KEYPOINTS = np.array(
     [
@@ -137,8 +125,8 @@ def _square(centre_x, centre_y, side):
     return Crop(int(round(centre_x - side / 2 + 0.5)), int(round(centre_y - side / 2 + 0.5)), side)
 
 
-def cut_faces(gray, crops):
-    """96x96 faces cut from a gray photo.
+def cut_faces(gray, crops, size=IMAGE_SIZE):
+    """Faces cut from a gray photo, each resized to ``size`` x ``size`` (96x96 by default).
 
     Parts of a crop outside the photo repeat its edge pixels.
 
@@ -146,40 +134,66 @@ def cut_faces(gray, crops):
     ----------
     gray : ndarray of uint8, shape (H, W)
     crops : sequence of Crop
+    size : int
+        Side of the resized faces.
 
     Returns
     -------
-    ndarray of uint8, shape (F, 1, 96, 96)
+    ndarray of uint8, shape (F, 1, size, size)
     """
-    faces = np.empty((len(crops), 1, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-    height, width = gray.shape
-    for i, (x0, y0, side) in enumerate(crops):
-        left, top = max(x0, 0), max(y0, 0)
-        right, bottom = min(x0 + side, width), min(y0 + side, height)
-        if right <= left or bottom <= top:
-            raise ValueError(f"crop {crops[i]} lies outside the {width}x{height} photo")
-        square = cv2.copyMakeBorder(
-            gray[top:bottom, left:right],
-            top - y0,
-            y0 + side - bottom,
-            left - x0,
-            x0 + side - right,
-            cv2.BORDER_REPLICATE,
-        )
-        # INTER_AREA averages when shrinking (no aliasing); it enlarges poorly, where linear is right
-        how = cv2.INTER_AREA if side > IMAGE_SIZE else cv2.INTER_LINEAR
-        faces[i, 0] = cv2.resize(square, (IMAGE_SIZE, IMAGE_SIZE), interpolation=how)
+    faces = np.empty((len(crops), 1, size, size), np.uint8)
+    for i, crop in enumerate(crops):
+        faces[i, 0] = cut_square(gray, crop, size)
     return faces
 
 
-def to_photo(keypoints, crop):
-    """Keypoints in a crop's 96x96 frame to photo pixels.
+def cut_square(gray, crop, size=IMAGE_SIZE):
+    """One square of a gray photo resized to ``size`` x ``size``; parts outside the photo repeat its edge pixels.
+
+    Parameters
+    ----------
+    gray : ndarray of uint8, shape (H, W)
+    crop : Crop
+    size : int
+
+    Returns
+    -------
+    ndarray of uint8, shape (size, size)
+
+    Raises
+    ------
+    ValueError
+        If the crop lies wholly outside the photo.
+    """
+    x0, y0, side = crop
+    height, width = gray.shape
+    left, top = max(x0, 0), max(y0, 0)
+    right, bottom = min(x0 + side, width), min(y0 + side, height)
+    if right <= left or bottom <= top:
+        raise ValueError(f"crop {crop} lies outside the {width}x{height} photo")
+    square = cv2.copyMakeBorder(
+        gray[top:bottom, left:right],
+        top - y0,
+        y0 + side - bottom,
+        left - x0,
+        x0 + side - right,
+        cv2.BORDER_REPLICATE,
+    )
+    # INTER_AREA averages when shrinking (no aliasing); it enlarges poorly, where linear is right
+    how = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=how)
+
+
+def to_photo(keypoints, crop, size=IMAGE_SIZE):
+    """Keypoints in a crop's frame (resized to ``size`` px, 96 by default) to photo pixels.
 
     Parameters
     ----------
     keypoints : ndarray, shape (..., 2)
         ``x, y`` pairs in the crop.
     crop : Crop
+    size : int
+        Side of the resized crop the keypoints are in.
 
     Returns
     -------
@@ -187,14 +201,14 @@ def to_photo(keypoints, crop):
     """
     x0, y0, side = crop
     points = np.asarray(keypoints, dtype=np.float64)
-    return (points + 0.5) * (side / IMAGE_SIZE) - 0.5 + np.array([x0, y0], dtype=np.float64)
+    return (points + 0.5) * (side / size) - 0.5 + np.array([x0, y0], dtype=np.float64)
 
 
-def to_crop(points, crop):
-    """Inverse of :func:`to_photo`: photo pixels (..., 2) to the crop's 96x96 frame."""
+def to_crop(points, crop, size=IMAGE_SIZE):
+    """Inverse of :func:`to_photo`: photo pixels (..., 2) to the crop's frame of ``size`` px."""
     x0, y0, side = crop
     points = np.asarray(points, dtype=np.float64)
-    return (points - np.array([x0, y0], dtype=np.float64) + 0.5) * (IMAGE_SIZE / side) - 0.5
+    return (points - np.array([x0, y0], dtype=np.float64) + 0.5) * (size / side) - 0.5
 
 
 def clip_to_crop(points, crop):

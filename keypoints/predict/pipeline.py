@@ -20,7 +20,7 @@ import torch
 
 from keypoints import paths
 from keypoints.checkpoint import load_model
-from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError, NoPhotosError
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict.crop import (
@@ -88,13 +88,15 @@ class PhotoResult:
     faces : list of PhotoFace
         Empty when the photo has no face or could not be read.
     image : ndarray of uint8, shape (H, W, 3), or None
-        The annotated photo (None when it could not be read, or drawing was off).
+        The photo, annotated when drawing was on (None when it could not be read).
     size : tuple of int, or None
         ``(width, height)`` of the photo.
     error : str or None
         Why the file could not be read.
     output : Path or None
         Where the annotated copy was written.
+    crops : list of Path or None
+        Where each face's zoomed crop was written, in face order.
     """
 
     path: Path
@@ -103,6 +105,7 @@ class PhotoResult:
     size: tuple = None
     error: str = None
     output: Path = None
+    crops: list = None
 
 
 @dataclass
@@ -113,6 +116,7 @@ class PredictionSummary:
     out_dir: Path
     csv_path: Path
     html_path: Path
+    json_path: Path = None
 
     @property
     def read(self):
@@ -145,7 +149,8 @@ class PredictionSummary:
             text += f"; {len(self.unreadable)} could not be read: " + ", ".join(
                 f"{r.path} ({_reason(r)})" for r in self.unreadable
             )
-        return text + f"; results in {self.out_dir}/ (index.html, keypoints.csv)"
+        written = [p.name for p in (self.html_path, self.csv_path, self.json_path) if p is not None]
+        return text + f"; results in {self.out_dir}/ ({', '.join(written)})"
 
 
 def load_predictor_model(model=None, device="cpu"):
@@ -161,7 +166,7 @@ def load_predictor_model(model=None, device="cpu"):
         if not paths.DEFAULT_MODEL.is_file():
             raise ModelFileError(
                 f"no model file: {paths.DEFAULT_MODEL} is missing. It ships with the project "
-                "(restore it with `git checkout models/default.pt`), or train one with `make train` "
+                "(restore it with `git checkout keypoints/assets/default.pt`), or train one with `make train` "
                 "and pass it with --model models/bnconv.pt"
             )
         model = paths.DEFAULT_MODEL
@@ -201,7 +206,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
     boxes = np.asarray(boxes).reshape(-1, 4)
     if not len(boxes):
         return []
-    order = [list(model.columns).index(c) for c in KEYPOINT_COLUMNS]
+    order = column_indices(model.columns, KEYPOINT_COLUMNS)
     mirror_sum = model.card.get("flip_mirror_sum_px")
     if flip_average and mirror_sum is not None:
         predict = partial(predict_pixels_flip_averaged, columns=model.columns, mirror_sum=mirror_sum)
@@ -215,7 +220,7 @@ def predict_faces(gray, boxes, model, refine_steps=REFINE_STEPS, windows=None, f
             points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
             break
         with _one_thread():
-            pixels = predict(model.module, cut_faces(gray, crops))[:, order].reshape(-1, 15, 2)
+            pixels = predict(model.module, cut_faces(gray, crops))[:, order].reshape(-1, len(KEYPOINTS), 2)
         points = [to_photo(p, c) for p, c in zip(pixels, crops)]
         if step == refine_steps:
             break
@@ -272,10 +277,12 @@ def predict_file(path, model, detector=None, draw=True, windows=None):
     except ImageError as error:
         return PhotoResult(path, error=str(error))
     faces = predict_image(image, model, detector, draw=draw, windows=windows)
-    return PhotoResult(path, faces, image if draw else None, (image.shape[1], image.shape[0]))
+    return PhotoResult(path, faces, image, (image.shape[1], image.shape[0]))
 
 
-def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result=None, refine=False):
+def predict_photos(
+    photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result=None, refine=False, images=True, json=False
+):
     """Predict every photo in files and folders, and write the results.
 
     Writes to ``out_dir``: an annotated JPEG copy of each photo read,
@@ -286,7 +293,7 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
     photo_paths : iterable of str or Path
         Image files and folders (searched recursively).
     model : LoadedModel, str, Path or None
-        None: ``models/default.pt``.
+        None: the shipped model (``paths.DEFAULT_MODEL``).
     out_dir : str or Path
     on_result : callable, optional
         Called with each :class:`PhotoResult` as it is done (for progress and messages).
@@ -294,6 +301,10 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
         Average each face's keypoints over the fully-convolutional windows within 8 px of its crop
         (``conv`` models only). Off by default: it raised the NME on the 24 labelled photos
         (see :mod:`keypoints.predict.refine`).
+    images : bool
+        Write the annotated photos, the face crops and ``index.html``; False writes data only.
+    json : bool
+        Also write ``results.json`` (see :func:`keypoints.predict.outputs.results_document`).
 
     Returns
     -------
@@ -308,7 +319,14 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
     ConversionError
         ``refine`` with a model that has no fully-convolutional form.
     """
-    from keypoints.predict.outputs import result_names, write_csv, write_html
+    from keypoints.predict.outputs import (
+        model_summary,
+        result_names,
+        write_csv,
+        write_html,
+        write_json,
+        write_photo_images,
+    )
 
     out_dir = Path(out_dir)
     photos, missing = find_photos(photo_paths, exclude=[out_dir])
@@ -329,18 +347,21 @@ def predict_photos(photo_paths, model=None, out_dir=paths.RESULTS_DIR, on_result
         if on_result:
             on_result(result)
     for path in photos:
-        result = predict_file(path, model, detector, windows=windows)
-        if result.image is not None:
-            result.output = out_dir / names[path]
-            if not cv2.imwrite(str(result.output), result.image, [cv2.IMWRITE_JPEG_QUALITY, 90]):
-                raise ImageError(f"{result.output}: could not be written; is {out_dir} writable?")
-            result.image = None  # a folder of large photos would not fit in memory
+        result = predict_file(path, model, detector, draw=False, windows=windows)
+        if result.image is not None and images:
+            write_photo_images(result, out_dir, names[path])  # the annotated copy and the face crops
+        result.image = None  # a folder of large photos would not fit in memory
         results.append(result)
         if on_result:
             on_result(result)
-    summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", out_dir / "index.html")
+    summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", out_dir / "index.html" if images else None)
     write_csv(summary.csv_path, results)
-    write_html(summary.html_path, results)
+    about = model_summary(model, detector)
+    if json:
+        summary.json_path = write_json(out_dir / "results.json", results, about)
+    if images:
+        links = ["keypoints.csv", "results.json"] if json else ["keypoints.csv"]
+        write_html(summary.html_path, results, about, links)
     return summary
 
 

@@ -9,6 +9,7 @@ index, and a flip is an index and a subtraction on the device.
 import numpy as np
 import torch
 
+from keypoints.data.schema import column_indices
 from keypoints.data.transforms import MIRROR_SUM, flip_permutation, scaled_mirror_sum, x_columns
 from keypoints.training.augment import draw_jitter, jitter_faces
 
@@ -95,7 +96,9 @@ class FaceBatches:
             columns = list(self.dataset.columns)
             xs = [i for i, c in enumerate(columns) if c.endswith("_x")]
             self._x_index = torch.as_tensor(xs, device=self.device)
-            self._y_index = torch.as_tensor([columns.index(columns[i][:-2] + "_y") for i in xs], device=self.device)
+            self._y_index = torch.as_tensor(
+                column_indices(columns, [columns[i][:-2] + "_y" for i in xs]), device=self.device
+            )
         if flip:
             columns = self.dataset.columns
             self._swap = torch.as_tensor(flip_permutation(columns), device=self.device)

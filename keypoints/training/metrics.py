@@ -5,7 +5,7 @@ import time
 import numpy as np
 import torch
 
-from keypoints.data.schema import KEYPOINTS
+from keypoints.data.schema import KEYPOINTS, column_indices
 
 
 def rmse_per_keypoint(predicted, truth, columns):
@@ -29,7 +29,7 @@ def rmse_per_keypoint(predicted, truth, columns):
     overall = float(np.sqrt(squared.sum() / max(present.sum(), 1)))
     per_keypoint = {}
     for name in KEYPOINTS:
-        index = [list(columns).index(f"{name}_x"), list(columns).index(f"{name}_y")]
+        index = column_indices(columns, (f"{name}_x", f"{name}_y"))
         count = present[:, index].sum()
         per_keypoint[name] = float(np.sqrt(squared[:, index].sum() / count)) if count else float("nan")
     return overall, per_keypoint

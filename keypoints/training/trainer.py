@@ -87,7 +87,7 @@ class NetworkResult:
     mirror_sum: float = None
 
 
-def resolve_data(requested=None, data_dir=paths.DATA_DIR, say=print):
+def resolve_data(requested=None, data_dir=None, say=print):
     """The training file to use: ``requested``, else one in ``data_dir``, else synthetic faces.
 
     Returns
@@ -100,10 +100,12 @@ def resolve_data(requested=None, data_dir=paths.DATA_DIR, say=print):
     found = paths.find_training_file(data_dir)
     if found:
         return found, False
+    searched = data_dir or ", ".join(str(d) for d in paths.data_dirs())
+    data_dir = data_dir or paths.DATA_DIR
     synthetic = Path(data_dir) / "synthetic" / "training.csv"
     say(
         f"NOTICE: no training data found (looked for DATA=..., then {', '.join(paths.TRAINING_NAMES)} "
-        f"in {data_dir}).\n"
+        f"in {searched}).\n"
         f"NOTICE: training on {SYNTHETIC_FACES} SYNTHETIC faces instead; the results below are not "
         "results on real faces.\n"
         "NOTICE: for the real data run `make data` (needs a Kaggle token) or see data/README.md."

@@ -1,0 +1,123 @@
+"""Honest figures for a model: RMSE on a labelled CSV that knows the model's own training file, and NME on photos.
+
+``keypoints evaluate`` and ``keypoints evaluate-photos`` call these; they return
+plain dicts, so the command line can print them as a table or as JSON.
+"""
+
+from keypoints.errors import DataError
+
+
+def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
+    """RMSE of a model on a labelled Kaggle-format CSV, saying when the file is the one it was trained on.
+
+    Parameters
+    ----------
+    data_path : str or Path
+        ``training.csv`` layout.
+    model : LoadedModel
+    split : {"all", "valid"}
+        ``"valid"``: only the validation faces of the run that trained the model, re-made with the card's
+        seed and validation fraction (the file must be the one it was trained on).
+    skip_bad_rows : bool
+    say : callable
+        Receives notes and skipped rows (one string each).
+
+    Returns
+    -------
+    dict
+        ``model``, ``network``, ``data``, ``split``, ``n_faces``, ``rmse`` (px), ``per_keypoint`` (px),
+        ``trained_on_this_file`` (the file's SHA-256 is the card's ``data_sha256``) and
+        ``card_valid_rmse_px``.
+
+    Raises
+    ------
+    DataError
+        No keypoint columns, or ``split="valid"`` on a file the model was not trained on.
+    """
+    import numpy as np
+
+    from keypoints.data.loader import load_kaggle_csv
+    from keypoints.inference import predict_pixels
+    from keypoints.training.metrics import rmse_per_keypoint
+    from keypoints.training.trainer import file_sha256, prepare
+
+    card = model.card
+    trained_on = card.get("data_sha256") is not None and file_sha256(data_path) == card["data_sha256"]
+    if split == "valid":
+        if not trained_on:
+            raise DataError(
+                f"{data_path}: --split valid scores the validation people of the run that trained {model.path}, "
+                f"but this is not its training file (the SHA-256 differs from its card's: {card.get('data')}, "
+                f"{str(card.get('data_sha256'))[:16]}...). Pass that file, or leave out --split."
+            )
+        prepared = prepare(
+            data_path, card.get("valid_fraction", 0.2), card.get("seed", 0), skip_bad_rows=skip_bad_rows, say=say
+        )
+        columns = list(prepared.columns)
+        images, truth = prepared.valid_images, prepared.valid_keypoints[:, [columns.index(c) for c in model.columns]]
+        split_text = f"validation faces of the training run ({prepared.split})"
+    else:
+        data = load_kaggle_csv(data_path, skip_bad_rows=skip_bad_rows)
+        for problem in data.skipped:
+            say(f"skipped {problem}")
+        if not data.columns:
+            raise DataError(f"{data_path}: no keypoint columns, so nothing to compare with (a test file?).")
+        truth = data.keypoints_in(model.columns)
+        labelled = ~np.isnan(truth).all(axis=1)
+        images, truth = data.images[labelled], truth[labelled]
+        split_text = "every labelled face"
+        if trained_on:
+            say(
+                f"note: {data_path} is the file {model.path} was trained on (its SHA-256 matches the card), so most "
+                "of these faces were seen in training and the RMSE flatters the model; its figure on people it "
+                f"never saw is {card.get('best_valid_rmse_px')} px: `--split valid` reproduces it"
+            )
+    predicted = predict_pixels(model.module, images)
+    rmse, per_keypoint = rmse_per_keypoint(predicted, truth, model.columns)
+    return {
+        "model": str(model.path),
+        "network": model.network.name,
+        "data": str(data_path),
+        "split": split_text,
+        "n_faces": int(len(images)),
+        "rmse": float(rmse),
+        "per_keypoint": {k: float(v) if np.isfinite(v) else None for k, v in per_keypoint.items()},  # JSON: no NaN
+        "trained_on_this_file": bool(trained_on),
+        "card_valid_rmse_px": card.get("best_valid_rmse_px"),
+    }
+
+
+def evaluate_photo_folder(folder, model, labels="keypoints.csv", detector=None):
+    """Faces found and NME on photos with true keypoints (:func:`keypoints.predict.accuracy.evaluate_photos`).
+
+    Parameters
+    ----------
+    folder : str or Path
+    model : LoadedModel
+    labels : str
+        The CSV in ``folder``: a ``file`` column and the 30 Kaggle columns in photo pixels.
+    detector : object, optional
+
+    Returns
+    -------
+    dict
+        ``model``, ``folder``, ``n_photos``, ``n_found``, ``nme`` (mean over the faces found; None when none
+        was) and ``photos`` (per photo ``file``, ``found``, ``nme``).
+    """
+    import math
+
+    from keypoints.predict.accuracy import evaluate_photos
+
+    scores = evaluate_photos(folder, model, labels=labels, detector=detector)
+    found = [s.nme for s in scores if s.found]
+    return {
+        "model": str(model.path),
+        "folder": str(folder),
+        "n_photos": len(scores),
+        "n_found": len(found),
+        "nme": sum(found) / len(found) if found else None,
+        "photos": [
+            {"file": str(s.file), "found": bool(s.found), "nme": s.nme if math.isfinite(s.nme) else None}
+            for s in scores
+        ],
+    }
