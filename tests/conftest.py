@@ -18,6 +18,18 @@ def fixed_seeds():
     torch.manual_seed(0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """The tests' nets and batches are tiny: a second thread costs more than it gains, most on a busy machine.
+
+    ``KEYPOINTS_TEST_THREADS=n`` sets another count. See docs/decisions.md, "Tests: one torch thread".
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(os.environ.get("KEYPOINTS_TEST_THREADS", "1")))
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def torch_threads():
     """A test that sets torch's thread count leaves the next test the count it found."""
