@@ -36,7 +36,7 @@ train: $(STAMP) ## train and compare the networks; DATA=csv NETS=conv,local EPOC
 predict: $(STAMP) ## find faces in photos and draw their keypoints; PHOTOS="a.jpg dir/" (default: data/samples) MODEL=file.pt
 	$(PY) -m keypoints predict $(if $(PHOTOS),$(PHOTOS),data/samples) $(if $(MODEL),--model "$(MODEL)")
 
-test: $(STAMP) ## run the fast tests (under 90 s on 2 cores); KEYPOINTS_DATA_DIR=folder adds the real-face ones
+test: $(STAMP) ## run the fast tests (all but those marked slow); KEYPOINTS_DATA_DIR=folder adds the real-face ones
 	$(call PYTEST,-m "not slow")
 
 test-all: $(STAMP) ## run every test, the slow ones too (what CI runs)
