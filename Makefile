@@ -12,9 +12,11 @@ DEVICE ?=
 PHOTOS ?=
 MODEL ?=
 BENCH ?=
+# pytest exits 5 when it collected no test: say so, and fail (a run that tested nothing must not pass)
+PYTEST = $(PY) -m pytest $(1) || { code=$$?; [ $$code -ne 5 ] || echo "error: pytest collected no tests" >&2; exit $$code; }
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train predict test bench data clean
+.PHONY: help setup train predict test test-all lint bench data clean
 
 help: ## list the targets
 	@echo "usage: make <target> [VAR=value ...]"
@@ -34,8 +36,15 @@ train: $(STAMP) ## train and compare the networks; DATA=csv NETS=conv,local EPOC
 predict: $(STAMP) ## find faces in photos and draw their keypoints; PHOTOS="a.jpg dir/" (default: data/samples) MODEL=file.pt
 	$(PY) -m keypoints predict $(if $(PHOTOS),$(PHOTOS),data/samples) $(if $(MODEL),--model "$(MODEL)")
 
-test: $(STAMP) ## run the test suite (set KEYPOINTS_DATA_DIR to also test on the shared data)
-	$(PY) -m pytest
+test: $(STAMP) ## run the fast tests (all but those marked slow); KEYPOINTS_DATA_DIR=folder adds the real-face ones
+	$(call PYTEST,-m "not slow")
+
+test-all: $(STAMP) ## run every test, the slow ones too (what CI runs)
+	$(call PYTEST,)
+
+lint: $(STAMP) ## check the code with ruff: lint findings and formatting
+	$(PY) -m ruff check keypoints tests
+	$(PY) -m ruff format --check keypoints tests
 
 bench: $(STAMP) ## print speed figures as ratios against baselines run alongside; BENCH=quick for a short run
 	$(PY) -m keypoints bench $(if $(BENCH),--$(BENCH))
@@ -44,6 +53,8 @@ data: $(STAMP) ## download the Kaggle competition files into data/ (needs Kaggle
 	@$(PY) -c "import kaggle" 2>/dev/null || $(VENV)/bin/pip install --quiet kaggle >/dev/null 2>&1 || true
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m keypoints download --out data
 
-clean: ## remove the environment, caches and generated reports (keeps data/ and models/)
-	rm -rf $(VENV) .pytest_cache build *.egg-info results data/synthetic
+clean: ## remove .venv, caches, and the outputs git ignores (keeps data/, models/ and the committed report)
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info results data/synthetic
+	rm -f reports/bench.json reports/figures/saliency_*.png reports/figures/occlusion_*.png
+	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/keypoints"
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

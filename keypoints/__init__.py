@@ -1,6 +1,11 @@
 """keypoints: facial keypoint detection on the Kaggle "Facial Keypoints Detection" format."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("keypoints")  # written once, in pyproject.toml
+except PackageNotFoundError:  # run from a checkout that was never installed (`make setup` installs it)
+    __version__ = "0+unknown"
 
 
 def __getattr__(name):

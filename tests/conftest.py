@@ -1,4 +1,4 @@
-"""Shared fixtures: fixed seeds, a private cache folder, and the shared data when it is there."""
+"""Shared fixtures: fixed seeds, torch's thread count restored, a private cache folder, and the shared data."""
 
 import os
 import random
@@ -16,6 +16,26 @@ def fixed_seeds():
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """The tests' nets and batches are tiny: a second thread costs more than it gains, most on a busy machine.
+
+    ``KEYPOINTS_TEST_THREADS=n`` sets another count. See docs/decisions.md, "Tests: one torch thread".
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(os.environ.get("KEYPOINTS_TEST_THREADS", "1")))
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def torch_threads():
+    """A test that sets torch's thread count leaves the next test the count it found."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,13 @@ import io
 import json
 import math
 
+import numpy as np
 import pytest
 
 from keypoints import bench
+from keypoints.bench.floor import flops_per_face
+from keypoints.bench.gpu import TIME_TO_BEST_TARGET_S, bench_time_to_best, speedup_rows
+from keypoints.bench.layer import LAYER_SHAPE, broadcast_product_bytes
 from keypoints.cli import main
 
 
@@ -54,8 +58,8 @@ def test_bench_layer_rows_measure_the_broadcast_memory_blow_up(quick_bench):
 
 
 def test_flops_are_counted_per_face_and_equal_for_conv_and_local():
-    conv_train, conv_predict = bench.flops_per_face("conv")
-    local_train, _ = bench.flops_per_face("local")
+    conv_train, conv_predict = flops_per_face("conv")
+    local_train, _ = flops_per_face("local")
     # conv2 alone: 64 filters of 32*2*2 at 46*46 positions, 2 FLOPs per multiply-add, forward only
     assert conv_predict > 2 * 64 * 128 * 46 * 46
     assert 2.5 * conv_predict < conv_train < 3.5 * conv_predict  # backward: about twice the forward
@@ -94,15 +98,65 @@ def test_gpu_rows_run_the_same_code_on_the_cpu(monkeypatch):
     """The speedup comparison and the time-to-best rows, on the CPU at the test sizes."""
     monkeypatch.delenv("KEYPOINTS_DATA_DIR", raising=False)  # synthetic faces, not the shared file
     settings = bench.BenchSettings(tiny=True, device="cpu", epochs=2)
-    settings.resolved_device = "cpu"
     said = []
-    rows = bench.speedup_rows(settings, ("none", "channels_last"), say=said.append, networks=("local",))
+    rows, winners = speedup_rows(settings, "cpu", ("none", "channels_last"), say=said.append, networks=("local",))
     assert [row.name for row in rows] == ["train local on GPU: speedups channels_last"]
-    assert settings.speedup_winners["local"] in ("none", "channels_last")
-    assert rows[0].details["winner"] == settings.speedup_winners["local"]
-    rows = bench.bench_time_to_best(settings, settings.speedup_winners, say=said.append, networks=("conv",))
+    assert winners["local"] in ("none", "channels_last")
+    assert rows[0].details["winner"] == winners["local"]
+    rows = bench_time_to_best(settings, "cpu", {"conv": winners["local"]}, say=said.append, networks=("conv",))
     assert [row.name.split(":")[0] for row in rows] == ["conv"]
     for row in rows:
         assert row.details["epochs_run"] == 2 and row.details["best_epoch"] in (1, 2)
         assert 0 < row.ours <= row.details["total_s"] and row.details["best_valid_rmse_px"] > 0
         assert row.details["data"] == "synthetic (40 faces)"
+        assert row.details["speedups"] == winners["local"]
+        assert row.baseline == TIME_TO_BEST_TARGET_S["conv"]
+
+
+def test_settings_carry_no_results():
+    settings = bench.BenchSettings(quick=True)
+    with pytest.raises(AttributeError):
+        settings.throughput = {}
+    assert set(vars(settings)) == {"quick", "device", "data", "epochs", "tiny"}
+
+
+def test_broadcast_product_size_comes_from_the_layer_geometry():
+    # (B, K, D1*F*F, L): 64 filters, 32*2*2 inputs each, at 46*46 positions, 4 bytes each
+    assert broadcast_product_bytes(128) == 128 * 64 * 32 * 4 * 46 * 46 * 4
+    assert broadcast_product_bytes(1, {**LAYER_SHAPE, "input_size": 5}) == 64 * 32 * 4 * 4 * 4 * 4
+
+
+def test_floor_rows_come_from_the_throughput_they_are_given():
+    from keypoints.bench.floor import bench_floor
+    from keypoints.bench.training import throughput_by_network
+
+    training = [bench.BenchRow("train conv", 10.0, 12.0, "plain", section="training", details={"network": "conv"})]
+    throughput = throughput_by_network(training)
+    assert throughput == {"conv": 10.0}
+    rows = bench_floor(bench.BenchSettings(tiny=True), "cpu", throughput, say=lambda *_: None)
+    assert [row.name for row in rows] == ["train conv: throughput vs the arithmetic floor"]  # no local: not measured
+    (row,) = rows
+    assert row.ours == 10.0 and row.details["train_flops_per_face"] == flops_per_face("conv")[0]
+    assert row.baseline == pytest.approx(row.details["matmul_flops_per_s"] / row.details["train_flops_per_face"])
+
+
+def test_photo_rows_time_the_detector_they_are_given(tmp_path):
+    from keypoints.bench.photos import bench_photos
+
+    class NoFaces:
+        """A detector that finds nothing, as a second detector's rows would be timed."""
+
+        calls = 0
+
+        def detect(self, gray):
+            NoFaces.calls += 1
+            return np.zeros((0, 4), dtype=np.int64)
+
+    said = []
+    rows = bench_photos(tmp_path, bench.BenchSettings(tiny=True), NoFaces(), label="none", say=said.append)
+    assert [row.name for row in rows] == [
+        "photo 160x120 end to end, none (0 face(s))",
+        "photo 320x240 end to end, none (0 face(s))",
+    ]
+    assert all(row.details["detector"] == "NoFaces" and row.ours > 0 and row.baseline > 0 for row in rows)
+    assert NoFaces.calls == 4  # each photo: once to count the faces, once timed

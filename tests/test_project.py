@@ -16,13 +16,30 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_help_lists_every_target():
     out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    for target in ("setup", "train", "predict", "test", "bench", "data", "clean"):
+    for target in ("setup", "train", "predict", "test", "test-all", "lint", "bench", "data", "clean"):
         assert f"  {target} " in out, out
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_clean_removes_what_its_help_says_and_keeps_data_and_models():
+    def run(*args):
+        return subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+    help_line = next(line for line in run("-s", "help").splitlines() if line.startswith("  clean "))
+    assert "keeps data/, models/ and the committed report" in help_line
+    commands = run("-n", "clean")
+    for removed in (".venv", ".pytest_cache", ".ruff_cache", "results", "data/synthetic", "reports/bench.json"):
+        assert removed in commands, commands
+    words = commands.replace("data/synthetic", "").split()
+    assert not any(w.startswith(("data", "models", "reports/comparison", "reports/figures/learning")) for w in words)
 
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if not line.startswith("#")]
+    assert ci[-2:] == ["make lint", "make test-all"]
+    assert "CI (`.ci/run`) runs `make lint` and then `make test-all`" in (ROOT / "README.md").read_text()
 
 
 def test_training_data_is_found_in_order(tmp_path, capsys):

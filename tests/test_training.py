@@ -59,7 +59,10 @@ def test_batches_flip_exactly_half_and_relabel_left_and_right():
 
 def test_batches_are_seeded_cover_every_face_and_change_order_between_passes():
     _, _, tensors = small_set(10)
-    run = lambda seed: [x for x, _ in FaceBatches(tensors, batch_size=4, shuffle=True, flip=True, seed=seed)]  # noqa
+
+    def run(seed):
+        return [x for x, _ in FaceBatches(tensors, batch_size=4, shuffle=True, flip=True, seed=seed)]
+
     first, again = run(7), run(7)
     assert all(torch.equal(a, b) for a, b in zip(first, again))
     assert [len(b) for b in first] == [4, 4, 2]
@@ -89,22 +92,29 @@ def test_missing_keypoints_stay_missing_through_a_flip():
 
 @pytest.fixture(scope="module")
 def trained():
-    """bnconv trained once on synthetic faces, shared by the tests below."""
-    images, keypoints = generate_faces(1000, seed=11)
+    """bnconv trained once on synthetic faces, shared by the tests below.
+
+    400 faces on one thread: see docs/decisions.md, "Tests: the training fixture's size and threads".
+    """
+    images, keypoints = generate_faces(400, seed=11)
     prepared = TrainValidSplit(
         source=None,
         sha256="",
         columns=KEYPOINT_COLUMNS,
         synthetic=True,
-        train_images=images[:800],
-        train_keypoints=keypoints[:800],
-        valid_images=images[800:],
-        valid_keypoints=keypoints[800:],
-        split="first 800 / last 200",
+        train_images=images[:320],
+        train_keypoints=keypoints[:320],
+        valid_images=images[320:],
+        valid_keypoints=keypoints[320:],
+        split="first 320 / last 80",
     )
-    torch.set_num_threads(2)
-    recipe = Recipe(epochs=8, lr=4e-3, batch_size=32, patience=10)
-    result, module = train_one("bnconv", prepared, recipe, seed=0, verbose=0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a small net: a second thread costs more than it gains, most of all on a busy machine
+    try:
+        recipe = Recipe(epochs=8, lr=4e-3, batch_size=32, patience=10)
+        result, module = train_one("bnconv", prepared, recipe, seed=0, verbose=0)
+    finally:
+        torch.set_num_threads(threads)
     return prepared, result, module
 
 
@@ -252,7 +262,10 @@ def test_prepare_splits_by_person_even_when_bad_rows_are_skipped(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     prepared = prepare(path, valid_fraction=0.3, seed=1, skip_bad_rows=True, say=lambda *a: None)
     row_of = {images[i].tobytes(): i for i in range(40)}
-    person = lambda faces: {people[row_of[face.tobytes()]] for face in faces}  # noqa: E731
+
+    def person(faces):
+        return {people[row_of[face.tobytes()]] for face in faces}
+
     train_people, valid_people = person(prepared.train_images), person(prepared.valid_images)
     assert train_people.isdisjoint(valid_people) and len(train_people | valid_people) == 10
     assert len(prepared.train_images) + len(prepared.valid_images) == 39

@@ -40,7 +40,10 @@ class FaceTensors(torch.utils.data.Dataset):
 
     def to(self, device):
         """The same faces on ``device`` (a no-op when already there)."""
-        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+
+        def move(t):
+            return None if t is None else t.to(device, non_blocking=True)
+
         return FaceTensors(move(self.images), move(self.keypoints), self.columns)
 
 
@@ -171,5 +174,8 @@ def as_face_tensors(dataset):
     X, y = getattr(dataset, "X", None), getattr(dataset, "y", None)
     if X is None:
         raise TypeError(f"cannot batch a {type(dataset).__name__}; pass FaceTensors")
-    to_tensor = lambda a: None if a is None else torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+
+    def to_tensor(a):
+        return None if a is None else torch.as_tensor(np.asarray(a), dtype=torch.float32)
+
     return FaceTensors(to_tensor(X), to_tensor(y))

@@ -163,8 +163,12 @@ def face_tensors(images, keypoints, device="cpu"):
     ).to(device)
 
 
-def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_bar=False, mirror_sum=None):
+def train_one(
+    name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_bar=False, mirror_sum=None, speedups=None
+):
     """Train one network on a prepared split and measure it.
+
+    ``speedups`` is passed to :func:`make_regressor` (None: ``KEYPOINTS_SPEEDUPS`` or the device's default).
 
     Returns
     -------
@@ -189,6 +193,7 @@ def train_one(name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_
         verbose=verbose,
         progress_bar=progress_bar,
         mirror_sum=mirror_sum,
+        speedups=speedups,
     )
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
