@@ -35,8 +35,9 @@ def test_quick_bench_writes_every_row_to_json_and_prints_the_table(quick_bench):
     assert sections.count("floor") == 2
     predictions = [row["name"] for row in record["rows"] if row["section"] == "prediction"]
     assert [n.split(",")[0] for n in predictions[:2]] == ["predict bnconv", "predict conv"]
-    assert [n.split(" end")[0] for n in predictions[2:]] == ["photo 640x480", "photo 4000x3000"]
-    assert len(record["rows"]) == 14 and "14 rows in" in said
+    assert [n.split(" end")[0] for n in predictions[2:6]] == ["photo 640x480", "photo 4000x3000"] * 2
+    assert [n.split(",")[0] for n in predictions[6:]] == ["video 640x480"]
+    assert len(record["rows"]) == 17 and "17 rows in" in said
     for row in record["rows"]:
         assert row["ours"] > 0 and row["baseline"] > 0 and math.isfinite(row["ratio"]), row
         expected = row["ours"] / row["baseline"] if row["higher_is_better"] else row["baseline"] / row["ours"]
@@ -160,3 +161,21 @@ def test_photo_rows_time_the_detector_they_are_given(tmp_path):
     ]
     assert all(row.details["detector"] == "NoFaces" and row.ours > 0 and row.baseline > 0 for row in rows)
     assert NoFaces.calls == 4  # each photo: once to count the faces, once timed
+
+
+def test_the_yunet_path_is_timed_against_the_haar_path_and_a_video_against_its_frames_as_photos(tmp_path):
+    from keypoints.bench.photos import bench_detector_paths
+    from keypoints.bench.video import bench_video
+
+    settings = bench.BenchSettings(tiny=True)
+    said = []
+    rows = bench_detector_paths(tmp_path, settings, say=said.append)
+    assert [row.name for row in rows] == [
+        "photo 160x120 end to end, YuNet path vs Haar path",
+        "photo 320x240 end to end, YuNet path vs Haar path",
+    ]
+    assert all(set(row.details["faces_found"]) == {"yunet", "haar"} and row.ours > 0 for row in rows)
+    (video,) = bench_video(tmp_path, settings, say=said.append)
+    assert video.name == "video 160x120, one face, tracked (frames/s)" and video.higher_is_better
+    assert 9 <= video.details["frames"] <= 10 and 1 <= video.details["detections"] <= video.details["frames"]
+    assert video.ratio == pytest.approx(video.ours / video.baseline) and video.ours > 0

@@ -17,7 +17,7 @@ from keypoints.bench.timing import best_of
 from keypoints.checkpoint import save_model
 from keypoints.data.synthetic import generate_faces
 from keypoints.networks import build_network
-from keypoints.predict import detect
+from keypoints.predict.detect import haar, make_detector
 from keypoints.predict.pipeline import load_predictor_model, predict_file
 
 
@@ -26,15 +26,15 @@ def full_size_cascade():
 
     Uses the predictor's cascade settings. Returns a function of a path.
     """
-    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / detect.CASCADE_FILE))
+    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / haar.CASCADE_FILE))
 
     def detect_full_size(path):
         gray = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY)
         return cascade.detectMultiScale(
             gray,
-            scaleFactor=detect.SCALE_FACTOR,
-            minNeighbors=detect.MIN_NEIGHBORS,
-            minSize=(detect.MIN_FACE, detect.MIN_FACE),
+            scaleFactor=haar.SCALE_FACTOR,
+            minNeighbors=haar.MIN_NEIGHBORS,
+            minSize=(haar.MIN_FACE, haar.MIN_FACE),
         )
 
     return detect_full_size
@@ -81,6 +81,47 @@ def bench_photos(folder, settings, detector, label="", say=print):
                 "read + cascade on the full-size photo",
                 section="prediction",
                 details={"faces_found": found, "model": model.network.name, "detector": type(detector).__name__},
+            )
+        )
+    return rows
+
+
+def bench_detector_paths(folder, settings, say=print):
+    """Seconds per photo end to end with the default detector (YuNet) against the Haar path, in the same run.
+
+    Both go through :func:`predict_file` with the same model: read, detect, align or cut, predict, draw.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Where the photos are written.
+    settings : BenchSettings
+    say : callable
+
+    Returns
+    -------
+    list of BenchRow
+    """
+    model = load_predictor_model(_bench_model(folder))
+    source = _photo_source()
+    yunet, cascade = make_detector("yunet"), make_detector("haar")
+    rows = []
+    for width, height in settings.size("photos"):
+        path = Path(folder) / f"detectors_{width}x{height}.jpg"
+        cv2.imwrite(str(path), cv2.resize(source, (width, height), interpolation=cv2.INTER_CUBIC))
+        found = {name: len(predict_file(path, model, d).faces) for name, d in (("yunet", yunet), ("haar", cascade))}
+        repeats = settings.size("photo_repeats")
+        ours, _ = best_of(lambda path=path: predict_file(path, model, yunet), repeats)
+        baseline, _ = best_of(lambda path=path: predict_file(path, model, cascade), repeats)
+        say(f"photo {width}x{height}: YuNet path {ours * 1000:.0f} ms, Haar path {baseline * 1000:.0f} ms")
+        rows.append(
+            BenchRow(
+                f"photo {width}x{height} end to end, YuNet path vs Haar path",
+                ours,
+                baseline,
+                "the same photo with --detector haar",
+                section="prediction",
+                details={"faces_found": found, "model": model.network.name},
             )
         )
     return rows

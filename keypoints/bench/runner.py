@@ -15,12 +15,13 @@ from keypoints.bench.floor import bench_floor
 from keypoints.bench.gpu import bench_time_to_best, speedup_rows
 from keypoints.bench.layer import bench_local_layer
 from keypoints.bench.loading import bench_loading
-from keypoints.bench.photos import bench_photos
+from keypoints.bench.photos import bench_detector_paths, bench_photos
 from keypoints.bench.prediction import bench_prediction
 from keypoints.bench.settings import BenchSettings
 from keypoints.bench.table import format_table
 from keypoints.bench.training import bench_training, throughput_by_network
-from keypoints.predict.detect import FaceDetector
+from keypoints.bench.video import bench_video
+from keypoints.predict.detect import make_detector
 from keypoints.training.estimator import choose_device
 
 
@@ -57,7 +58,9 @@ def run_benchmarks(quick=False, out=None, say=print, settings=None):
         rows += training
         rows += bench_local_layer(settings, device, say=say)
         rows += bench_prediction(settings, device, say=say)
-        rows += bench_photos(folder, settings, FaceDetector(), say=say)
+        rows += bench_photos(folder, settings, make_detector(), say=say)
+        rows += bench_detector_paths(folder, settings, say=say)
+        rows += bench_video(folder, settings, say=say)
         rows += bench_floor(settings, device, throughput_by_network(training), say=say)
         if device == "cuda":
             gpu_rows, winners = speedup_rows(settings, device, say=say)

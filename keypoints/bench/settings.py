@@ -18,7 +18,8 @@ SIZES = {
     # of the layer comparison, broadcast_batch: the broadcast's (its (B, K,
     # D1*F*F, L) product is too large for a CPU at batch 128); predict_faces: faces in
     # batches of 256, single_faces: faces fed one at a time; photos: the
-    # sizes of the two photos; gpu_epochs: training epochs per timed pass on a GPU;
+    # sizes of the two photos; video_size, video_seconds: the clip of the video row;
+    # gpu_epochs: training epochs per timed pass on a GPU;
     # layer_seconds, matmul_seconds: least time spent timing one layer case or the matrix product.
     "default": dict(
         csv_rows=KAGGLE_ROWS,
@@ -33,6 +34,8 @@ SIZES = {
         single_faces=48,
         photos=((640, 480), (4000, 3000)),
         photo_repeats=3,
+        video_size=(640, 480),
+        video_seconds=4.0,
         matmul_size=None,
         matmul_seconds=1.0,
         gpu_faces=2688,
@@ -52,6 +55,8 @@ SIZES = {
         single_faces=16,
         photos=((640, 480), (4000, 3000)),
         photo_repeats=1,
+        video_size=(640, 480),
+        video_seconds=2.0,
         matmul_size=None,
         matmul_seconds=0.3,
         gpu_faces=2688,
@@ -72,6 +77,8 @@ SIZES = {
         single_faces=4,
         photos=((160, 120), (320, 240)),
         photo_repeats=1,
+        video_size=(160, 120),
+        video_seconds=0.4,
         matmul_size=256,
         matmul_seconds=0.01,
         gpu_faces=16,
