@@ -11,7 +11,7 @@ from hostile import mean_model, photo
 from keypoints import atomic
 from keypoints.checkpoint import load_model, save_model
 from keypoints.errors import OutputPathError
-from keypoints.predict import pipeline, predict_photos
+from keypoints.predict import batch, predict_photos
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_a_predict_run_stopped_halfway_leaves_the_previous_results(tmp_path, mod
     predict_photos([tmp_path / "in"], model, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     photo(photos[0], value=30)  # the next run would draw another image
-    real, calls = pipeline.predict_file, []
+    real, calls = batch.predict_file, []
 
     def stop_at_the_second(*args, **kwargs):
         calls.append(1)
@@ -58,7 +58,7 @@ def test_a_predict_run_stopped_halfway_leaves_the_previous_results(tmp_path, mod
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "predict_file", stop_at_the_second)
+    monkeypatch.setattr(batch, "predict_file", stop_at_the_second)
     with pytest.raises(KeyboardInterrupt):
         predict_photos([tmp_path / "in"], model, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging folder, no lock, no new image

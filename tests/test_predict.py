@@ -23,10 +23,10 @@ from keypoints.data.transforms import scale_keypoints
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
 from keypoints.predict import load_predictor_model, predict_file, predict_photos
-from keypoints.predict.accuracy import nme
 from keypoints.predict.crop import MEAN_KEYPOINTS
 from keypoints.predict.detect import make_detector
 from keypoints.predict.outputs import CSV_COLUMNS
+from keypoints.training.metrics import nme
 
 HAAR = ["--detector", "haar"]
 

@@ -6,19 +6,32 @@ One module per stage: :mod:`~keypoints.predict.discover` (which files),
 crops from the landmarks, and the exact map back), :mod:`~keypoints.predict.crop`
 (upright squares from a box), :mod:`~keypoints.predict.confidence` (the estimated
 keypoint error), :mod:`~keypoints.predict.draw`, :mod:`~keypoints.predict.outputs`
-(CSV and HTML) and :mod:`~keypoints.predict.pipeline`, which runs them.
+(CSV and HTML), :mod:`~keypoints.predict.pipeline`, which runs them on one photo, and
+:mod:`~keypoints.predict.batch`, which runs them over many photos and videos and writes the results.
 """
 
-from keypoints.predict.detect import Detections, make_detector
-from keypoints.predict.pipeline import (
-    PhotoFace,
-    PhotoResult,
-    PredictionSummary,
-    load_predictor_model,
-    predict_file,
-    predict_image,
-    predict_photos,
-)
+import importlib
+
+# where each public name lives; loaded on first use, so that importing a light submodule (the detector's
+# settings for --help, say) does not import torch through the pipeline
+_HOMES = {
+    "Detections": "keypoints.predict.detect",
+    "make_detector": "keypoints.predict.detect",
+    "PredictionSummary": "keypoints.predict.batch",
+    "predict_photos": "keypoints.predict.batch",
+    "PhotoFace": "keypoints.predict.pipeline",
+    "PhotoResult": "keypoints.predict.pipeline",
+    "load_predictor_model": "keypoints.predict.pipeline",
+    "predict_file": "keypoints.predict.pipeline",
+    "predict_image": "keypoints.predict.pipeline",
+}
+
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'keypoints.predict' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)
+
 
 __all__ = [
     "Detections",

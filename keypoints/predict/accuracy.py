@@ -19,8 +19,7 @@ from keypoints.errors import DataError
 from keypoints.predict.detect import as_detections, make_detector
 from keypoints.predict.pipeline import ALIGN, REFINE_STEPS, predict_faces
 from keypoints.predict.read import read_photo
-
-_LEFT_EYE, _RIGHT_EYE = KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")
+from keypoints.training.metrics import nme
 
 ANGLES = (0, 15, 30, 45, 60)
 """Degrees the labelled photos are turned by in :func:`rotation_table`."""
@@ -58,22 +57,6 @@ class PhotoScore:
     score: float = float("nan")
     disagreement: float = float("nan")
     frame_error: float = float("nan")
-
-
-def nme(predicted, truth):
-    """Mean keypoint error over the inter-ocular distance.
-
-    Parameters
-    ----------
-    predicted, truth : ndarray, shape (15, 2)
-
-    Returns
-    -------
-    float
-    """
-    truth = np.asarray(truth, dtype=np.float64)
-    inter_ocular = np.linalg.norm(truth[_LEFT_EYE] - truth[_RIGHT_EYE])
-    return float(np.linalg.norm(np.asarray(predicted) - truth, axis=1).mean() / inter_ocular)
 
 
 def labelled_photos(folder, labels="keypoints.csv"):

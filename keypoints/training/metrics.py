@@ -52,3 +52,20 @@ def seconds_per_face(module, device="cpu", batch_size=256, repeats=3, autocast_d
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - started)
     return best / batch_size
+
+
+def nme(predicted, truth):
+    """Mean keypoint error over the inter-ocular distance.
+
+    Parameters
+    ----------
+    predicted, truth : ndarray, shape (15, 2)
+
+    Returns
+    -------
+    float
+    """
+    truth = np.asarray(truth, dtype=np.float64)
+    left, right = KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")
+    inter_ocular = np.linalg.norm(truth[left] - truth[right])
+    return float(np.linalg.norm(np.asarray(predicted) - truth, axis=1).mean() / inter_ocular)

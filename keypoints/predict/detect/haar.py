@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from keypoints.errors import KeypointsError
+from keypoints.predict.detect.base import Detections, search_copy
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 """The cascade, from the folder ``cv2.data.haarcascades`` of opencv-python."""
@@ -80,8 +81,6 @@ class HaarDetector:
         Detections
             Square boxes (``w == h``, whole pixels), largest first; scores NaN; no landmarks.
         """
-        from keypoints.predict.detect import Detections, search_copy
-
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         search, scale = search_copy(gray, self.side, MAX_UPSCALE)
         smallest = max(MIN_FACE, int(np.ceil(self.min_face * scale[0])))

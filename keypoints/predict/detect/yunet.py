@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from keypoints.errors import ModelFileError
+from keypoints.predict.detect.base import Detections, no_detections, search_copy
 
 MODEL_FILE = "face_detection_yunet_2023mar.onnx"
 """The YuNet model in ``keypoints/assets/yunet/``."""
@@ -135,8 +136,6 @@ class YuNetDetector:
         Detections
             Boxes, scores and landmarks in photo pixels, largest box first; every score at least ``floor_score``.
         """
-        from keypoints.predict.detect import Detections, no_detections, search_copy
-
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)  # YuNet reads three channels
         search, scale = search_copy(image, self.side, MAX_UPSCALE)
