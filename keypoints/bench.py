@@ -264,7 +264,7 @@ class PlainLoop:
     """
 
     def __init__(self, module, data, batch_size, device, speedups=(), lr=BENCH_LR):
-        from keypoints.data.transforms import STAND_IN_MIRROR_SUM, flip_permutation, scaled_mirror_sum, x_columns
+        from keypoints.data.transforms import REAL_FACES_MIRROR_SUM, flip_permutation, scaled_mirror_sum, x_columns
         from keypoints.training.loss import MaskedMSELoss
 
         self.data, self.batch_size, self.device = data, batch_size, device
@@ -285,7 +285,7 @@ class PlainLoop:
         self.autocast = torch.bfloat16 if torch.device(device).type == "cuda" else None
         self.swap = torch.as_tensor(flip_permutation(data.columns), device=device)
         self.is_x = torch.as_tensor(x_columns(data.columns), device=device)
-        self.mirror = scaled_mirror_sum(STAND_IN_MIRROR_SUM)
+        self.mirror = scaled_mirror_sum(REAL_FACES_MIRROR_SUM)
 
     def epoch(self):
         """One pass over the data in shuffled batches."""

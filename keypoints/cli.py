@@ -73,30 +73,37 @@ def _parser():
     summary.add_argument("net", help="a network name: " + ", ".join(_network_names()))
     summary.set_defaults(handler=_summary)
 
-    train = commands.add_parser("train", help="train networks on one split and write models/ and reports/")
+    train = commands.add_parser(
+        "train", help="train networks over several seeds on one split; write models/ and reports/comparison.md"
+    )
     train.add_argument("--data", help="training CSV (default: data/training.csv[.gz|.zip], else synthetic faces)")
     train.add_argument(
         "--nets",
         default=None,
-        help="comma-separated networks (default: conv,local,bnconv); known: " + ", ".join(_network_names()),
+        help="comma-separated networks (default: the preset's; bnconv,bnlocal for default); known: "
+        + ", ".join(_network_names()),
     )
     train.add_argument("--epochs", type=int, help="epochs for every network (default: from the preset)")
     train.add_argument(
         "--preset",
         default="default",
         choices=("default", "full", "synthetic"),
-        help="default: sized for 2 CPU cores; full: GPU-length training; synthetic: a short "
-        "run, chosen by itself when no data is found",
+        help="default: the twins over 3 seeds, sized for 2 CPU cores; full: GPU-length training of every network "
+        "over 5 seeds; synthetic: a short run, chosen by itself when no data is found",
+    )
+    train.add_argument(
+        "--seeds", type=int, default=None, help="training runs per network, seeds SEED, SEED+1... (default: preset's)"
     )
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help="seed of the split and of the first training run")
+    train.add_argument("--valid-fraction", type=float, default=0.2, help="share of the people kept for validation")
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(
         "--mirror-sum",
         type=float,
         default=None,
         help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
-        "real-face stand-in; 95 for the synthetic faces)",
+        "real-face data; 95 for the synthetic faces)",
     )
     train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
     train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
@@ -241,24 +248,30 @@ def _summary(args):
 
 
 def _train(args):
+    from keypoints.report import write_report
     from keypoints.training.trainer import TrainSettings, train_networks
 
-    settings = TrainSettings(
+    if args.seeds is not None and args.seeds < 1:
+        raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
+    options = dict(
         data=args.data,
         epochs=args.epochs,
         preset=args.preset,
         device=args.device,
         seed=args.seed,
+        seeds=args.seeds,
+        valid_fraction=args.valid_fraction,
         skip_bad_rows=args.skip_bad_rows,
         mirror_sum=args.mirror_sum,
     )
     if args.nets:
-        settings.nets = tuple(n.strip() for n in args.nets.split(",") if n.strip())
+        options["nets"] = tuple(n.strip() for n in args.nets.split(",") if n.strip())
     if args.models_dir:
-        settings.models_dir = args.models_dir
+        options["models_dir"] = args.models_dir
     if args.reports_dir:
-        settings.reports_dir = args.reports_dir
-    train_networks(settings)
+        options["reports_dir"] = args.reports_dir
+    run = train_networks(TrainSettings(**options))
+    print(f"\nreport: {write_report(run)}")
     return 0
 
 
