@@ -30,6 +30,7 @@ def plot_learning_curves(run, path):
             axis.plot([result.best_epoch], [result.best_valid_rmse], marker="o", color=color)
         axis.axhline(run.baseline[0], color="gray", linestyle=":", label="mean baseline")
         axis.set(title=name, xlabel="epoch", yscale="log")
+        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         axis.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axis.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
         axis.tick_params(axis="y", which="minor", labelsize=7)
