@@ -50,8 +50,9 @@ def write_report(run, reports_dir=None, explain=True):
             reports_dir / KEYPOINT_DIFFERENCE,
         )
     if explain and run.modules:
+        # "synthetic_" in every name: these figures show no face of real data, so git keeps them
         if run.synthetic:
-            written = write_training_explanations(run.modules, run.split, reports_dir)
+            written = write_training_explanations(run.modules, run.split, reports_dir, prefix="synthetic_")
             source = "The same validation face (synthetic)"
         else:
             written = write_training_explanations(

@@ -220,7 +220,7 @@ def comparison_markdown(run):
         "network; a difference is paired by seed",
         f"- device: {device_description(run.device)}; the whole run took {run.seconds / 60:.1f} min "
         f"({datetime.now(UTC):%Y-%m-%d})",
-        "- RMSE in pixels of the 96x96 face over the validation faces (people never trained on), at the best "
+        "- RMSE in pixels of the 96x96 face over the validation faces (split as above), at the best "
         "epoch's weights; ± is the standard deviation over seeds",
         f"- jittered: the same validation faces rotated up to {degrees:g} degrees, scaled up to {100 * scale:g} % "
         f"and shifted up to {shift:g} px at random (one fixed draw), as a detector's crops are",
