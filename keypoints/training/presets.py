@@ -30,7 +30,7 @@ _ADAMW_CLASSIC = dict(optimizer="adamw", lr=1e-3, weight_decay=0.0)
 """The recipe of the classic networks (conv, local, hybrid): see docs/decisions.md, "Optimizer of the
 classic networks"."""
 
-_TWIN_DEFAULT = Recipe(epochs=18, lr=4e-3, batch_size=64, patience=8)
+_TWIN_DEFAULT = Recipe(epochs=16, lr=4e-3, batch_size=64, patience=8)
 """One recipe for both twins (same schedule, batch and stopping); sized in docs/decisions.md,
 "Default preset: twins over 3 seeds"."""
 
