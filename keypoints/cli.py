@@ -102,31 +102,43 @@ def _parser():
     summary.add_argument("net", help="a network name: " + ", ".join(_network_names()))
     summary.set_defaults(handler=_summary)
 
-    train = commands.add_parser("train", help="train networks on one split and write models/ and reports/")
+    train = commands.add_parser(
+        "train", help="train networks over several seeds on one split; write models/ and reports/comparison.md"
+    )
     train.add_argument("--data", help="training CSV (default: data/training.csv[.gz|.zip], else synthetic faces)")
     train.add_argument(
         "--nets",
         type=guards.name_list,
         default=None,
-        help="comma-separated networks (default: conv,local,bnconv); known: " + ", ".join(_network_names()),
+        help="comma-separated networks (default: the preset's; bnconv,bnlocal for default); known: "
+        + ", ".join(_network_names()),
     )
     train.add_argument("--epochs", type=guards.positive_int, help="epochs for every network (default: from the preset)")
     train.add_argument(
         "--preset",
         default="default",
         choices=("default", "full", "synthetic"),
-        help="default: sized for 2 CPU cores; full: GPU-length training; synthetic: a short "
-        "run, chosen by itself when no data is found",
+        help="default: the twins over 3 seeds, sized for 2 CPU cores; full: GPU-length training of every network "
+        "over 5 seeds; synthetic: a short run, chosen by itself when no data is found",
+    )
+    train.add_argument(
+        "--seeds",
+        type=guards.positive_int,
+        default=None,
+        help="training runs per network, seeds SEED, SEED+1... (default: preset's)",
     )
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    train.add_argument("--seed", type=guards.seed, default=0)
+    train.add_argument("--seed", type=guards.seed, default=0, help="seed of the split and of the first training run")
+    train.add_argument(
+        "--valid-fraction", type=guards.fraction, default=0.2, help="share of the people kept for validation"
+    )
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(
         "--mirror-sum",
         type=guards.finite_float,
         default=None,
         help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
-        "real-face stand-in; 95 for the synthetic faces)",
+        "real-face data; 95 for the synthetic faces)",
     )
     train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
     train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
@@ -249,7 +261,7 @@ def _parser():
     return parser
 
 
-NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv")
+NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv", "bnlocal")
 """The names of ``keypoints.networks.NETWORKS``, written out so that building the parser (``--help``) does
 not import torch; a test keeps the two equal (see docs/decisions.md, "Help without torch")."""
 
@@ -311,24 +323,30 @@ def _summary(args):
 
 
 def _train(args):
+    from keypoints.report import write_report
     from keypoints.training.trainer import TrainSettings, train_networks
 
-    settings = TrainSettings(
+    if args.seeds is not None and args.seeds < 1:
+        raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
+    options = dict(
         data=args.data,
         epochs=args.epochs,
         preset=args.preset,
         device=args.device,
         seed=args.seed,
+        seeds=args.seeds,
+        valid_fraction=args.valid_fraction,
         skip_bad_rows=args.skip_bad_rows,
         mirror_sum=args.mirror_sum,
     )
     if args.nets is not None:
-        settings.nets = args.nets
+        options["nets"] = args.nets
     if args.models_dir:
-        settings.models_dir = args.models_dir
+        options["models_dir"] = args.models_dir
     if args.reports_dir:
-        settings.reports_dir = args.reports_dir
-    train_networks(settings)
+        options["reports_dir"] = args.reports_dir
+    run = train_networks(TrainSettings(**options))
+    print(f"\nreport: {write_report(run)}")
     return 0
 
 

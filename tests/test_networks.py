@@ -9,6 +9,7 @@ from torch import nn
 from keypoints.errors import GeometryError, KeypointsError
 from keypoints.networks import (
     NETWORKS,
+    TWINS,
     BatchNorm,
     Conv,
     Dense,
@@ -35,7 +36,7 @@ def built():
 
 
 def test_registry_order_and_descriptions():
-    assert NAMES == ["conv", "local", "hybrid", "bnconv"]
+    assert NAMES == ["conv", "local", "hybrid", "bnconv", "bnlocal"]
     for name, network in NETWORKS.items():
         assert network.name == name
         assert network.description and "\n" not in network.description
@@ -112,11 +113,27 @@ def test_parameter_totals():
         "local": 44_228_910,
         "hybrid": 23_940_270,
         "bnconv": 672_526,
+        "bnlocal": 6_478_606,
     }
     kinds = {name: [row.kind for row in network_summary(name).rows] for name in NAMES}
     assert kinds["local"].count("local") == 3 and "conv" not in kinds["local"]
     assert kinds["hybrid"].count("conv") == 2 and kinds["hybrid"].count("local") == 1
     assert "batchnorm" in kinds["bnconv"]
+
+
+def test_twins_differ_only_in_the_weight_sharing_of_block_5():
+    assert TWINS == ("bnconv", "bnlocal")
+    shared, local = (network_summary(name).rows for name in TWINS)
+    assert [row.volume for row in shared] == [row.volume for row in local]
+    differing = [(a.name, a.kind, b.name, b.kind) for a, b in zip(shared, local) if a.kind != b.kind]
+    assert differing == [("conv5", "conv", "local5", "local")]
+    # the same filters at each of the 6x6 positions: 36 times conv5's weights, no bias
+    conv5 = next(row for row in shared if row.name == "conv5")
+    local5 = next(row for row in local if row.name == "local5")
+    assert conv5.params == 3 * 3 * 96 * 192 and local5.params == 6 * 6 * conv5.params
+    module = build_network("bnlocal")
+    assert sum(p.numel() for p in module.local5.parameters()) == local5.params
+    assert format_summary("bnlocal").splitlines()[-1].split()[-1] == "6,478,606"
 
 
 def test_bnconv_trains_in_train_mode():
@@ -195,4 +212,4 @@ def test_repeated_layer_names_refused():
 def test_unknown_network_refused_listing_names(function):
     with pytest.raises(KeypointsError) as caught:
         function("resnet")
-    assert str(caught.value) == "unknown network 'resnet'; known networks: conv, local, hybrid, bnconv"
+    assert str(caught.value) == "unknown network 'resnet'; known networks: conv, local, hybrid, bnconv, bnlocal"

@@ -1,6 +1,7 @@
 """Training: the masked loss, whole-batch flips, learning on synthetic faces, checkpoints, `keypoints train`."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -15,9 +16,17 @@ from keypoints.errors import ModelFileError, TrainingError
 from keypoints.inference import predict_pixels
 from keypoints.training import speed
 from keypoints.training.batches import FaceBatches
+from keypoints.training.callbacks import PixelRmse, RunClock, format_duration
 from keypoints.training.estimator import Recipe
 from keypoints.training.loss import MaskedMSELoss
-from keypoints.training.trainer import TrainValidSplit, face_tensors, mean_baseline, train_one
+from keypoints.training.trainer import (
+    TrainValidSplit,
+    face_tensors,
+    jittered_validation,
+    mean_baseline,
+    train_one,
+    write_history,
+)
 
 
 def test_masked_loss_ignores_missing_keypoints_and_their_gradient_is_zero():
@@ -187,40 +196,90 @@ def test_non_finite_loss_stops_with_a_message(read, monkeypatch):
     assert bool(deferred) == (read == "at the end of the pass")
 
 
-def test_train_command_end_to_end_writes_models_and_report(tmp_path, capsys):
-    data = write_synthetic_csv(tmp_path / "training.csv", 96, seed=5)
-    code = main(
-        [
-            "train",
-            "--data",
-            str(data),
-            "--nets",
-            "bnconv,conv",
-            "--epochs",
-            "1",
-            "--models-dir",
-            str(tmp_path / "models"),
-            "--reports-dir",
-            str(tmp_path / "reports"),
-        ]
-    )
+@pytest.mark.slow
+def test_train_command_end_to_end_writes_models_and_the_multi_seed_report(tmp_path, capsys):
+    data = write_synthetic_csv(tmp_path / "training.csv", 48, seed=5)
+    argv = ["train", "--data", str(data), "--epochs", "2", "--seeds", "3", "--models-dir", str(tmp_path / "models")]
+    code = main([*argv, "--reports-dir", str(tmp_path / "reports")])
     assert code == 0
     out = capsys.readouterr().out
-    assert out.startswith("keypoints train\n") and "nets            bnconv,conv" in out
-    for net in ("bnconv", "conv"):
+    assert out.startswith("keypoints train\n") and "plan: bnconv, bnlocal x seeds 0, 1, 2 = 6 training runs" in out
+    # the epoch table marks the best epoch and says how long the whole run has left
+    header = next(line for line in out.splitlines() if line.split()[:1] == ["epoch"])
+    assert header.split()[:3] == ["epoch", "best", "run_left"]
+    for net in ("bnconv", "bnlocal"):
         model = load_model(tmp_path / "models" / f"{net}.pt")
-        assert model.card["epochs"] == 1 and model.card["data"] == str(data)
-        assert len(model.card["data_sha256"]) == 64
+        card = model.card
+        assert card["epochs"] <= 2 and card["data"] == str(data) and len(card["data_sha256"]) == 64
+        assert card["seed"] == 0 and card["mean_baseline_rmse_px"] > 0 and card["synthetic_data"] is False
+        assert card["command"] == f"keypoints train --data {data} --preset default --seed 0 --seeds 3 --epochs 2"
+        history = (tmp_path / "models" / f"{net}.history.csv").read_text().splitlines()
+        assert history[0] == "epoch,train_rmse,valid_rmse,dur" and len(history) == 1 + card["epochs"]
     report = (tmp_path / "reports" / "comparison.md").read_text()
-    assert "| `bnconv` |" in report and "| `conv` |" in report and "mean of training keypoints" in report
-    for figure in ("learning_curves.png", "per_keypoint_rmse.png"):
-        assert (tmp_path / "reports" / "figures" / figure).stat().st_size > 10_000
+    assert report.startswith("# `bnconv` vs `bnlocal`: 3 seed(s) on `training.csv`\n\n**On centred faces ")
+    assert "| `bnlocal` - `bnconv` | centred faces |" in report and "mean of training keypoints" in report
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
+        assert (tmp_path / "reports" / link).stat().st_size > 5_000, link
+    assert str(tmp_path) not in report
 
     code = main(["evaluate", "--data", str(data), "--model", str(tmp_path / "models" / "bnconv.pt"), "--json"])
     assert code == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert figures["n_faces"] == 96 and set(figures["per_keypoint"]) >= {"nose_tip", "left_eye_center"}
+    assert figures["n_faces"] == 48 and set(figures["per_keypoint"]) >= {"nose_tip", "left_eye_center"}
     assert figures["rmse"] > 0
+
+
+def test_epoch_table_marks_each_new_best_and_the_bar_shows_pixels():
+    class History(list):
+        def record(self, key, value):
+            self[-1][key] = value
+
+    net = type("Net", (), {})()
+    net.history = History()
+    marks = []
+    for loss in (0.04, 0.01, 0.02, 0.0025):
+        net.history.append({"train_loss": loss, "valid_loss": loss})
+        PixelRmse().on_epoch_end(net)
+        marks.append(net.history[-1]["best"])
+    assert marks == [True, True, False, True]
+    assert net.history[-1]["valid_rmse"] == pytest.approx(0.05 * 48)
+
+
+def test_run_clock_estimates_the_time_left_for_every_network_and_seed():
+    clock = RunClock([("bnconv", 4), ("bnlocal", 4), ("bnconv", 4), ("bnlocal", 4)])
+    assert format_duration(clock.seconds_left()) == "?"
+    clock.start(0)
+    for _ in range(2):
+        clock.epoch(10.0)
+    # 2 epochs left here, then 12 more, every network at bnconv's 10 s until bnlocal has run
+    assert clock.seconds_left() == pytest.approx(140.0)
+    clock.start(1)
+    clock.epoch(30.0)
+    assert clock.seconds_left() == pytest.approx(3 * 30 + 4 * 10 + 4 * 30)
+    assert [format_duration(s) for s in (42, 725, 3720)] == ["42s", "12m05s", "1h02m"]
+
+
+def test_jittered_validation_faces_move_with_their_keypoints():
+    images, keypoints = generate_faces(6, seed=9)
+    split = TrainValidSplit(None, "", KEYPOINT_COLUMNS, images, keypoints, images, keypoints, "")
+    still_images, still_points = jittered_validation(split, 95.0, jitter=(0.0, 0.0, 0.0))
+    np.testing.assert_array_equal(still_images, images)
+    np.testing.assert_allclose(still_points, keypoints, atol=1e-4)
+    moved_images, moved_points = jittered_validation(split, 95.0, jitter=(0.0, 0.0, 2.0), seed=1)
+    again = jittered_validation(split, 95.0, jitter=(0.0, 0.0, 2.0), seed=1)
+    np.testing.assert_array_equal(moved_images, again[0])
+    shift = moved_points - keypoints  # a pure shift moves every keypoint of a face alike, up to 2 px
+    assert np.abs(shift).max() <= 2.0 + 1e-4 and np.abs(shift).max() > 0.1
+    np.testing.assert_allclose(shift[:, 0::2], shift[:, [0]] * np.ones((1, 15)), atol=1e-4)
+
+
+def test_history_csv_is_written_whole(tmp_path):
+    path = write_history(
+        tmp_path / "m" / "bnconv.history.csv",
+        [{"epoch": 1, "train_rmse": 2.5, "valid_rmse": 3.0, "dur": 1.5, "best": True}],
+    )
+    assert path.read_text().splitlines() == ["epoch,train_rmse,valid_rmse,dur", "1,2.5,3.0,1.5"]
+    assert [p.name for p in path.parent.iterdir()] == ["bnconv.history.csv"]
 
 
 def test_unknown_network_is_refused_before_any_work(tmp_path, capsys):

@@ -8,9 +8,8 @@ image of the right eye of the original.
 
 Coordinates follow OpenCV: pixel column ``i`` is centred on x = i, so
 reversing the columns maps x to ``95 - x`` (:data:`MIRROR_SUM`), not
-``96 - x``. The one-pixel difference matters: at a validation RMSE near
-1.5 px, flipping half of each batch about the wrong axis adds a bias of
-half a pixel to x.
+``96 - x``. The labels of the real-face data fit another axis
+(:data:`REAL_FACES_MIRROR_SUM`); flipping about the wrong one biases x.
 """
 
 import numpy as np
@@ -24,14 +23,9 @@ MIRROR_SUM = IMAGE_SIZE - 1
 """x + mirrored x, in pixels: reversing 96 columns sends pixel 0 to 95.
 Exact for keypoints in OpenCV's convention (the synthetic faces)."""
 
-STAND_IN_MIRROR_SUM = 97.0
-"""x + mirrored x that fits the labels of the real-face stand-in, measured:
-a bnconv trained without flips, shown the 713 mirrored validation faces of
-the person split, put x at 97.05 (+-0.02) minus the twin's label. Trained
-with flips about 97, bnconv reached 1.743 px against 1.911 px about 95 and
-1.821 px with no flips (40 epochs, seed 0); about 95 its x predictions were
-0.80 px too low on average. Used for real data until the Kaggle file's own
-convention is measured."""
+REAL_FACES_MIRROR_SUM = 97.0
+"""x + mirrored x that fits the labels of the real-face data: where a network trained without flips puts
+the mirrored faces' keypoints (see docs/decisions.md, "The mirror axis of the real-face labels")."""
 
 
 def scale_images(images):

@@ -33,6 +33,7 @@ from keypoints.networks.local import LocallyConnected2d, broadcast_locally_conne
 from keypoints.networks.specs import (
     N_OUTPUTS,
     NETWORKS,
+    TWINS,
     build_network,
     format_summary,
     get_network,
@@ -42,6 +43,7 @@ from keypoints.networks.specs import (
 __all__ = [
     "NETWORKS",
     "N_OUTPUTS",
+    "TWINS",
     "BatchNorm",
     "Conv",
     "Dense",

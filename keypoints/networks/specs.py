@@ -14,49 +14,12 @@ conv          8,051,502  99.5 % in the dense head (128*11*11 = 15,488 -> 500)
 local        44,228,910  local1 2.8 M, local2 17.5 M, local3 15.9 M, head 8.0 M
 hybrid       23,940,270  local3 15.9 M, head 8.0 M
 bnconv          672,526  convolutions 0.22 M, dense head 0.45 M
+bnlocal       6,478,606  local5 5.97 M (bnconv's conv5: 0.17 M), dense head 0.45 M
 ==========  ===========  =====================================================
 
-Why ``local`` makes block 1 locally-connected too
--------------------------------------------------
-Block 1 sees a single input channel, so giving each of its 94*94 positions
-its own 32 filters costs only 2.8 M parameters (10.8 MiB in float32), fewer
-than either later local layer (17.5 M and 15.9 M). Training at batch 128
-with AdamW, block 1 adds 43 MiB of parameters, gradients and moments, and
-34 MiB of saved activations (a local layer keeps its unfolded input,
-(B, D1*F*F, L), 39 MiB here, where a convolution keeps its 4.5 MiB input).
-Measured peak memory of two AdamW steps at batch 128 on CPU: conv 0.84 GiB,
-hybrid 1.09 GiB, local 1.44 GiB -- and 1.47 GiB with a convolution in block 1,
-the same within noise, since the peak is set by block 2. With no memory to
-save, block 1 is local too, and ``local`` is a clean "same topology, no
-weight sharing" comparison with ``conv``.
-
-Where the dropout goes
-----------------------
-Nouri's net dropped 0.1, 0.2 and 0.3 after the three pooling layers and 0.5
-after the first dense layer. Trained for a few epochs, that net is worse in
-eval mode than predicting the mean: with 0.5 before a ReLU layer the eval
-activations are far from the average of the training ones (on a 12-epoch
-``conv``, eval mode gave 6.19 px where averaging over dropout masks gave
-3.46 px). Measured on the stand-in (split by person, seed 0, float32 on a
-GPU, AdamW one-cycle at 1e-3, batch 32, validation RMSE after 5 epochs):
-
-===============================  =========  ===========================
-dropout                          ``local``  ``local`` with conv block 1
-===============================  =========  ===========================
-Nouri's (0.1, 0.2, 0.3; 0.5)     7.07 px    4.76 px
-0.5 between the dense layers     4.69 px    3.71 px
-0.2 between the dense layers     2.74 px    2.58 px
-none                             2.37 px    2.26 px
-===============================  =========  ===========================
-
-With the classic Nesterov recipe (rate 0.03 to 0.0001 over the run, batch
-64), ``local`` reached 4.63 px with Nouri's dropout and 3.94-4.14 px with the
-other three, and ``conv`` 5.40 px in 6 epochs with Nouri's: that schedule
-barely leaves the mean (3.77 px) in a few epochs. So the classic networks
-keep one dropout of 0.2 between the dense layers: nearly the accuracy of
-none in short runs, and some regularisation for the 8 M (``conv``) to 44 M
-(``local``) parameters in long ones. Block 1 stays locally-connected (above);
-a convolution there would gain 0.1-0.2 px in these short runs.
+``local`` keeps block 1 locally-connected, and the classic networks keep one
+dropout of 0.2 between their dense layers only: see docs/decisions.md,
+"Block 1 of local" and "Where the dropout goes".
 """
 
 from functools import partial
@@ -82,8 +45,7 @@ def _classic(filters):
     """Daniel Nouri's topology with the given kind of layer (Conv or Local) per block."""
     # named by block (hybrid: conv1, conv2, local3) so the networks line up
     first, second, third = (partial(kind, name=f"{kind.kind}{block}") for block, kind in enumerate(filters, start=1))
-    # Dropout only between the dense layers, at 0.2: see "Where the dropout
-    # goes" in the module docstring for the figures against Nouri's rates.
+    # Dropout only between the dense layers, at 0.2: see docs/decisions.md, "Where the dropout goes".
     return (
         first(32, 3), ReLU(), Pool(2),  # (32, 94, 94) -> (32, 47, 47)
         second(64, 2), ReLU(), Pool(2),  # (64, 46, 46) -> (64, 23, 23)
@@ -121,18 +83,8 @@ HYBRID = Network(
 )
 
 # Why bnconv exists: conv spends 99.5 % of its 8 M parameters on one dense
-# layer and, without normalisation, needs many epochs of SGD with momentum;
-# on 2 CPU cores a forward+backward of 64 faces takes it about half a second.
-# BatchNorm lets this network train in a few epochs with AdamW, pooling down
-# to 3x3 keeps its dense head small (0.67 M parameters in all), and a
-# forward+backward of 64 faces takes 0.11-0.15 s on 2 cores (0.07-0.10 s
-# with channels_last tensors). Of three variants trained for 8 epochs on 800
-# synthetic faces (0.67-0.99 M parameters, 3 seeds), this one reached the
-# lowest validation RMSE (2.9-3.5 px, against 3.1-3.9 px), although narrower
-# ones ran up to 30 % faster. On the real-face stand-in (split by person, 50
-# epochs, AdamW one-cycle at 4e-3) dropout of 0.1 before both dense layers
-# reached 1.904 px against 2.021 px with 0.2 and 0.3: with flips as
-# augmentation it needs little more regularising.
+# layer and needs many epochs; BatchNorm and a small head let this one train
+# in minutes on a CPU (see docs/decisions.md, "Why bnconv").
 BNCONV = Network(
     "bnconv",
     "a small BatchNorm convnet that trains fast on a CPU with AdamW, with 12x fewer parameters than conv",
@@ -150,8 +102,36 @@ BNCONV = Network(
     ),
 )  # fmt: skip
 
-NETWORKS = {network.name: network for network in (CONV, LOCAL, HYBRID, BNCONV)}
-"""The registered networks by name, in the order conv, local, hybrid, bnconv."""
+
+def _local_pool_bn(channels, block):
+    # bnconv's block with the convolution made locally-connected: same volumes, own filters at each position
+    return (Local(channels, 3, padding=1, bias=False, name=f"local{block}"), Pool(2), BatchNorm(), ReLU())
+
+
+# The twin of bnconv for the weight-sharing comparison: identical but for
+# block 5, whose 6x6 maps are where a unit sees a face part, and where a
+# locally-connected layer costs the least time (see docs/decisions.md,
+# "The twins: bnconv and bnlocal").
+BNLOCAL = Network(
+    "bnlocal",
+    "bnconv's twin: the same layers, with block 5 (6x6 maps) locally-connected: no weight sharing there",
+    (
+        Conv(16, 4, stride=2, padding=1, bias=False), BatchNorm(), ReLU(),  # (16, 48, 48)
+        *_conv_pool_bn(24),  # (24, 24, 24)
+        *_conv_pool_bn(48),  # (48, 12, 12)
+        *_conv_pool_bn(96),  # (96, 6, 6)
+        *_local_pool_bn(192, 5),  # (192, 3, 3)
+        Flatten(), Dropout(0.1),  # (1728,)
+        Dense(256), ReLU(), Dropout(0.1),
+        Dense(N_OUTPUTS),
+    ),
+)  # fmt: skip
+
+TWINS = ("bnconv", "bnlocal")
+"""The pair that differs only in weight sharing: the shared-weights network first."""
+
+NETWORKS = {network.name: network for network in (CONV, LOCAL, HYBRID, BNCONV, BNLOCAL)}
+"""The registered networks by name, in the order conv, local, hybrid, bnconv, bnlocal."""
 
 
 def get_network(network):

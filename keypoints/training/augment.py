@@ -1,12 +1,12 @@
 """Random rotation, scale and shift of training faces, applied to the pixels and the keypoints together.
 
-The real-face stand-in was framed without rotation and with little scale
+The real-face data was framed without rotation and with little scale
 jitter, but faces cut from photos by a detector are tilted and framed more
 loosely; jittering the training faces teaches the network those faces too.
 
 Geometry: a keypoint ``k`` (pixels, the labels' convention) sits
 ``(k - c) / 48`` from the frame's centre in grid units, where ``c`` is the
-labels' centre, half their mirror sum (48.5 on the stand-in, whose flips map
+labels' centre, half their mirror sum (48.5 on the real-face data, whose flips map
 x to ``97 - x``; 47.5 for OpenCV's pixel centres). The jitter maps it to
 ``s R (k - c) / 48 + d / 48``, and the image is resampled with the inverse
 map (``F.affine_grid`` with ``align_corners=False``, whose grid unit is also

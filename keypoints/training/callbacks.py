@@ -1,4 +1,5 @@
-"""skorch callbacks: the epoch table in pixels, the classic schedule, a stop on a non-finite loss, a progress bar."""
+"""skorch callbacks: the epoch table in pixels with its best epoch and the time left, the classic schedule,
+a stop on a non-finite loss, a progress bar in pixels."""
 
 import math
 
@@ -34,6 +35,9 @@ class PixelRmse(Callback):
             valid = rmse_pixels(row["valid_loss"])
             net.history.record("valid_rmse", valid)
             net.history.record("train/valid", train / valid if valid else float("nan"))
+            # "+" in the epoch table's best column: the epoch whose weights early stopping keeps
+            earlier = [r["valid_rmse"] for r in net.history[:-1] if "valid_rmse" in r]
+            net.history.record("best", not earlier or valid < min(earlier))
 
 
 class StopOnNonFinite(Callback):
@@ -70,8 +74,8 @@ class StopOnNonFinite(Callback):
             raise TrainingError(
                 f"the {stage} loss became {value} in epoch {epoch}. "
                 "Training stopped; nothing was saved for this network.\n"
-                "Try a lower learning rate (--lr), a smaller batch, or --device cpu to rule out "
-                "half precision; check the data with `keypoints check FILE`."
+                "Try a lower learning rate or a smaller batch (the Recipe in keypoints/training/presets.py), "
+                "or --device cpu to rule out half precision; check the data with `keypoints check FILE`."
             )
 
 
@@ -108,4 +112,71 @@ class LossProgressBar(ProgressBar):
     """
 
     def _get_postfix_dict(self, net):
-        return {key: value for key, value in super()._get_postfix_dict(net).items() if isinstance(value, float)}
+        # the batch's RMSE in pixels, the unit of the epoch table, rather than the scaled loss
+        return {
+            key.replace("_loss", "_rmse_px"): round(rmse_pixels(value), 3)
+            for key, value in super()._get_postfix_dict(net).items()
+            if isinstance(value, float) and key.endswith("_loss")
+        }
+
+
+class RunClock:
+    """The planned epochs of a whole run (networks x seeds) and the time each epoch took.
+
+    Parameters
+    ----------
+    plan : sequence of (str, int)
+        One ``(network, epochs)`` per training run, in order. Early stopping may end a run sooner,
+        so the estimate is an upper one.
+    """
+
+    def __init__(self, plan):
+        self.plan = list(plan)
+        self.run = 0
+        self.done = 0  # epochs of the current run
+        self.seconds = {}  # network -> list of epoch durations
+
+    def start(self, index):
+        """The run ``index`` of the plan begins."""
+        self.run, self.done = index, 0
+
+    def epoch(self, seconds):
+        """One epoch of the current run ended, in ``seconds``."""
+        name = self.plan[self.run][0]
+        self.seconds.setdefault(name, []).append(seconds)
+        self.done += 1
+
+    def seconds_left(self):
+        """Estimated seconds until the last planned epoch: each network at its mean epoch time so far
+        (one not yet started at the mean of those seen)."""
+        if not self.seconds:
+            return float("nan")
+        means = {name: float(np.mean(times)) for name, times in self.seconds.items()}
+        fallback = float(np.mean(list(means.values())))
+        name, epochs = self.plan[self.run]
+        left = max(epochs - self.done, 0) * means.get(name, fallback)
+        left += sum(n * means.get(other, fallback) for other, n in self.plan[self.run + 1 :])
+        return left
+
+
+def format_duration(seconds):
+    """``1h02m``, ``12m05s`` or ``42s``."""
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class TimeLeft(Callback):
+    """Adds ``run_left`` to each epoch of the table: the estimated time left for the whole run."""
+
+    def __init__(self, clock):
+        self.clock = clock
+
+    def on_epoch_end(self, net, **kwargs):
+        self.clock.epoch(net.history[-1, "dur"])
+        net.history.record("run_left", format_duration(self.clock.seconds_left()))

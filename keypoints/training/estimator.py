@@ -10,7 +10,7 @@ from skorch.helper import predefined_split
 from keypoints.data.transforms import MIRROR_SUM
 from keypoints.errors import KeypointsError
 from keypoints.training.batches import FaceBatches
-from keypoints.training.callbacks import LinearSchedule, LossProgressBar, PixelRmse, StopOnNonFinite
+from keypoints.training.callbacks import LinearSchedule, LossProgressBar, PixelRmse, StopOnNonFinite, TimeLeft
 from keypoints.training.interrupts import WatchInterrupts
 from keypoints.training.loss import MaskedMSELoss
 from keypoints.training.speed import FastEpochs
@@ -97,6 +97,7 @@ def make_regressor(
     progress_bar=False,
     mirror_sum=MIRROR_SUM,
     speedups=None,
+    clock=None,
 ):
     """A :class:`KeypointRegressor` set up with the masked loss, flips, schedule and early stopping.
 
@@ -119,6 +120,8 @@ def make_regressor(
         x + mirrored x of the labels, for the flips.
     speedups : str, sequence of str or None
         See :func:`keypoints.training.speed.resolve_speedups`.
+    clock : keypoints.training.callbacks.RunClock, optional
+        The whole run's plan: adds the time left to the epoch table.
 
     Returns
     -------
@@ -155,6 +158,8 @@ def make_regressor(
         )
     if progress_bar:
         callbacks.append(("progress_bar", LossProgressBar()))
+    if clock is not None:
+        callbacks.append(("time_left", TimeLeft(clock)))
     return KeypointRegressor(
         module,
         criterion=MaskedMSELoss,

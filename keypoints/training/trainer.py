@@ -1,15 +1,17 @@
-"""``keypoints train``: train the chosen networks on one split and compare them.
+"""``keypoints train``: train the chosen networks over several seeds on one split, and save them.
 
 The steps sit apart so tests and benchmarks can call them: :func:`resolve_data`
 finds the training file, :func:`prepare` loads and splits it, :func:`train_one`
-trains one network and measures it, :func:`train_networks` does all of it and
-writes the model files and the report.
+trains one network and measures it, :func:`train_networks` does all of it,
+writes the model files and returns a :class:`TrainingRun`. The report is
+written one level up, from that run (:mod:`keypoints.report`).
 """
 
+import csv
 import hashlib
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,35 +22,48 @@ from keypoints.checkpoint import save_model
 from keypoints.data.loader import load_kaggle_csv
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.splits import identities_path_for, load_identities, train_valid_split
-from keypoints.data.transforms import MIRROR_SUM, STAND_IN_MIRROR_SUM, scale_images, scale_keypoints
+from keypoints.data.transforms import (
+    MIRROR_SUM,
+    REAL_FACES_MIRROR_SUM,
+    scale_images,
+    scale_keypoints,
+    unscale_images,
+    unscale_keypoints,
+)
 from keypoints.errors import DataError, KeypointsError
 from keypoints.inference import predict_pixels
 from keypoints.networks import build_network, get_network
 from keypoints.training import interrupts
+from keypoints.training.augment import draw_jitter, jitter_faces
 from keypoints.training.batches import FaceTensors
+from keypoints.training.callbacks import RunClock, format_duration
 from keypoints.training.estimator import choose_device, make_regressor
+from keypoints.training.memory import training_memory_bytes
 from keypoints.training.metrics import rmse_per_keypoint, seconds_per_face
-from keypoints.training.presets import DEFAULT_NETWORKS, recipe_for
+from keypoints.training.presets import VALIDATION_JITTER, VALIDATION_JITTER_SEED, preset_for_data, recipe_for
+from keypoints.training.settings import TrainSettings
+
+__all__ = [
+    "NetworkResult",
+    "TrainSettings",
+    "TrainValidSplit",
+    "TrainingRun",
+    "face_tensors",
+    "mean_baseline",
+    "prepare",
+    "resolve_data",
+    "train_networks",
+    "train_one",
+]
 
 SYNTHETIC_FACES = 1200
 """Size of the synthetic stand-in written when no training data is found."""
 
-
-@dataclass
-class TrainSettings:
-    """What ``keypoints train`` was asked to do (printed first, stored in every model card)."""
-
-    data: str = None
-    nets: tuple = DEFAULT_NETWORKS
-    epochs: int = None
-    preset: str = "default"
-    device: str = "auto"
-    seed: int = 0
-    valid_fraction: float = 0.2
-    skip_bad_rows: bool = False
-    mirror_sum: float = None
-    models_dir: str = str(paths.MODELS_DIR)
-    reports_dir: str = str(paths.REPORTS_DIR)
+DATA_TERMS = {
+    True: "synthetic faces drawn by `keypoints synth`: no restriction",
+    False: "the terms of the data's source (for the Kaggle file, the competition's rules: use, not redistribution)",
+}
+"""What the model card says about the training data's terms, by whether it was synthetic."""
 
 
 @dataclass
@@ -68,7 +83,7 @@ class TrainValidSplit:
 
 @dataclass
 class NetworkResult:
-    """What training one network gave."""
+    """What training one network with one seed gave; RMSE in pixels on the validation faces."""
 
     name: str
     description: str
@@ -82,10 +97,66 @@ class NetworkResult:
     ms_per_face: float
     history: list = field(repr=False, default_factory=list)
     model_path: str = None
-    train_state_mb: float = 0.0
+    train_memory_mb: float = 0.0
     peak_gpu_mb: float = None
     recipe: object = None
     mirror_sum: float = None
+    seed: int = 0
+    jittered_rmse: float = None
+    jittered_per_keypoint: dict = None
+
+
+@dataclass
+class TrainingRun:
+    """Everything a ``keypoints train`` run trained and measured, for the report stage.
+
+    Attributes
+    ----------
+    settings : TrainSettings
+        As asked, unchanged.
+    preset : str
+        The preset used (``synthetic`` stands in for ``default`` on synthetic faces).
+    networks, seeds : tuple
+    device : str
+    data : Path
+    synthetic : bool
+    split : TrainValidSplit
+    baseline : tuple of (float, dict)
+        RMSE of predicting the training mean, overall and per keypoint.
+    results : list of NetworkResult
+        One per network and seed.
+    modules : dict of str to torch.nn.Module
+        The saved model of each network (its first seed).
+    jitter : tuple of float
+        ``(degrees, scale, pixels)`` of the jittered validation faces.
+    seconds : float
+        Wall time of the whole run.
+    """
+
+    settings: TrainSettings
+    preset: str
+    networks: tuple
+    seeds: tuple
+    device: str
+    data: Path
+    synthetic: bool
+    split: object
+    baseline: tuple
+    results: list
+    modules: dict = field(repr=False, default_factory=dict)
+    jitter: tuple = VALIDATION_JITTER
+    seconds: float = 0.0
+
+    def results_of(self, name):
+        """The results of one network, in seed order."""
+        return [r for r in self.results if r.name == name]
+
+    def command(self):
+        """The command that repeats the run, naming the data file without the machine's path to it."""
+        data = self.settings.data
+        if data and Path(data).is_absolute():
+            data = Path(data).name
+        return replace(self.settings, preset=self.preset).command(data=data)
 
 
 def resolve_data(requested=None, data_dir=None, say=print):
@@ -163,12 +234,68 @@ def face_tensors(images, keypoints, device="cpu"):
     ).to(device)
 
 
+def default_mirror_sum(synthetic):
+    """x + mirrored x of the labels: OpenCV's for the synthetic faces, the measured one for real faces."""
+    return MIRROR_SUM if synthetic else REAL_FACES_MIRROR_SUM
+
+
+def jittered_validation(split, mirror_sum, jitter=VALIDATION_JITTER, seed=VALIDATION_JITTER_SEED):
+    """The validation faces rotated, scaled and shifted at random, as a detector's crops are.
+
+    The jitter of :mod:`keypoints.training.augment`, drawn once from ``seed``, so every network and seed
+    is scored on the same faces.
+
+    Returns
+    -------
+    tuple of ndarray
+        Images (N, 1, 96, 96) uint8 and keypoints (N, 30) in pixels, NaN where missing.
+    """
+    images = torch.from_numpy(scale_images(split.valid_images))
+    keypoints = torch.from_numpy(scale_keypoints(split.valid_keypoints))
+    generator = torch.Generator().manual_seed(seed)
+    angle, size, offset = draw_jitter(len(images), generator, *jitter)
+    columns = list(split.columns)
+    x_index = torch.tensor([i for i, c in enumerate(columns) if c.endswith("_x")])
+    y_index = torch.tensor([columns.index(c[:-2] + "_y") for c in columns if c.endswith("_x")])
+    moved_images, moved_keypoints = jitter_faces(
+        images, keypoints, angle, size, offset, x_index, y_index, centre=mirror_sum / 2
+    )
+    return unscale_images(moved_images.numpy()), unscale_keypoints(moved_keypoints.numpy())
+
+
 def train_one(
-    name, prepared, recipe, device="cpu", seed=0, verbose=1, progress_bar=False, mirror_sum=None, speedups=None
+    name,
+    prepared,
+    recipe,
+    device="cpu",
+    seed=0,
+    verbose=1,
+    progress_bar=False,
+    mirror_sum=None,
+    clock=None,
+    jittered=None,
+    speedups=None,
 ):
     """Train one network on a prepared split and measure it.
 
-    ``speedups`` is passed to :func:`make_regressor` (None: ``KEYPOINTS_SPEEDUPS`` or the device's default).
+    Parameters
+    ----------
+    name : str
+    prepared : TrainValidSplit
+    recipe : Recipe
+    device : str
+    seed : int
+        Seeds the weights, the batch order, the flips and the jitter.
+    verbose : int
+    progress_bar : bool
+    mirror_sum : float, optional
+        x + mirrored x of the labels; None takes :func:`default_mirror_sum`.
+    clock : RunClock, optional
+        The whole run's plan, for the time left in the epoch table.
+    jittered : tuple of ndarray, optional
+        Jittered validation faces from :func:`jittered_validation`, scored too.
+    speedups : str, optional
+        Passed to :func:`make_regressor` (None: ``KEYPOINTS_SPEEDUPS`` or the device's default).
 
     Returns
     -------
@@ -182,7 +309,7 @@ def train_one(
     valid_set = face_tensors(prepared.valid_images, prepared.valid_keypoints, device)
     batches = (len(train_set) + recipe.batch_size - 1) // recipe.batch_size
     if mirror_sum is None:
-        mirror_sum = MIRROR_SUM if prepared.synthetic else STAND_IN_MIRROR_SUM
+        mirror_sum = default_mirror_sum(prepared.synthetic)
     regressor = make_regressor(
         module,
         recipe,
@@ -193,6 +320,7 @@ def train_one(
         verbose=verbose,
         progress_bar=progress_bar,
         mirror_sum=mirror_sum,
+        clock=clock,
         speedups=speedups,
     )
     if device == "cuda":
@@ -208,7 +336,12 @@ def train_one(
     autocast = regressor.autocast_dtype
     predicted = predict_pixels(module, prepared.valid_images, device=device, autocast_dtype=autocast)
     overall, per_keypoint = rmse_per_keypoint(predicted, prepared.valid_keypoints, prepared.columns)
+    jittered_rmse = jittered_per_keypoint = None
+    if jittered is not None:
+        moved = predict_pixels(module, jittered[0], device=device, autocast_dtype=autocast)
+        jittered_rmse, jittered_per_keypoint = rmse_per_keypoint(moved, jittered[1], prepared.columns)
     params = sum(p.numel() for p in module.parameters())
+    memory = training_memory_bytes(network, recipe.batch_size, recipe.optimizer)["total"]
     result = NetworkResult(
         name=name,
         description=network.description,
@@ -221,11 +354,13 @@ def train_one(
         per_keypoint=per_keypoint,
         ms_per_face=1000 * seconds_per_face(module, device=device, autocast_dtype=autocast),
         history=history,
-        # float32 weights and gradients, plus AdamW's two moments or SGD's one
-        train_state_mb=params * 4 * (4 if recipe.optimizer == "adamw" else 3) / 2**20,
+        train_memory_mb=memory / 2**20,
         peak_gpu_mb=torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
         recipe=recipe,
         mirror_sum=mirror_sum,
+        seed=seed,
+        jittered_rmse=jittered_rmse,
+        jittered_per_keypoint=jittered_per_keypoint,
     )
     return result, module
 
@@ -238,14 +373,20 @@ def mean_baseline(prepared):
 
 
 def train_networks(settings, say=print):
-    """Everything ``keypoints train`` does; returns the list of :class:`NetworkResult`."""
-    from keypoints.explain.training_figures import write_training_explanations
-    from keypoints.reports import write_comparison
+    """Everything ``keypoints train`` does but the report: train every network with every seed, save them.
 
+    Each network's first seed is saved as ``<models_dir>/<net>.pt`` with its epoch table beside it
+    (``<net>.history.csv``). ``settings`` is left as it was.
+
+    Returns
+    -------
+    TrainingRun
+    """
+    started = time.perf_counter()
     device = choose_device(settings.device)
-    if not settings.nets:
+    if settings.nets is not None and not settings.nets:
         raise KeypointsError("no network to train: --nets names none; give one or more, as in --nets conv,local")
-    for name in settings.nets:
+    for name in settings.networks():
         get_network(name)  # an unknown name fails before any work
     atomic.check_output_folder(settings.models_dir, "--models-dir")  # a bad path fails before training, too
     atomic.check_output_folder(settings.reports_dir, "--reports-dir")
@@ -254,88 +395,120 @@ def train_networks(settings, say=print):
         say(f"  {key:15s} {','.join(value) if isinstance(value, tuple) else value}")
     say(f"  {'device used':15s} {device}" + (" (bf16 autocast)" if device == "cuda" else ""))
     path, synthetic = resolve_data(settings.data, say=say)
-    if synthetic and settings.preset == "default":
-        settings.preset = "synthetic"
-        say("NOTICE: the synthetic faces train with the short 'synthetic' preset (under 3 minutes).")
-    prepared = prepare(path, settings.valid_fraction, settings.seed, settings.skip_bad_rows, synthetic, say=say)
-    say(f"data: {path} (sha256 {prepared.sha256[:12]}...)\nsplit: {prepared.split}")
-    baseline = mean_baseline(prepared)
+    preset = preset_for_data(settings.preset, synthetic)
+    if preset != settings.preset:
+        say(f"NOTICE: the synthetic faces train with the short {preset!r} preset (under 3 minutes).")
+    networks, seeds = settings.networks(preset), settings.seed_list(preset)
+    recipes = {name: recipe_for(name, preset, settings.epochs) for name in networks}
+    split = prepare(path, settings.valid_fraction, settings.seed, settings.skip_bad_rows, synthetic, say=say)
+    say(f"data: {path} (sha256 {split.sha256[:12]}...)\nsplit: {split.split}")
+    baseline = mean_baseline(split)
     say(f"baseline (predict the training mean): validation RMSE {baseline[0]:.3f} px")
-    results, explanations = [], []
-    for name in settings.nets:
-        recipe = recipe_for(name, settings.preset, settings.epochs)
+    mirror_sum = settings.mirror_sum if settings.mirror_sum is not None else default_mirror_sum(synthetic)
+    jittered = jittered_validation(split, mirror_sum)
+    # seeds outside, networks inside: a run cut short still holds complete pairs
+    plan = [(seed, name) for seed in seeds for name in networks]
+    clock = RunClock([(name, recipes[name].epochs) for _, name in plan])
+    say(f"plan: {', '.join(networks)} x seeds {', '.join(map(str, seeds))} = {len(plan)} training runs")
+    results, modules = [], {}
+    for index, (seed, name) in enumerate(plan):
+        recipe = recipes[name]
         say(
-            f"\n== {name}: {recipe.epochs} epochs at most, {recipe.optimizer}, lr {recipe.lr:g}, "
-            f"batch {recipe.batch_size} =="
+            f"\n== {name}, seed {seed} ({index + 1} of {len(plan)}): {recipe.epochs} epochs at most, "
+            f"{recipe.optimizer}, lr {recipe.lr:g}, batch {recipe.batch_size} =="
         )
+        clock.start(index)
         try:
             result, module = train_one(
                 name,
-                prepared,
+                split,
                 recipe,
                 device=device,
-                seed=settings.seed,
+                seed=seed,
                 progress_bar=sys.stderr.isatty(),
-                mirror_sum=settings.mirror_sum,
+                mirror_sum=mirror_sum,
+                clock=clock,
+                jittered=jittered,
             )
         except interrupts.InterruptedTraining as stop:
-            mirror_sum = settings.mirror_sum
-            if mirror_sum is None:
-                mirror_sum = MIRROR_SUM if synthetic else STAND_IN_MIRROR_SUM
             card = {
                 "network": name,
                 "data": str(path),
-                "data_sha256": prepared.sha256,
+                "data_sha256": split.sha256,
                 "synthetic_data": synthetic,
-                "split": prepared.split,
+                "data_terms": DATA_TERMS[synthetic],
+                "split": split.split,
                 "recipe": asdict(recipe),
+                "mean_baseline_rmse_px": round(baseline[0], 4),
                 "device": device,
-                "seed": settings.seed,
+                "seed": seed,
                 "flip_mirror_sum_px": mirror_sum,
-                "command": command_line(settings),
+                "command": replace(settings, preset=preset).command(),
             }
-            finished = [r.model_path for r in results]
+            finished = [r.model_path for r in results if r.model_path]
             interrupts.keep_best_so_far(stop, name, settings.models_dir, card, save_model, say=say, finished=finished)
-        card = {
-            "network": name,
-            "data": str(path),
-            "data_sha256": prepared.sha256,
-            "synthetic_data": synthetic,
-            "split": prepared.split,
-            "epochs": result.epochs,
-            "best_epoch": result.best_epoch,
-            "best_valid_rmse_px": round(result.best_valid_rmse, 4),
-            "recipe": asdict(recipe),
-            "training_seconds": round(result.seconds, 1),
-            "device": device,
-            "seed": settings.seed,
-            "flip_mirror_sum_px": result.mirror_sum,
-            "command": command_line(settings),
-        }
-        result.model_path = str(save_model(Path(settings.models_dir) / f"{name}.pt", name, module, card))
+        if seed == seeds[0]:
+            card = model_card(result, split, path, synthetic, baseline, device, settings, preset)
+            result.model_path = str(save_model(Path(settings.models_dir) / f"{name}.pt", name, module, card))
+            write_history(Path(settings.models_dir) / f"{name}.history.csv", result.history)
+            modules[name] = module
         say(
-            f"{name}: best validation RMSE {result.best_valid_rmse:.3f} px at epoch {result.best_epoch}, "
-            f"{result.seconds:.0f} s; saved {result.model_path}"
+            f"{name}, seed {seed}: best validation RMSE {result.best_valid_rmse:.3f} px at epoch "
+            f"{result.best_epoch} of {result.epochs}, {result.seconds:.0f} s"
+            + (f"; saved {result.model_path}" if result.model_path else "")
+            + f"; time left for the run about {format_duration(clock.seconds_left())}"
         )
         results.append(result)
-        # saliency and occlusion of this network on the face every network is shown on
-        explanations += write_training_explanations({name: module}, prepared, settings.reports_dir)
-    report = write_comparison(
-        results, baseline, prepared, settings, device, Path(settings.reports_dir), explanations=explanations
+    return TrainingRun(
+        settings=settings,
+        preset=preset,
+        networks=networks,
+        seeds=seeds,
+        device=device,
+        data=Path(path),
+        synthetic=synthetic,
+        split=split,
+        baseline=baseline,
+        results=results,
+        modules=modules,
+        jitter=VALIDATION_JITTER,
+        seconds=time.perf_counter() - started,
     )
-    say(f"\nreport: {report}")
-    return results
 
 
-def command_line(settings):
-    """The ``keypoints train`` command that repeats this run."""
-    parts = ["keypoints train"]
-    if settings.data:
-        parts.append(f"--data {settings.data}")
-    parts += [f"--nets {','.join(settings.nets)}", f"--preset {settings.preset}", f"--seed {settings.seed}"]
-    if settings.epochs:
-        parts.append(f"--epochs {settings.epochs}")
-    return " ".join(parts)
+def model_card(result, split, path, synthetic, baseline, device, settings, preset):
+    """The card stored in a model file: what it was trained on, how, and how well."""
+    return {
+        "network": result.name,
+        "data": str(path),
+        "data_sha256": split.sha256,
+        "synthetic_data": synthetic,
+        "data_terms": DATA_TERMS[synthetic],
+        "split": split.split,
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "best_valid_rmse_px": round(result.best_valid_rmse, 4),
+        "mean_baseline_rmse_px": round(baseline[0], 4),
+        "jittered_valid_rmse_px": None if result.jittered_rmse is None else round(result.jittered_rmse, 4),
+        "recipe": asdict(result.recipe),
+        "training_seconds": round(result.seconds, 1),
+        "device": device,
+        "seed": result.seed,
+        "flip_mirror_sum_px": result.mirror_sum,
+        "command": replace(settings, preset=preset).command(),
+    }
+
+
+def write_history(path, history):
+    """The epoch table as CSV (epoch, train_rmse, valid_rmse, dur), written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = ["epoch", "train_rmse", "valid_rmse", "dur"]
+    with atomic.replacing(path) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(history)
+    return path
 
 
 def file_sha256(path):
