@@ -7,14 +7,10 @@ non-zero exit code, with no traceback.
 
 import argparse
 import sys
-import time
-from pathlib import Path
 
-from keypoints import __version__, guards
+from keypoints import __version__, commands, guards
+from keypoints.commands import EXIT_ERROR, EXIT_USAGE, print_error
 from keypoints.errors import KeypointsError
-
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 
 
 def main(argv=None):
@@ -62,31 +58,23 @@ def _quiet_broken_pipe():
     return 141  # 128 + SIGPIPE, as a command killed by the broken pipe would end
 
 
-def print_error(error):
-    """``error: first line`` and the rest of the message indented, on stderr."""
-    first, *rest = str(error).splitlines() or [type(error).__name__]
-    print(f"error: {first}", file=sys.stderr)
-    for line in rest:
-        print(f"  {line}" if not line.startswith("  ") else line, file=sys.stderr)
-
-
 def _parser():
     parser = argparse.ArgumentParser(
         prog="keypoints",
         description="Facial keypoint detection on the Kaggle 'Facial Keypoints Detection' format.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="<command>")
+    subcommands = parser.add_subparsers(title="commands", metavar="<command>")
 
-    check = commands.add_parser("check", help="load and validate a Kaggle CSV, and summarise it")
+    check = subcommands.add_parser("check", help="load and validate a Kaggle CSV, and summarise it")
     check.add_argument("csv", help="training.csv or test.csv (plain, .gz or .zip)")
     check.add_argument(
         "--skip-bad-rows", action="store_true", help="leave bad rows out (each is listed) instead of stopping"
     )
     check.add_argument("--no-cache", action="store_true", help="parse even if a cached copy exists")
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=commands.check)
 
-    synth = commands.add_parser("synth", help="write synthetic faces as a Kaggle-format CSV")
+    synth = subcommands.add_parser("synth", help="write synthetic faces as a Kaggle-format CSV")
     synth.add_argument("out", help="CSV to write (.csv or .csv.gz)")
     synth.add_argument("-n", "--faces", type=guards.positive_int, default=2000, help="number of faces (default 2000)")
     synth.add_argument("--seed", type=guards.seed, default=0)
@@ -96,13 +84,13 @@ def _parser():
         default=0.0,
         help="fraction of faces that keep only 4 keypoints, as most Kaggle rows do",
     )
-    synth.set_defaults(handler=_synth)
+    synth.set_defaults(handler=commands.synth)
 
-    summary = commands.add_parser("summary", help="print a network's layers, output volumes and parameters")
+    summary = subcommands.add_parser("summary", help="print a network's layers, output volumes and parameters")
     summary.add_argument("net", help="a network name: " + ", ".join(_network_names()))
-    summary.set_defaults(handler=_summary)
+    summary.set_defaults(handler=commands.summary)
 
-    train = commands.add_parser(
+    train = subcommands.add_parser(
         "train", help="train networks over several seeds on one split; write models/ and reports/comparison.md"
     )
     train.add_argument("--data", help="training CSV (default: data/training.csv[.gz|.zip], else synthetic faces)")
@@ -142,9 +130,9 @@ def _parser():
     )
     train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
     train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
-    train.set_defaults(handler=_train)
+    train.set_defaults(handler=commands.train)
 
-    evaluate = commands.add_parser("evaluate", help="RMSE of a model on a labelled Kaggle-format CSV")
+    evaluate = subcommands.add_parser("evaluate", help="RMSE of a model on a labelled Kaggle-format CSV")
     evaluate.add_argument(
         "--data",
         help="labelled CSV (training.csv layout), or a folder holding one (default: training.csv[.gz|.zip] in "
@@ -162,9 +150,9 @@ def _parser():
         "--json", action="store_true", help="print only a JSON object of the figures on stdout (the table on stderr)"
     )
     evaluate.add_argument("--skip-bad-rows", action="store_true")
-    evaluate.set_defaults(handler=_evaluate)
+    evaluate.set_defaults(handler=commands.evaluate)
 
-    photos = commands.add_parser(
+    photos = subcommands.add_parser(
         "evaluate-photos", help="faces found and NME on photos with true keypoints (a keypoints.csv beside them)"
     )
     photos.add_argument("folder", help="folder of photos and a CSV of their true keypoints in photo pixels")
@@ -173,13 +161,13 @@ def _parser():
     )
     photos.add_argument("--model", help="model file (default: the shipped model)")
     photos.add_argument("--json", action="store_true", help="print only a JSON object on stdout (the table on stderr)")
-    photos.set_defaults(handler=_evaluate_photos)
+    photos.set_defaults(handler=commands.evaluate_photos)
 
-    download = commands.add_parser("download", help="download the Kaggle competition files (needs a token)")
+    download = subcommands.add_parser("download", help="download the Kaggle competition files (needs a token)")
     download.add_argument("--out", default=None, help="folder to unpack into (default: data/)")
-    download.set_defaults(handler=_download)
+    download.set_defaults(handler=commands.download)
 
-    bench = commands.add_parser("bench", help="speed figures as ratios against baselines run alongside")
+    bench = subcommands.add_parser("bench", help="speed figures as ratios against baselines run alongside")
     bench.add_argument("--quick", action="store_true", help="a short run: fewer repeats")
     bench.add_argument("--out", default=None, help="JSON file for the figures (default: reports/bench.json)")
     bench.add_argument(
@@ -200,9 +188,9 @@ def _parser():
         default=None,
         help="cap on the full presets' epochs in the GPU time-to-best rows",
     )
-    bench.set_defaults(handler=_bench)
+    bench.set_defaults(handler=commands.bench)
 
-    predict = commands.add_parser("predict", help="find faces in photos and draw their keypoints")
+    predict = subcommands.add_parser("predict", help="find faces in photos and draw their keypoints")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
     predict.add_argument("--model", help="model file (default: the shipped model, keypoints/assets/default.pt)")
     predict.add_argument("--out", default=None, help="folder for the results (default: results/ here)")
@@ -226,15 +214,15 @@ def _parser():
     )
     predict.add_argument(
         "--detect-every",
-        type=_positive_int,
+        type=guards.positive_int,
         default=None,
         metavar="N",
         help="videos: look for new faces every N frames (default: 30); between, faces are followed",
     )
     _add_detector_options(predict)
-    predict.set_defaults(handler=_predict)
+    predict.set_defaults(handler=commands.predict)
 
-    explain = commands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
+    explain = subcommands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
     explain.add_argument(
         "images",
         nargs="+",
@@ -250,14 +238,14 @@ def _parser():
     explain.add_argument(
         "--stride", type=guards.positive_int, default=4, help="step between occlusion positions in pixels"
     )
-    explain.set_defaults(handler=_explain)
+    explain.set_defaults(handler=commands.explain)
 
-    submit = commands.add_parser("submit", help="write the Kaggle submission file for test.csv")
+    submit = subcommands.add_parser("submit", help="write the Kaggle submission file for test.csv")
     submit.add_argument("--test", required=True, help="the Kaggle test.csv (ImageId,Image)")
     submit.add_argument("--lookup", required=True, help="the Kaggle IdLookupTable.csv")
     submit.add_argument("--model", help="model file (default: the shipped model)")
     submit.add_argument("--out", default=None, help="submission CSV to write (default: submission.csv)")
-    submit.set_defaults(handler=_submit)
+    submit.set_defaults(handler=commands.submit)
     return parser
 
 
@@ -268,194 +256,6 @@ not import torch; a test keeps the two equal (see docs/decisions.md, "Help witho
 
 def _network_names():
     return list(NETWORK_NAMES)
-
-
-def _explain(args):
-    from keypoints import paths
-    from keypoints.explain.images import explain_images
-
-    done = explain_images(
-        args.model or paths.DEFAULT_MODEL,
-        args.images,
-        args.out or paths.EXPLAIN_DIR,
-        keypoint=args.keypoint,
-        patch=args.patch,
-        stride=args.stride,
-    )
-    for _, error in done.problems:
-        print_error(error)
-    print(f"wrote {len(done.written)} figure(s); {len(done.problems)} of {len(args.images)} IMAGE argument(s) failed")
-    return EXIT_ERROR if done.problems else 0
-
-
-def _submit(args):
-    from keypoints import paths
-    from keypoints.submit import write_submission
-
-    written = write_submission(
-        args.test, args.lookup, args.model or paths.DEFAULT_MODEL, args.out or paths.SUBMISSION_FILE
-    )
-    print(f"wrote {written.rows} rows for {written.images} images to {written.path}")
-    return 0
-
-
-def _bench(args):
-    from keypoints.bench import BenchSettings, run_benchmarks
-
-    settings = BenchSettings(quick=args.quick, device=args.device, data=args.data, epochs=args.epochs)
-    run_benchmarks(out=args.out, settings=settings)
-    return 0
-
-
-def _download(args):
-    from keypoints import paths
-    from keypoints.data.download import download_competition
-
-    download_competition(args.out or paths.DATA_DIR)
-    return 0
-
-
-def _summary(args):
-    from keypoints.networks import format_summary
-
-    print(format_summary(args.net))
-    return 0
-
-
-def _train(args):
-    from keypoints.report import write_report
-    from keypoints.training.trainer import TrainSettings, train_networks
-
-    if args.seeds is not None and args.seeds < 1:
-        raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
-    options = dict(
-        data=args.data,
-        epochs=args.epochs,
-        preset=args.preset,
-        device=args.device,
-        seed=args.seed,
-        seeds=args.seeds,
-        valid_fraction=args.valid_fraction,
-        skip_bad_rows=args.skip_bad_rows,
-        mirror_sum=args.mirror_sum,
-    )
-    if args.nets is not None:
-        options["nets"] = args.nets
-    if args.models_dir:
-        options["models_dir"] = args.models_dir
-    if args.reports_dir:
-        options["reports_dir"] = args.reports_dir
-    run = train_networks(TrainSettings(**options))
-    print(f"\nreport: {write_report(run)}")
-    return 0
-
-
-def _evaluate(args):
-    import json
-
-    from keypoints import paths
-    from keypoints.checkpoint import load_model
-    from keypoints.evaluation import evaluate_csv
-
-    out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON object alone
-    data = args.data
-    if data is None or Path(data).is_dir():
-        data = paths.find_training_file(data)
-        if data is None:
-            where = args.data or ", ".join(str(d) for d in paths.data_dirs())
-            raise KeypointsError(
-                f"no training file ({', '.join(paths.TRAINING_NAMES)}) in {where}; pass one with --data FILE"
-            )
-    model = load_model(args.model or paths.DEFAULT_MODEL)
-    figures = evaluate_csv(
-        data, model, split=args.split, skip_bad_rows=args.skip_bad_rows, say=lambda text: print(text, file=out)
-    )
-    print(
-        f"model {figures['model']} ({figures['network']}) on {figures['data']}: {figures['n_faces']} faces, "
-        f"{figures['split']}",
-        file=out,
-    )
-    print(f"RMSE {figures['rmse']:.3f} px", file=out)
-    width = max(map(len, figures["per_keypoint"]))
-    for name, value in figures["per_keypoint"].items():
-        print(f"  {name:{width}}  {'never labelled' if value is None else f'{value:.3f}'}", file=out)
-    if args.json:
-        print(json.dumps(figures, allow_nan=False))
-    return 0
-
-
-def _evaluate_photos(args):
-    import json
-
-    from keypoints import paths
-    from keypoints.evaluation import evaluate_photo_folder
-    from keypoints.predict import load_predictor_model
-
-    out = sys.stderr if args.json else sys.stdout
-    model = load_predictor_model(args.model or paths.DEFAULT_MODEL)
-    figures = evaluate_photo_folder(args.folder, model, labels=args.labels)
-    width = max([len(p["file"]) for p in figures["photos"]] + [4])
-    for photo in figures["photos"]:
-        score = f"{photo['nme']:.4f}" if photo["found"] else "not found"
-        print(f"  {photo['file']:{width}}  {score}", file=out)
-    mean = "no face found" if figures["nme"] is None else f"NME {figures['nme']:.4f} (mean error / eye distance)"
-    print(
-        f"model {figures['model']} on {figures['folder']}: {figures['n_found']} of {figures['n_photos']} faces "
-        f"found; {mean}",
-        file=out,
-    )
-    if args.json:
-        print(json.dumps(figures, allow_nan=False))
-    return 0
-
-
-def _check(args):
-    from keypoints.data.loader import load_kaggle_csv
-    from keypoints.data.schema import KEYPOINTS, column_indices
-
-    started = time.perf_counter()
-    data = load_kaggle_csv(args.csv, skip_bad_rows=args.skip_bad_rows, use_cache=not args.no_cache)
-    seconds = time.perf_counter() - started
-    _report_skipped(data)
-    how = "read from the cache" if data.from_cache else "parsed"
-    print(f"{data.source}: {len(data)} faces, {how} in {seconds:.2f} s")
-    if not data.columns:
-        print("test layout: no keypoint columns" + (", with ImageId" if data.image_ids is not None else ""))
-        return 0
-    print(f"{int(data.complete.sum())} faces have all {len(KEYPOINTS)} keypoints")
-    present = data.mask
-    width = max(map(len, KEYPOINTS))
-    print(f"{'keypoint':{width}}  present")
-    for name in KEYPOINTS:
-        count = int(present[:, column_indices(data.columns, (f"{name}_x", f"{name}_y"))].all(axis=1).sum())
-        print(f"{name:{width}}  {count:6d} ({100 * count / max(len(data), 1):5.1f}%)")
-    return 0
-
-
-def _report_skipped(data):
-    for problem in data.skipped:
-        print(f"skipped {problem}", file=sys.stderr)
-    if data.skipped:
-        print(f"skipped {len(data.skipped)} bad row(s) of {data.source}", file=sys.stderr)
-
-
-def _synth(args):
-    from keypoints.data.synthetic import write_synthetic_csv
-
-    path = write_synthetic_csv(args.out, args.faces, seed=args.seed, fraction_incomplete=args.incomplete)
-    print(f"wrote {args.faces} synthetic faces to {path}")
-    return 0
-
-
-def _score(text):
-    """A detector score threshold from the command line: a number within [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--min-score needs a number from 0 to 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"--min-score needs a number from 0 to 1, got {text}")
-    return value
 
 
 def _add_detector_options(parser):
@@ -471,7 +271,7 @@ def _add_detector_options(parser):
     )
     parser.add_argument(
         "--min-score",
-        type=_score,
+        type=guards.fraction,
         default=MIN_SCORE,
         metavar="S",
         help=f"faces the detector scores below S (0 to 1) are left out (default {MIN_SCORE}, chosen by measurement; "
@@ -487,68 +287,3 @@ def _add_detector_options(parser):
         action="store_true",
         help="do not turn faces upright from the detector's landmarks before predicting",
     )
-
-
-def _predict(args):
-    from keypoints import paths
-    from keypoints.errors import NoPhotosError
-    from keypoints.predict import predict_photos
-    from keypoints.predict.detect import make_detector
-
-    def report(result):
-        if hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
-            print(
-                f"{result.path}: {result.frames} frames, {result.tracks} face track{'s'[: result.tracks != 1]}, "
-                f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s -> {result.video}"
-            )
-        if result.error:
-            print(f"error: {result.error}", file=sys.stderr)
-        elif not hasattr(result, "frames"):
-            print(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
-
-    from keypoints.predict import load_predictor_model
-    from keypoints.predictor import card_warnings
-
-    model = load_predictor_model(args.model)
-    for warning in card_warnings(model.card, model.path):
-        print(f"warning: {warning}", file=sys.stderr)
-    try:
-        summary = predict_photos(
-            args.paths,
-            model,
-            args.out or paths.RESULTS_DIR,
-            on_result=report,
-            refine=args.refine,
-            images=not args.no_images,
-            json=args.json,
-            smooth=not args.no_smooth,
-            detect_every=args.detect_every,
-            progress=sys.stderr.isatty(),
-            detector=make_detector(args.detector, min_score=args.min_score),
-            keep_low_score=args.keep_low_score,
-            align=not args.no_align,
-        )
-    except NoPhotosError as error:
-        print_error(error)
-        return EXIT_USAGE
-    print(summary.line())
-    if summary.interrupted:
-        video = summary.interrupted
-        played = f"{video.video} plays the {video.frames} frames done, and " if video.video else ""
-        print(
-            f"interrupted at frame {video.frames} of {video.path}: {played}{summary.csv_path} holds their keypoints",
-            file=sys.stderr,
-        )
-        return 130
-    return summary.exit_code
-
-
-def _positive_int(text):
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of frames, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value

@@ -209,7 +209,8 @@ def test_the_progress_bar_shows_the_losses_already_read():
     net.history.new_batch()
     net.history.record_batch("train_loss", torch.tensor(0.25))  # still on the device, on a GPU
     net.history.record_batch("valid_loss", 0.5)
-    assert LossProgressBar()._get_postfix_dict(net) == {"valid_loss": 0.5}
+    # shown in pixels, as the epoch table is: sqrt(0.5) of the half-width, 48 px; the loss on the device is left out
+    assert LossProgressBar()._get_postfix_dict(net) == {"valid_rmse_px": pytest.approx(48 * 0.5**0.5, abs=1e-3)}
 
 
 def test_channels_last_under_bf16_autocast_trains_as_a_gpu_would_by_default():

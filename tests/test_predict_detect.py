@@ -157,7 +157,7 @@ def test_min_score_outside_0_to_1_is_refused_by_the_command_line(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["predict", SAMPLES, "--min-score", "1.5"])
     assert exit_.value.code == 2
-    assert "--min-score needs a number from 0 to 1, got 1.5" in capsys.readouterr().err
+    assert "argument --min-score: '1.5' is not a fraction from 0 to 1" in capsys.readouterr().err
 
 
 def test_low_scored_faces_are_left_out_unless_asked_for(tmp_path):

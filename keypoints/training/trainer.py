@@ -8,20 +8,15 @@ written one level up, from that run (:mod:`keypoints.report`).
 """
 
 import csv
-import hashlib
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from keypoints import atomic, paths
+from keypoints import atomic
 from keypoints.checkpoint import save_model
-from keypoints.data.loader import load_kaggle_csv
-from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.data.splits import identities_path_for, load_identities, train_valid_split
 from keypoints.data.transforms import (
     MIRROR_SUM,
     REAL_FACES_MIRROR_SUM,
@@ -30,20 +25,30 @@ from keypoints.data.transforms import (
     unscale_images,
     unscale_keypoints,
 )
-from keypoints.errors import DataError, KeypointsError
+from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels
 from keypoints.networks import build_network, get_network
 from keypoints.training import interrupts
 from keypoints.training.augment import draw_jitter, jitter_faces
-from keypoints.training.batches import FaceTensors
 from keypoints.training.callbacks import RunClock, format_duration
 from keypoints.training.estimator import choose_device, make_regressor
+from keypoints.training.faces import (
+    SYNTHETIC_FACES,
+    TrainValidSplit,
+    face_tensors,
+    file_sha256,
+    mean_baseline,
+    prepare,
+    resolve_data,
+)
 from keypoints.training.memory import training_memory_bytes
 from keypoints.training.metrics import rmse_per_keypoint, seconds_per_face
 from keypoints.training.presets import VALIDATION_JITTER, VALIDATION_JITTER_SEED, preset_for_data, recipe_for
 from keypoints.training.settings import TrainSettings
 
 __all__ = [
+    "SYNTHETIC_FACES",
+    "file_sha256",
     "NetworkResult",
     "TrainSettings",
     "TrainValidSplit",
@@ -56,29 +61,11 @@ __all__ = [
     "train_one",
 ]
 
-SYNTHETIC_FACES = 1200
-"""Size of the synthetic stand-in written when no training data is found."""
-
 DATA_TERMS = {
     True: "synthetic faces drawn by `keypoints synth`: no restriction",
     False: "the terms of the data's source (for the Kaggle file, the competition's rules: use, not redistribution)",
 }
 """What the model card says about the training data's terms, by whether it was synthetic."""
-
-
-@dataclass
-class TrainValidSplit:
-    """The faces of one training file, split once for every network."""
-
-    source: Path
-    sha256: str
-    columns: tuple
-    train_images: np.ndarray  # (N_train, 1, 96, 96) uint8
-    train_keypoints: np.ndarray  # (N_train, 30) pixels, NaN missing
-    valid_images: np.ndarray
-    valid_keypoints: np.ndarray
-    split: str
-    synthetic: bool = False
 
 
 @dataclass
@@ -157,81 +144,6 @@ class TrainingRun:
         if data and Path(data).is_absolute():
             data = Path(data).name
         return replace(self.settings, preset=self.preset).command(data=data)
-
-
-def resolve_data(requested=None, data_dir=None, say=print):
-    """The training file to use: ``requested``, else one in ``data_dir``, else synthetic faces.
-
-    Returns
-    -------
-    tuple of (Path, bool)
-        The file, and whether it is the synthetic stand-in.
-    """
-    if requested:
-        return Path(requested), False
-    found = paths.find_training_file(data_dir)
-    if found:
-        return found, False
-    searched = data_dir or ", ".join(str(d) for d in paths.data_dirs())
-    data_dir = data_dir or paths.DATA_DIR
-    synthetic = Path(data_dir) / "synthetic" / "training.csv"
-    say(
-        f"NOTICE: no training data found (looked for DATA=..., then {', '.join(paths.TRAINING_NAMES)} "
-        f"in {searched}).\n"
-        f"NOTICE: training on {SYNTHETIC_FACES} SYNTHETIC faces instead; the results below are not "
-        "results on real faces.\n"
-        "NOTICE: for the real data run `make data` (needs a Kaggle token) or see data/README.md."
-    )
-    if not synthetic.is_file():
-        from keypoints.data.synthetic import write_synthetic_csv
-
-        write_synthetic_csv(synthetic, SYNTHETIC_FACES, seed=0)
-    return synthetic, True
-
-
-def prepare(path, valid_fraction=0.2, seed=0, skip_bad_rows=False, synthetic=False, say=print):
-    """Load a training file and split it, by person when the people are known."""
-    data = load_kaggle_csv(path, skip_bad_rows=skip_bad_rows)
-    for problem in data.skipped:
-        say(f"skipped {problem}")
-    if not data.columns:
-        raise DataError(f"{path}: has no keypoint columns (a test file?); training needs training.csv.")
-    keypoints = data.keypoints_in(KEYPOINT_COLUMNS)
-    labelled = ~np.isnan(keypoints).all(axis=1)
-    if labelled.sum() < 2:
-        raise DataError(
-            f"{path}: {int(labelled.sum())} of {len(data)} faces have any keypoint, and training needs at least 2 "
-            "(one to train on, one to validate); is it a test file, or were the keypoint cells left empty?"
-        )
-    identities_file = identities_path_for(path)
-    if identities_file.is_file():
-        # one identity per data row of the file, skipped rows included
-        people = load_identities(identities_file, n_rows=len(data) + len(data.skipped))
-        groups = people[data.lines - 2][labelled]
-        split = f"by person: {identities_file.name} ({len(set(groups))} people)"
-    else:
-        groups = None
-        split = "random rows (no identities file, so one person may be on both sides)"
-    images, keypoints = data.images[labelled], keypoints[labelled]
-    train, valid = train_valid_split(len(images), groups=groups, valid_fraction=valid_fraction, seed=seed)
-    return TrainValidSplit(
-        source=Path(path),
-        sha256=file_sha256(path),
-        columns=KEYPOINT_COLUMNS,
-        train_images=images[train],
-        train_keypoints=keypoints[train],
-        valid_images=images[valid],
-        valid_keypoints=keypoints[valid],
-        split=f"{split}; {len(train)} train / {len(valid)} validation faces, seed {seed}",
-        synthetic=synthetic,
-    )
-
-
-def face_tensors(images, keypoints, device="cpu"):
-    """Scaled tensors on ``device`` for training: pixels in [0, 1], keypoints in [-1, 1]."""
-    return FaceTensors(
-        torch.from_numpy(scale_images(images)), torch.from_numpy(scale_keypoints(keypoints)), KEYPOINT_COLUMNS
-    ).to(device)
 
 
 def default_mirror_sum(synthetic):
@@ -363,13 +275,6 @@ def train_one(
         jittered_per_keypoint=jittered_per_keypoint,
     )
     return result, module
-
-
-def mean_baseline(prepared):
-    """RMSE of predicting the training mean of each coordinate, overall and per keypoint."""
-    mean = np.nanmean(prepared.train_keypoints, axis=0)
-    predicted = np.broadcast_to(mean, prepared.valid_keypoints.shape)
-    return rmse_per_keypoint(predicted, prepared.valid_keypoints, prepared.columns)
 
 
 def train_networks(settings, say=print):
@@ -509,12 +414,3 @@ def write_history(path, history):
         writer.writeheader()
         writer.writerows(history)
     return path
-
-
-def file_sha256(path):
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

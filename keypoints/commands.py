@@ -1,0 +1,253 @@
+"""What each ``keypoints`` command does, once :mod:`keypoints.cli` has parsed its arguments.
+
+Each handler takes the parsed arguments, calls the stage modules (imported
+inside, so that ``--help`` stays light) and returns the exit code.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+from keypoints.errors import KeypointsError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def print_error(error):
+    """``error: first line`` and the rest of the message indented, on stderr."""
+    first, *rest = str(error).splitlines() or [type(error).__name__]
+    print(f"error: {first}", file=sys.stderr)
+    for line in rest:
+        print(f"  {line}" if not line.startswith("  ") else line, file=sys.stderr)
+
+
+def explain(args):
+    from keypoints import paths
+    from keypoints.explain.images import explain_images
+
+    done = explain_images(
+        args.model or paths.DEFAULT_MODEL,
+        args.images,
+        args.out or paths.EXPLAIN_DIR,
+        keypoint=args.keypoint,
+        patch=args.patch,
+        stride=args.stride,
+    )
+    for _, error in done.problems:
+        print_error(error)
+    print(f"wrote {len(done.written)} figure(s); {len(done.problems)} of {len(args.images)} IMAGE argument(s) failed")
+    return EXIT_ERROR if done.problems else 0
+
+
+def submit(args):
+    from keypoints import paths
+    from keypoints.submit import write_submission
+
+    written = write_submission(
+        args.test, args.lookup, args.model or paths.DEFAULT_MODEL, args.out or paths.SUBMISSION_FILE
+    )
+    print(f"wrote {written.rows} rows for {written.images} images to {written.path}")
+    return 0
+
+
+def bench(args):
+    from keypoints.bench import BenchSettings, run_benchmarks
+
+    settings = BenchSettings(quick=args.quick, device=args.device, data=args.data, epochs=args.epochs)
+    run_benchmarks(out=args.out, settings=settings)
+    return 0
+
+
+def download(args):
+    from keypoints import paths
+    from keypoints.data.download import download_competition
+
+    download_competition(args.out or paths.DATA_DIR)
+    return 0
+
+
+def summary(args):
+    from keypoints.networks import format_summary
+
+    print(format_summary(args.net))
+    return 0
+
+
+def train(args):
+    from keypoints.report import write_report
+    from keypoints.training.trainer import TrainSettings, train_networks
+
+    if args.seeds is not None and args.seeds < 1:
+        raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
+    options = dict(
+        data=args.data,
+        epochs=args.epochs,
+        preset=args.preset,
+        device=args.device,
+        seed=args.seed,
+        seeds=args.seeds,
+        valid_fraction=args.valid_fraction,
+        skip_bad_rows=args.skip_bad_rows,
+        mirror_sum=args.mirror_sum,
+    )
+    if args.nets is not None:
+        options["nets"] = args.nets
+    if args.models_dir:
+        options["models_dir"] = args.models_dir
+    if args.reports_dir:
+        options["reports_dir"] = args.reports_dir
+    run = train_networks(TrainSettings(**options))
+    print(f"\nreport: {write_report(run)}")
+    return 0
+
+
+def evaluate(args):
+    import json
+
+    from keypoints import paths
+    from keypoints.checkpoint import load_model
+    from keypoints.evaluation import evaluate_csv
+
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON object alone
+    data = args.data
+    if data is None or Path(data).is_dir():
+        data = paths.find_training_file(data)
+        if data is None:
+            where = args.data or ", ".join(str(d) for d in paths.data_dirs())
+            raise KeypointsError(
+                f"no training file ({', '.join(paths.TRAINING_NAMES)}) in {where}; pass one with --data FILE"
+            )
+    model = load_model(args.model or paths.DEFAULT_MODEL)
+    figures = evaluate_csv(
+        data, model, split=args.split, skip_bad_rows=args.skip_bad_rows, say=lambda text: print(text, file=out)
+    )
+    print(
+        f"model {figures['model']} ({figures['network']}) on {figures['data']}: {figures['n_faces']} faces, "
+        f"{figures['split']}",
+        file=out,
+    )
+    print(f"RMSE {figures['rmse']:.3f} px", file=out)
+    width = max(map(len, figures["per_keypoint"]))
+    for name, value in figures["per_keypoint"].items():
+        print(f"  {name:{width}}  {'never labelled' if value is None else f'{value:.3f}'}", file=out)
+    if args.json:
+        print(json.dumps(figures, allow_nan=False))
+    return 0
+
+
+def evaluate_photos(args):
+    import json
+
+    from keypoints import paths
+    from keypoints.evaluation import evaluate_photo_folder
+    from keypoints.predict import load_predictor_model
+
+    out = sys.stderr if args.json else sys.stdout
+    model = load_predictor_model(args.model or paths.DEFAULT_MODEL)
+    figures = evaluate_photo_folder(args.folder, model, labels=args.labels)
+    width = max([len(p["file"]) for p in figures["photos"]] + [4])
+    for photo in figures["photos"]:
+        score = f"{photo['nme']:.4f}" if photo["found"] else "not found"
+        print(f"  {photo['file']:{width}}  {score}", file=out)
+    mean = "no face found" if figures["nme"] is None else f"NME {figures['nme']:.4f} (mean error / eye distance)"
+    print(
+        f"model {figures['model']} on {figures['folder']}: {figures['n_found']} of {figures['n_photos']} faces "
+        f"found; {mean}",
+        file=out,
+    )
+    if args.json:
+        print(json.dumps(figures, allow_nan=False))
+    return 0
+
+
+def check(args):
+    from keypoints.data.loader import load_kaggle_csv
+    from keypoints.data.schema import KEYPOINTS, column_indices
+
+    started = time.perf_counter()
+    data = load_kaggle_csv(args.csv, skip_bad_rows=args.skip_bad_rows, use_cache=not args.no_cache)
+    seconds = time.perf_counter() - started
+    report_skipped(data)
+    how = "read from the cache" if data.from_cache else "parsed"
+    print(f"{data.source}: {len(data)} faces, {how} in {seconds:.2f} s")
+    if not data.columns:
+        print("test layout: no keypoint columns" + (", with ImageId" if data.image_ids is not None else ""))
+        return 0
+    print(f"{int(data.complete.sum())} faces have all {len(KEYPOINTS)} keypoints")
+    present = data.mask
+    width = max(map(len, KEYPOINTS))
+    print(f"{'keypoint':{width}}  present")
+    for name in KEYPOINTS:
+        count = int(present[:, column_indices(data.columns, (f"{name}_x", f"{name}_y"))].all(axis=1).sum())
+        print(f"{name:{width}}  {count:6d} ({100 * count / max(len(data), 1):5.1f}%)")
+    return 0
+
+
+def report_skipped(data):
+    for problem in data.skipped:
+        print(f"skipped {problem}", file=sys.stderr)
+    if data.skipped:
+        print(f"skipped {len(data.skipped)} bad row(s) of {data.source}", file=sys.stderr)
+
+
+def synth(args):
+    from keypoints.data.synthetic import write_synthetic_csv
+
+    path = write_synthetic_csv(args.out, args.faces, seed=args.seed, fraction_incomplete=args.incomplete)
+    print(f"wrote {args.faces} synthetic faces to {path}")
+    return 0
+
+
+def predict(args):
+    from keypoints import paths
+    from keypoints.errors import NoPhotosError
+    from keypoints.predict import predict_photos
+    from keypoints.predict.detect import make_detector
+
+    def report(result):
+        if hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
+            print(
+                f"{result.path}: {result.frames} frames, {result.tracks} face track{'s'[: result.tracks != 1]}, "
+                f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s -> {result.video}"
+            )
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
+        elif not hasattr(result, "frames"):
+            print(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
+
+    from keypoints.predict import load_predictor_model
+    from keypoints.predictor import card_warnings
+
+    model = load_predictor_model(args.model)
+    for warning in card_warnings(model.card, model.path):
+        print(f"warning: {warning}", file=sys.stderr)
+    try:
+        summary = predict_photos(
+            args.paths,
+            model,
+            args.out or paths.RESULTS_DIR,
+            on_result=report,
+            refine=args.refine,
+            images=not args.no_images,
+            json=args.json,
+            smooth=not args.no_smooth,
+            detect_every=args.detect_every,
+            progress=sys.stderr.isatty(),
+            detector=make_detector(args.detector, min_score=args.min_score),
+            keep_low_score=args.keep_low_score,
+            align=not args.no_align,
+        )
+    except NoPhotosError as error:
+        print_error(error)
+        return EXIT_USAGE
+    print(summary.line())
+    if summary.interrupted:
+        video = summary.interrupted
+        played = f"{video.video} plays the {video.frames} frames done, and " if video.video else ""
+        print(
+            f"interrupted at frame {video.frames} of {video.path}: {played}{summary.csv_path} holds their keypoints",
+            file=sys.stderr,
+        )
+        return 130
+    return summary.exit_code
