@@ -4,12 +4,20 @@ A :class:`Track` is one face while it stays in view: its number, its last
 keypoints and crop, and its smoothing filter. :class:`Tracker` matches the
 detector's boxes on key frames to the tracks (by overlap), starts tracks for
 new faces, and drops tracks that are lost.
+
+A track follows its face with the kind of crop it started from: an upright
+:class:`~keypoints.predict.crop.Crop`, or an
+:class:`~keypoints.predict.align.AlignedCrop` turned with the face's eye line.
+Both are handled through their centre, side and angle (:func:`crop_centre`,
+:func:`crop_angle`).
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from keypoints.data.schema import KEYPOINTS
+from keypoints.predict.align import AlignedCrop, reframe_on_keypoints
 from keypoints.predict.crop import CROP_SCALE, CROP_SHIFT_X, CROP_SHIFT_Y, Crop, crop_for_keypoints
 from keypoints.predict.smoothing import OneEuroFilter
 
@@ -34,12 +42,49 @@ MIN_SIDE = 20
 """A track whose crop shrinks below this many pixels is lost (the detector keeps no smaller face)."""
 
 
+_EYES = [KEYPOINTS.index("right_eye_center"), KEYPOINTS.index("left_eye_center")]
+
+
+def crop_centre(crop):
+    """The centre ``(x, y)`` of a crop in photo pixels (OpenCV's pixel centres), for either kind of crop."""
+    if isinstance(crop, AlignedCrop):
+        return np.array([crop.cx, crop.cy], dtype=np.float64)
+    return np.array([crop.x0 - 0.5 + crop.side / 2, crop.y0 - 0.5 + crop.side / 2], dtype=np.float64)
+
+
+def crop_angle(crop):
+    """The angle a crop is turned by (radians; 0 for an upright ``Crop``)."""
+    return crop.angle if isinstance(crop, AlignedCrop) else 0.0
+
+
+def keypoints_angle(keypoints):
+    """Angle of the eye line, right eye centre to left eye centre (radians, y down), from (15, 2) keypoints.
+
+    The same line as :func:`keypoints.predict.align.eye_angle` takes from the detector's landmarks.
+    """
+    right, left = np.asarray(keypoints, dtype=np.float64)[_EYES]
+    dx, dy = left - right
+    return float(np.arctan2(dy, dx))
+
+
+def crop_like(crop, keypoints):
+    """The crop of ``crop``'s kind that frames ``keypoints`` (15, 2) as in training.
+
+    An upright ``Crop`` gives ``crop_for_keypoints``; an ``AlignedCrop`` gives the crop turned by the
+    keypoints' own eye line, scaled and centred by ``reframe_on_keypoints``.
+    """
+    if isinstance(crop, AlignedCrop):
+        return reframe_on_keypoints(keypoints, AlignedCrop(0.0, 0.0, 1.0, keypoints_angle(keypoints)))
+    return crop_for_keypoints(keypoints)
+
+
 def box_of_crop(crop):
-    """The detector-like box ``x, y, w, h`` (ints) whose first crop (``crop_for_box``) is ``crop``."""
-    x0, y0, side = crop
-    width = side / CROP_SCALE
-    centre_x = x0 - 0.5 + side / 2 - CROP_SHIFT_X * width
-    centre_y = y0 - 0.5 + side / 2 - CROP_SHIFT_Y * width
+    """The detector-like box ``x, y, w, h`` (ints) whose first crop (``crop_for_box``) has ``crop``'s centre and side.
+
+    For a turned crop this is the upright box of the same centre and side.
+    """
+    width = crop.side / CROP_SCALE
+    centre_x, centre_y = crop_centre(crop) - (CROP_SHIFT_X * width, CROP_SHIFT_Y * width)
     return tuple(int(round(v)) for v in (centre_x + 0.5 - width / 2, centre_y + 0.5 - width / 2, width, width))
 
 
@@ -62,8 +107,8 @@ class Track:
         Kept while the face stays in view (the CSV's ``track``).
     keypoints : ndarray of float64, shape (15, 2)
         The network's last keypoints (unsmoothed), frame pixels.
-    crop : Crop
-        The square they were predicted in.
+    crop : Crop or AlignedCrop
+        The square they were predicted in; the track goes on with crops of its kind.
     smoother : OneEuroFilter or None
     confirmed : int
         The last frame where a detection confirmed it.
@@ -71,7 +116,7 @@ class Track:
 
     number: int
     keypoints: np.ndarray
-    crop: Crop
+    crop: Crop  # or AlignedCrop
     smoother: OneEuroFilter = None
     confirmed: int = 0
     previous: np.ndarray = None  # the keypoints one frame earlier, for the motion
@@ -82,10 +127,12 @@ class Track:
 
     def next_crop(self):
         """Where to cut the face in the next frame: the crop that frames the keypoints as in training,
-        where they will be if the face goes on moving as it did over the last frame."""
+        where they will be if the face goes on moving as it did over the last frame.
+
+        A turned track's crop is turned by the eye line of those keypoints (see :func:`crop_like`)."""
         if self.previous is None:
-            return crop_for_keypoints(self.keypoints)
-        return crop_for_keypoints(2 * self.keypoints - self.previous)
+            return crop_like(self.crop, self.keypoints)
+        return crop_like(self.crop, 2 * self.keypoints - self.previous)
 
     def update(self, crop, keypoints, size):
         """Take the keypoints predicted in ``crop`` in a ``(width, height)`` frame; False when the face is lost.
@@ -93,12 +140,9 @@ class Track:
         Lost: the crop that the new keypoints call for moved or resized beyond ``STEP_LIMITS`` from the
         last one, fell below ``MIN_SIDE``, or has its centre outside the frame.
         """
-        refit = crop_for_keypoints(keypoints)
+        refit = crop_like(self.crop, keypoints)
         low, high, shift = STEP_LIMITS
-        moved = np.hypot(
-            refit.x0 + refit.side / 2 - self.crop.x0 - self.crop.side / 2,
-            refit.y0 + refit.side / 2 - self.crop.y0 - self.crop.side / 2,
-        )
+        moved = float(np.linalg.norm(crop_centre(refit) - crop_centre(self.crop)))
         centre = np.asarray(keypoints).mean(axis=0)
         ok = (
             low * self.crop.side <= refit.side <= high * self.crop.side

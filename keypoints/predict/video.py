@@ -10,7 +10,9 @@ Faces are found by the detector on key frames (every ``detect_every`` frames,
 and on any frame where a track is lost or none is running); between them each
 face is cut from where its keypoints were in the previous frame, as the photo
 path re-frames a face around its own keypoints, which costs one flip-averaged
-pass of the network per face instead of a detection and three passes.
+pass of the network per face instead of a detection and three passes. A face
+the photo path turned upright (from the detector's landmarks) stays turned:
+each frame's crop is turned by the eye line of the previous frame's keypoints.
 """
 
 import os
@@ -23,16 +25,17 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
+from keypoints.data.schema import IMAGE_SIZE, KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict import detect
 from keypoints.predict.accuracy import nme
-from keypoints.predict.crop import clip_to_crop, crop_for_keypoints, cut_faces, to_photo
+from keypoints.predict.align import AlignedCrop, aligned_to_photo, clip_to_aligned, cut_aligned
+from keypoints.predict.crop import clip_to_crop, cut_faces, to_photo
 from keypoints.predict.discover import VIDEO_SUFFIXES
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.pipeline import FLIP_AVERAGE, _one_thread, predict_faces
-from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker
+from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_like
 
 DETECT_EVERY = 30
 """Frames between key frames, where the detector looks for faces; see docs/decisions.md,
@@ -65,6 +68,19 @@ def detect_faces(detector, gray):
     found = detect.as_detections(detector.detect(gray))
     threshold = getattr(detector, "min_score", None)
     return found if threshold is None else found.take(~(found.scores < threshold))  # as photos leave them out
+
+
+def cut_crops(gray, crops):
+    """96x96 faces (F, 1, 96, 96) uint8 cut from a gray frame, each as its kind of crop says (turned or upright)."""
+    faces = [cut_aligned(gray, [c]) if isinstance(c, AlignedCrop) else cut_faces(gray, [c]) for c in crops]
+    return np.concatenate(faces) if faces else np.empty((0, 1, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+
+
+def crop_to_photo(pixels, crop):
+    """Keypoints (15, 2) in a crop's 96x96 frame to photo pixels, kept within the crop, for either kind of crop."""
+    if isinstance(crop, AlignedCrop):
+        return clip_to_aligned(aligned_to_photo(pixels, crop), crop)
+    return clip_to_crop(to_photo(pixels, crop), crop)
 
 
 def is_video(path):
@@ -195,12 +211,12 @@ class FrameLoop:
             points = []
             for step in range(self.passes):
                 if step:
-                    crops = [crop_for_keypoints(p) for p in points]
+                    crops = [crop_like(c, p) for c, p in zip(crops, points)]
                 with _one_thread():
-                    pixels = self.predict(self.model.module, cut_faces(gray, crops))[:, self.order].reshape(
+                    pixels = self.predict(self.model.module, cut_crops(gray, crops))[:, self.order].reshape(
                         -1, len(KEYPOINTS), 2
                     )
-                points = [clip_to_crop(to_photo(p, c), c) for p, c in zip(pixels, crops)]
+                points = [crop_to_photo(p, c) for p, c in zip(pixels, crops)]
             kept = [track for track, crop, p in zip(tracks, crops, points) if track.update(crop, p, size)]
             lost = len(kept) < len(tracks)
             self.tracker.tracks = kept
@@ -210,9 +226,9 @@ class FrameLoop:
             new = self.tracker.match(found.boxes, index)
             fresh = [k for k, box in enumerate(found.boxes) if any(np.array_equal(box, b) for b in new)]
             for face in predict_faces(gray, found.take(fresh), self.model):
-                # a new face is predicted as a photo's (aligned from its landmarks), then followed with upright
-                # crops re-fitted to its keypoints
-                self.tracker.start(face.keypoints, crop_for_keypoints(face.keypoints), index)
+                # a new face is predicted as a photo's (aligned from its landmarks) and followed from that crop:
+                # turned by its own eye line when the photo path turned it, upright when it did not
+                self.tracker.start(face.keypoints, face.crop, index)
             self.tracker.drop_duplicates()
         time_s = index / self.fps
         faces = []
