@@ -13,6 +13,7 @@ Both are handled through their centre, side and angle (:func:`crop_centre`,
 """
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,15 +68,50 @@ def keypoints_angle(keypoints):
     return float(np.arctan2(dy, dx))
 
 
-def crop_like(crop, keypoints):
-    """The crop of ``crop``'s kind that frames ``keypoints`` (15, 2) as in training.
+def _turn(angle):
+    """(2, 2) rotation by ``angle`` radians (y down), as the aligned crops turn."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
 
-    An upright ``Crop`` gives ``crop_for_keypoints``; an ``AlignedCrop`` gives the crop turned by the
-    keypoints' own eye line, scaled and centred by ``reframe_on_keypoints``.
+
+class Framing(NamedTuple):
+    """How a track's first crop sits on its keypoints, kept so every later crop sits on them the same way.
+
+    ``angle``: the crop's turn less the keypoints' eye line (radians); ``scale``: its side over the side
+    ``reframe_on_keypoints`` fits; ``offset`` (2,): its centre less that fit's, in the turned frame, in sides.
     """
-    if isinstance(crop, AlignedCrop):
-        return reframe_on_keypoints(keypoints, AlignedCrop(0.0, 0.0, 1.0, keypoints_angle(keypoints)))
-    return crop_for_keypoints(keypoints)
+
+    angle: float
+    scale: float
+    offset: tuple
+
+
+NO_FRAMING = Framing(0.0, 1.0, (0.0, 0.0))
+
+
+def framing_of(crop, keypoints):
+    """The :class:`Framing` of an ``AlignedCrop`` on the (15, 2) keypoints predicted in it."""
+    angle = crop.angle - keypoints_angle(keypoints)
+    fit = reframe_on_keypoints(keypoints, crop)  # at the crop's own angle
+    offset = _turn(-crop.angle) @ (crop_centre(crop) - crop_centre(fit)) / fit.side
+    return Framing(float(angle), crop.side / fit.side, tuple(float(v) for v in offset))
+
+
+def crop_like(crop, keypoints, framing=NO_FRAMING):
+    """The crop of ``crop``'s kind that frames ``keypoints`` (15, 2) for the next prediction.
+
+    An upright ``Crop`` gives ``crop_for_keypoints``. An ``AlignedCrop`` gives the crop turned by the
+    keypoints' own eye line, scaled and centred by ``reframe_on_keypoints``, then set on them as
+    ``framing`` says (the first crop's, :func:`framing_of`): a track's crops keep the framing the photo
+    path found from the detector's landmarks instead of drifting to where the network's own keypoints
+    settle (see docs/decisions.md, "Turned crops between key frames").
+    """
+    if not isinstance(crop, AlignedCrop):
+        return crop_for_keypoints(keypoints)
+    angle = keypoints_angle(keypoints) + framing.angle
+    fit = reframe_on_keypoints(keypoints, AlignedCrop(0.0, 0.0, 1.0, angle))
+    cx, cy = crop_centre(fit) + _turn(angle) @ np.asarray(framing.offset) * fit.side
+    return AlignedCrop(float(cx), float(cy), fit.side * framing.scale, angle)
 
 
 def box_of_crop(crop):
@@ -120,6 +156,7 @@ class Track:
     smoother: OneEuroFilter = None
     confirmed: int = 0
     previous: np.ndarray = None  # the keypoints one frame earlier, for the motion
+    framing: Framing = NO_FRAMING  # how the first crop sat on the first keypoints
 
     @property
     def box(self):
@@ -131,8 +168,8 @@ class Track:
 
         A turned track's crop is turned by the eye line of those keypoints (see :func:`crop_like`)."""
         if self.previous is None:
-            return crop_like(self.crop, self.keypoints)
-        return crop_like(self.crop, 2 * self.keypoints - self.previous)
+            return crop_like(self.crop, self.keypoints, self.framing)
+        return crop_like(self.crop, 2 * self.keypoints - self.previous, self.framing)
 
     def update(self, crop, keypoints, size):
         """Take the keypoints predicted in ``crop`` in a ``(width, height)`` frame; False when the face is lost.
@@ -140,7 +177,7 @@ class Track:
         Lost: the crop that the new keypoints call for moved or resized beyond ``STEP_LIMITS`` from the
         last one, fell below ``MIN_SIDE``, or has its centre outside the frame.
         """
-        refit = crop_like(self.crop, keypoints)
+        refit = crop_like(self.crop, keypoints, self.framing)
         low, high, shift = STEP_LIMITS
         moved = float(np.linalg.norm(crop_centre(refit) - crop_centre(self.crop)))
         centre = np.asarray(keypoints).mean(axis=0)
@@ -176,7 +213,10 @@ class Tracker:
     def start(self, keypoints, crop, index):
         """A new track for a face just found in frame ``index``; returns it."""
         smoother = OneEuroFilter(unit=crop.side / 96) if self.smooth else None
-        track = Track(self.next_number, np.asarray(keypoints, np.float64), crop, smoother, confirmed=index)
+        keypoints = np.asarray(keypoints, np.float64)
+        track = Track(self.next_number, keypoints, crop, smoother, confirmed=index)
+        if isinstance(crop, AlignedCrop):
+            track.framing = framing_of(crop, keypoints)
         self.next_number += 1
         self.tracks.append(track)
         return track

@@ -211,7 +211,7 @@ class FrameLoop:
             points = []
             for step in range(self.passes):
                 if step:
-                    crops = [crop_like(c, p) for c, p in zip(crops, points)]
+                    crops = [crop_like(c, p, t.framing) for t, c, p in zip(tracks, crops, points)]
                 with _one_thread():
                     pixels = self.predict(self.model.module, cut_crops(gray, crops))[:, self.order].reshape(
                         -1, len(KEYPOINTS), 2
