@@ -16,14 +16,14 @@ from keypoints import paths
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces
-from keypoints.predict import load_predictor_model, predict_photos
+from keypoints.predict import detect, load_predictor_model, predict_photos
 from keypoints.predict import video as video_module
 from keypoints.predict.align import AlignedCrop, aligned_to_photo
 from keypoints.predict.clips import make_clip, poses
-from keypoints.predict.crop import MEAN_KEYPOINTS, crop_for_box
+from keypoints.predict.crop import MEAN_KEYPOINTS, Crop, crop_for_box
 from keypoints.predict.smoothing import OneEuroFilter
 from keypoints.predict.tracking import Tracker, box_of_crop, crop_centre, crop_like, keypoints_angle
-from keypoints.predict.video import FrameLoop, jitter, predict_video, read_frames, track_clip
+from keypoints.predict.video import FrameLoop, frame_nme, jitter, predict_video, read_frames, track_clip
 
 FPS = 25.0
 SIZE = (240, 180)
@@ -281,3 +281,18 @@ def test_a_tilted_face_is_tracked_with_crops_turned_as_it_is(model, clip):
     turn = np.degrees(np.mean(angles[-10:]) - np.mean(angles[:10]))
     true_turn = np.degrees(truth_angle[-10:].mean() - truth_angle[:10].mean())
     assert true_turn == pytest.approx(-8.0, abs=0.5) and turn == pytest.approx(true_turn, abs=2.0)
+
+
+def test_a_face_without_landmarks_is_tracked_with_upright_crops(model, clip):
+    loop = FrameLoop(model, detector=detect.make_detector("haar"), smooth=False, detect_every=100, fps=FPS, size=SIZE)
+    capture = cv2.VideoCapture(str(clip.path))
+    points = []
+    for index, frame in enumerate(read_frames(capture)):
+        (face,) = loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)
+        (track,) = loop.tracker.tracks
+        assert type(track.crop) is Crop  # Haar gives boxes only: nothing to turn the face by
+        points.append(face.keypoints)
+    capture.release()
+    assert loop.detections == 1
+    errors = frame_nme(np.array(points), clip.truth)
+    assert np.isfinite(errors).all() and errors.mean() < 0.1

@@ -30,8 +30,8 @@ DUPLICATE_OVERLAP = 0.5
 
 MAX_UNCONFIRMED_S = 2.0
 """A track that no detection confirmed for this long (seconds of video) is dropped: the face has
-left, or the track drifted off it. The Haar cascade misses faces turned more than about 15 degrees,
-so a miss on one key frame does not end a track; in seconds, not key frames, so that detecting
+left, or the track drifted off it. A detector can miss a face on one key frame (turned, blurred),
+so a miss does not end a track; in seconds, not key frames, so that detecting
 more often does not drop turned faces sooner."""
 
 STEP_LIMITS = (0.85, 1.18, 0.2)
