@@ -8,8 +8,8 @@ new faces, and drops tracks that are lost.
 A track follows its face with the kind of crop it started from: an upright
 :class:`~keypoints.predict.crop.Crop`, or an
 :class:`~keypoints.predict.align.AlignedCrop` turned with the face's eye line.
-Both are handled through their centre, side and angle (:func:`crop_centre`,
-:func:`crop_angle`).
+Both are handled through their centre and side (:func:`crop_centre`), and
+the next crop of either kind comes from :func:`crop_like`.
 """
 
 from dataclasses import dataclass, field
@@ -17,9 +17,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from keypoints.data.schema import KEYPOINTS
-from keypoints.predict.align import AlignedCrop, reframe_on_keypoints
-from keypoints.predict.crop import CROP_SCALE, CROP_SHIFT_X, CROP_SHIFT_Y, Crop, crop_for_keypoints
+from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
+from keypoints.predict.align import AlignedCrop, aligned_to_photo, clip_to_aligned, cut_aligned, reframe_on_keypoints
+from keypoints.predict.crop import (
+    CROP_SCALE,
+    CROP_SHIFT_X,
+    CROP_SHIFT_Y,
+    Crop,
+    clip_to_crop,
+    crop_for_keypoints,
+    cut_faces,
+    to_photo,
+)
 from keypoints.predict.smoothing import OneEuroFilter
 
 MATCH_OVERLAP = 0.3
@@ -51,11 +60,6 @@ def crop_centre(crop):
     if isinstance(crop, AlignedCrop):
         return np.array([crop.cx, crop.cy], dtype=np.float64)
     return np.array([crop.x0 - 0.5 + crop.side / 2, crop.y0 - 0.5 + crop.side / 2], dtype=np.float64)
-
-
-def crop_angle(crop):
-    """The angle a crop is turned by (radians; 0 for an upright ``Crop``)."""
-    return crop.angle if isinstance(crop, AlignedCrop) else 0.0
 
 
 def keypoints_angle(keypoints):
@@ -112,6 +116,19 @@ def crop_like(crop, keypoints, framing=NO_FRAMING):
     fit = reframe_on_keypoints(keypoints, AlignedCrop(0.0, 0.0, 1.0, angle))
     cx, cy = crop_centre(fit) + _turn(angle) @ np.asarray(framing.offset) * fit.side
     return AlignedCrop(float(cx), float(cy), fit.side * framing.scale, angle)
+
+
+def cut_crops(gray, crops):
+    """96x96 faces (F, 1, 96, 96) uint8 cut from a gray frame, each as its kind of crop says (turned or upright)."""
+    faces = [cut_aligned(gray, [c]) if isinstance(c, AlignedCrop) else cut_faces(gray, [c]) for c in crops]
+    return np.concatenate(faces) if faces else np.empty((0, 1, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+
+
+def crop_to_photo(pixels, crop):
+    """Keypoints (15, 2) in a crop's 96x96 frame to photo pixels, kept within the crop, for either kind of crop."""
+    if isinstance(crop, AlignedCrop):
+        return clip_to_aligned(aligned_to_photo(pixels, crop), crop)
+    return clip_to_crop(to_photo(pixels, crop), crop)
 
 
 def box_of_crop(crop):

@@ -25,17 +25,15 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from keypoints.data.schema import IMAGE_SIZE, KEYPOINT_COLUMNS, KEYPOINTS, column_indices
+from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict import detect
 from keypoints.predict.accuracy import nme
-from keypoints.predict.align import AlignedCrop, aligned_to_photo, clip_to_aligned, cut_aligned
-from keypoints.predict.crop import clip_to_crop, cut_faces, to_photo
 from keypoints.predict.discover import VIDEO_SUFFIXES
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.pipeline import FLIP_AVERAGE, _one_thread, predict_faces
-from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_like
+from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_like, crop_to_photo, cut_crops
 
 DETECT_EVERY = 30
 """Frames between key frames, where the detector looks for faces; see docs/decisions.md,
@@ -68,19 +66,6 @@ def detect_faces(detector, gray):
     found = detect.as_detections(detector.detect(gray))
     threshold = getattr(detector, "min_score", None)
     return found if threshold is None else found.take(~(found.scores < threshold))  # as photos leave them out
-
-
-def cut_crops(gray, crops):
-    """96x96 faces (F, 1, 96, 96) uint8 cut from a gray frame, each as its kind of crop says (turned or upright)."""
-    faces = [cut_aligned(gray, [c]) if isinstance(c, AlignedCrop) else cut_faces(gray, [c]) for c in crops]
-    return np.concatenate(faces) if faces else np.empty((0, 1, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-
-
-def crop_to_photo(pixels, crop):
-    """Keypoints (15, 2) in a crop's 96x96 frame to photo pixels, kept within the crop, for either kind of crop."""
-    if isinstance(crop, AlignedCrop):
-        return clip_to_aligned(aligned_to_photo(pixels, crop), crop)
-    return clip_to_crop(to_photo(pixels, crop), crop)
 
 
 def is_video(path):
