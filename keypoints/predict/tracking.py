@@ -4,13 +4,31 @@ A :class:`Track` is one face while it stays in view: its number, its last
 keypoints and crop, and its smoothing filter. :class:`Tracker` matches the
 detector's boxes on key frames to the tracks (by overlap), starts tracks for
 new faces, and drops tracks that are lost.
+
+A track follows its face with the kind of crop it started from: an upright
+:class:`~keypoints.predict.crop.Crop`, or an
+:class:`~keypoints.predict.align.AlignedCrop` turned with the face's eye line.
+Both are handled through their centre and side (:func:`crop_centre`), and
+the next crop of either kind comes from :func:`crop_like`.
 """
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-from keypoints.predict.crop import CROP_SCALE, CROP_SHIFT_X, CROP_SHIFT_Y, Crop, crop_for_keypoints
+from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
+from keypoints.predict.align import AlignedCrop, aligned_to_photo, clip_to_aligned, cut_aligned, reframe_on_keypoints
+from keypoints.predict.crop import (
+    CROP_SCALE,
+    CROP_SHIFT_X,
+    CROP_SHIFT_Y,
+    Crop,
+    clip_to_crop,
+    crop_for_keypoints,
+    cut_faces,
+    to_photo,
+)
 from keypoints.predict.smoothing import OneEuroFilter
 
 MATCH_OVERLAP = 0.3
@@ -21,8 +39,8 @@ DUPLICATE_OVERLAP = 0.5
 
 MAX_UNCONFIRMED_S = 2.0
 """A track that no detection confirmed for this long (seconds of video) is dropped: the face has
-left, or the track drifted off it. The Haar cascade misses faces turned more than about 15 degrees,
-so a miss on one key frame does not end a track; in seconds, not key frames, so that detecting
+left, or the track drifted off it. A detector can miss a face on one key frame (turned, blurred),
+so a miss does not end a track; in seconds, not key frames, so that detecting
 more often does not drop turned faces sooner."""
 
 STEP_LIMITS = (0.85, 1.18, 0.2)
@@ -34,12 +52,92 @@ MIN_SIDE = 20
 """A track whose crop shrinks below this many pixels is lost (the detector keeps no smaller face)."""
 
 
+_EYES = [KEYPOINTS.index("right_eye_center"), KEYPOINTS.index("left_eye_center")]
+
+
+def crop_centre(crop):
+    """The centre ``(x, y)`` of a crop in photo pixels (OpenCV's pixel centres), for either kind of crop."""
+    if isinstance(crop, AlignedCrop):
+        return np.array([crop.cx, crop.cy], dtype=np.float64)
+    return np.array([crop.x0 - 0.5 + crop.side / 2, crop.y0 - 0.5 + crop.side / 2], dtype=np.float64)
+
+
+def keypoints_angle(keypoints):
+    """Angle of the eye line, right eye centre to left eye centre (radians, y down), from (15, 2) keypoints.
+
+    The same line as :func:`keypoints.predict.align.eye_angle` takes from the detector's landmarks.
+    """
+    right, left = np.asarray(keypoints, dtype=np.float64)[_EYES]
+    dx, dy = left - right
+    return float(np.arctan2(dy, dx))
+
+
+def _turn(angle):
+    """(2, 2) rotation by ``angle`` radians (y down), as the aligned crops turn."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+class Framing(NamedTuple):
+    """How a track's first crop sits on its keypoints, kept so every later crop sits on them the same way.
+
+    ``angle``: the crop's turn less the keypoints' eye line (radians); ``scale``: its side over the side
+    ``reframe_on_keypoints`` fits; ``offset`` (2,): its centre less that fit's, in the turned frame, in sides.
+    """
+
+    angle: float
+    scale: float
+    offset: tuple
+
+
+NO_FRAMING = Framing(0.0, 1.0, (0.0, 0.0))
+
+
+def framing_of(crop, keypoints):
+    """The :class:`Framing` of an ``AlignedCrop`` on the (15, 2) keypoints predicted in it."""
+    angle = crop.angle - keypoints_angle(keypoints)
+    fit = reframe_on_keypoints(keypoints, crop)  # at the crop's own angle
+    offset = _turn(-crop.angle) @ (crop_centre(crop) - crop_centre(fit)) / fit.side
+    return Framing(float(angle), crop.side / fit.side, tuple(float(v) for v in offset))
+
+
+def crop_like(crop, keypoints, framing=NO_FRAMING):
+    """The crop of ``crop``'s kind that frames ``keypoints`` (15, 2) for the next prediction.
+
+    An upright ``Crop`` gives ``crop_for_keypoints``. An ``AlignedCrop`` gives the crop turned by the
+    keypoints' own eye line, scaled and centred by ``reframe_on_keypoints``, then set on them as
+    ``framing`` says (the first crop's, :func:`framing_of`): a track's crops keep the framing the photo
+    path found from the detector's landmarks instead of drifting to where the network's own keypoints
+    settle (see docs/decisions.md, "Turned crops between key frames").
+    """
+    if not isinstance(crop, AlignedCrop):
+        return crop_for_keypoints(keypoints)
+    angle = keypoints_angle(keypoints) + framing.angle
+    fit = reframe_on_keypoints(keypoints, AlignedCrop(0.0, 0.0, 1.0, angle))
+    cx, cy = crop_centre(fit) + _turn(angle) @ np.asarray(framing.offset) * fit.side
+    return AlignedCrop(float(cx), float(cy), fit.side * framing.scale, angle)
+
+
+def cut_crops(gray, crops):
+    """96x96 faces (F, 1, 96, 96) uint8 cut from a gray frame, each as its kind of crop says (turned or upright)."""
+    faces = [cut_aligned(gray, [c]) if isinstance(c, AlignedCrop) else cut_faces(gray, [c]) for c in crops]
+    return np.concatenate(faces) if faces else np.empty((0, 1, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+
+
+def crop_to_photo(pixels, crop):
+    """Keypoints (15, 2) in a crop's 96x96 frame to photo pixels, kept within the crop, for either kind of crop."""
+    if isinstance(crop, AlignedCrop):
+        return clip_to_aligned(aligned_to_photo(pixels, crop), crop)
+    return clip_to_crop(to_photo(pixels, crop), crop)
+
+
 def box_of_crop(crop):
-    """The detector-like box ``x, y, w, h`` (ints) whose first crop (``crop_for_box``) is ``crop``."""
-    x0, y0, side = crop
-    width = side / CROP_SCALE
-    centre_x = x0 - 0.5 + side / 2 - CROP_SHIFT_X * width
-    centre_y = y0 - 0.5 + side / 2 - CROP_SHIFT_Y * width
+    """The detector-like box ``x, y, w, h`` (ints) whose first crop (``crop_for_box``) has ``crop``'s centre and side.
+
+    For a turned crop this is the upright box of the same centre and side.
+    """
+    width = crop.side / CROP_SCALE
+    centre_x, centre_y = crop_centre(crop) - (CROP_SHIFT_X * width, CROP_SHIFT_Y * width)
     return tuple(int(round(v)) for v in (centre_x + 0.5 - width / 2, centre_y + 0.5 - width / 2, width, width))
 
 
@@ -62,8 +160,8 @@ class Track:
         Kept while the face stays in view (the CSV's ``track``).
     keypoints : ndarray of float64, shape (15, 2)
         The network's last keypoints (unsmoothed), frame pixels.
-    crop : Crop
-        The square they were predicted in.
+    crop : Crop or AlignedCrop
+        The square they were predicted in; the track goes on with crops of its kind.
     smoother : OneEuroFilter or None
     confirmed : int
         The last frame where a detection confirmed it.
@@ -71,10 +169,11 @@ class Track:
 
     number: int
     keypoints: np.ndarray
-    crop: Crop
+    crop: Crop  # or AlignedCrop
     smoother: OneEuroFilter = None
     confirmed: int = 0
     previous: np.ndarray = None  # the keypoints one frame earlier, for the motion
+    framing: Framing = NO_FRAMING  # how the first crop sat on the first keypoints
 
     @property
     def box(self):
@@ -82,10 +181,12 @@ class Track:
 
     def next_crop(self):
         """Where to cut the face in the next frame: the crop that frames the keypoints as in training,
-        where they will be if the face goes on moving as it did over the last frame."""
+        where they will be if the face goes on moving as it did over the last frame.
+
+        A turned track's crop is turned by the eye line of those keypoints (see :func:`crop_like`)."""
         if self.previous is None:
-            return crop_for_keypoints(self.keypoints)
-        return crop_for_keypoints(2 * self.keypoints - self.previous)
+            return crop_like(self.crop, self.keypoints, self.framing)
+        return crop_like(self.crop, 2 * self.keypoints - self.previous, self.framing)
 
     def update(self, crop, keypoints, size):
         """Take the keypoints predicted in ``crop`` in a ``(width, height)`` frame; False when the face is lost.
@@ -93,12 +194,9 @@ class Track:
         Lost: the crop that the new keypoints call for moved or resized beyond ``STEP_LIMITS`` from the
         last one, fell below ``MIN_SIDE``, or has its centre outside the frame.
         """
-        refit = crop_for_keypoints(keypoints)
+        refit = crop_like(self.crop, keypoints, self.framing)
         low, high, shift = STEP_LIMITS
-        moved = np.hypot(
-            refit.x0 + refit.side / 2 - self.crop.x0 - self.crop.side / 2,
-            refit.y0 + refit.side / 2 - self.crop.y0 - self.crop.side / 2,
-        )
+        moved = float(np.linalg.norm(crop_centre(refit) - crop_centre(self.crop)))
         centre = np.asarray(keypoints).mean(axis=0)
         ok = (
             low * self.crop.side <= refit.side <= high * self.crop.side
@@ -132,7 +230,10 @@ class Tracker:
     def start(self, keypoints, crop, index):
         """A new track for a face just found in frame ``index``; returns it."""
         smoother = OneEuroFilter(unit=crop.side / 96) if self.smooth else None
-        track = Track(self.next_number, np.asarray(keypoints, np.float64), crop, smoother, confirmed=index)
+        keypoints = np.asarray(keypoints, np.float64)
+        track = Track(self.next_number, keypoints, crop, smoother, confirmed=index)
+        if isinstance(crop, AlignedCrop):
+            track.framing = framing_of(crop, keypoints)
         self.next_number += 1
         self.tracks.append(track)
         return track

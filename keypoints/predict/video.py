@@ -10,7 +10,9 @@ Faces are found by the detector on key frames (every ``detect_every`` frames,
 and on any frame where a track is lost or none is running); between them each
 face is cut from where its keypoints were in the previous frame, as the photo
 path re-frames a face around its own keypoints, which costs one flip-averaged
-pass of the network per face instead of a detection and three passes.
+pass of the network per face instead of a detection and three passes. A face
+the photo path turned upright (from the detector's landmarks) stays turned:
+each frame's crop is turned by the eye line of the previous frame's keypoints.
 """
 
 import os
@@ -27,11 +29,10 @@ from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
 from keypoints.predict import detect
-from keypoints.predict.crop import clip_to_crop, crop_for_keypoints, cut_faces, to_photo
 from keypoints.predict.discover import VIDEO_SUFFIXES
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.pipeline import FLIP_AVERAGE, _one_thread, predict_faces
-from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker
+from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_like, crop_to_photo, cut_crops
 from keypoints.training.metrics import nme
 
 DETECT_EVERY = 30
@@ -195,12 +196,12 @@ class FrameLoop:
             points = []
             for step in range(self.passes):
                 if step:
-                    crops = [crop_for_keypoints(p) for p in points]
+                    crops = [crop_like(c, p, t.framing) for t, c, p in zip(tracks, crops, points)]
                 with _one_thread():
-                    pixels = self.predict(self.model.module, cut_faces(gray, crops))[:, self.order].reshape(
+                    pixels = self.predict(self.model.module, cut_crops(gray, crops))[:, self.order].reshape(
                         -1, len(KEYPOINTS), 2
                     )
-                points = [clip_to_crop(to_photo(p, c), c) for p, c in zip(pixels, crops)]
+                points = [crop_to_photo(p, c) for p, c in zip(pixels, crops)]
             kept = [track for track, crop, p in zip(tracks, crops, points) if track.update(crop, p, size)]
             lost = len(kept) < len(tracks)
             self.tracker.tracks = kept
@@ -210,9 +211,9 @@ class FrameLoop:
             new = self.tracker.match(found.boxes, index)
             fresh = [k for k, box in enumerate(found.boxes) if any(np.array_equal(box, b) for b in new)]
             for face in predict_faces(gray, found.take(fresh), self.model):
-                # a new face is predicted as a photo's (aligned from its landmarks), then followed with upright
-                # crops re-fitted to its keypoints
-                self.tracker.start(face.keypoints, crop_for_keypoints(face.keypoints), index)
+                # a new face is predicted as a photo's (aligned from its landmarks) and followed from that crop:
+                # turned by its own eye line when the photo path turned it, upright when it did not
+                self.tracker.start(face.keypoints, face.crop, index)
             self.tracker.drop_duplicates()
         time_s = index / self.fps
         faces = []
