@@ -12,7 +12,7 @@ def section_titles():
     """The titles of the dated sections (``## 2026-11-29: Title``), date left out."""
     titles = set()
     for line in DECISIONS.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"#{2,4} (?:\d{4}-\d{2}-\d{2}: )?(.+)", line)
+        match = re.match(r"#{2,4} (?:\d{4}-\d{2}-\d{2}(?: \(moved\))?: )?(.+)", line)
         if match:
             titles.add(match.group(1).strip())
     return titles
