@@ -13,10 +13,9 @@ import time
 
 import torch
 
-from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.data.synthetic import generate_faces
 from keypoints.training.estimator import Recipe
-from keypoints.training.trainer import TrainValidSplit, mean_baseline, train_one
+from keypoints.training.faces import synthetic_split
+from keypoints.training.trainer import mean_baseline, train_one
 
 
 def cpu_seconds():
@@ -26,19 +25,7 @@ def cpu_seconds():
 
 def measure(n, epochs, threads, batch):
     torch.set_num_threads(threads)
-    images, keypoints = generate_faces(n, seed=11)
-    cut = int(n * 0.8)
-    prepared = TrainValidSplit(
-        source=None,
-        sha256="",
-        columns=KEYPOINT_COLUMNS,
-        synthetic=True,
-        train_images=images[:cut],
-        train_keypoints=keypoints[:cut],
-        valid_images=images[cut:],
-        valid_keypoints=keypoints[cut:],
-        split="",
-    )
+    prepared = synthetic_split(n, seed=11)
     cpu, wall = cpu_seconds(), time.perf_counter()
     recipe = Recipe(epochs=epochs, lr=4e-3, batch_size=batch, patience=10)
     result, _ = train_one("bnconv", prepared, recipe, seed=0, verbose=0)

@@ -6,10 +6,9 @@ from keypoints import paths
 from keypoints.bench.settings import TRAINING_NETWORKS
 from keypoints.bench.table import BenchRow
 from keypoints.bench.training import training_throughput
-from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.data.synthetic import generate_faces
+from keypoints.training.faces import synthetic_split
 from keypoints.training.presets import recipe_for
-from keypoints.training.trainer import TrainValidSplit, prepare, train_one
+from keypoints.training.trainer import prepare, train_one
 
 GPU_VARIANTS = ("none", "channels_last", "channels_last,cudagraphs")
 """The speedup settings a GPU bench compares (see :mod:`keypoints.training.speed`). ``cudagraphs``
@@ -137,18 +136,6 @@ def time_to_best_data(settings, say=print):
     if path:
         return prepare(path, say=say), str(path)
     n = settings.size("time_to_best_faces")
-    images, keypoints = generate_faces(n, seed=0)
-    cut = int(n * (1 - SYNTHETIC_VALID_FRACTION))
     say(f"time to best: no data given (--data or KEYPOINTS_DATA_DIR), so {n} synthetic faces")
-    split = TrainValidSplit(
-        source=None,
-        sha256="",
-        columns=KEYPOINT_COLUMNS,
-        synthetic=True,
-        train_images=images[:cut],
-        train_keypoints=keypoints[:cut],
-        valid_images=images[cut:],
-        valid_keypoints=keypoints[cut:],
-        split=f"first {cut} / last {n - cut}",
-    )
+    split = synthetic_split(n, seed=0, valid_fraction=SYNTHETIC_VALID_FRACTION)
     return split, f"synthetic ({n} faces)"

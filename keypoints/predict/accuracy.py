@@ -14,11 +14,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from keypoints.data.schema import IMAGE_SIZE, KEYPOINT_COLUMNS, KEYPOINTS
-from keypoints.errors import DataError
+from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
 from keypoints.predict.detect import as_detections, make_detector
 from keypoints.predict.pipeline import ALIGN, REFINE_STEPS, predict_faces
-from keypoints.predict.read import read_photo
+from keypoints.predict.read import read_labels, read_photo
 from keypoints.training.metrics import nme
 
 ANGLES = (0, 15, 30, 45, 60)
@@ -79,22 +78,7 @@ def labelled_photos(folder, labels="keypoints.csv"):
         The CSV cannot be read or lacks columns.
     """
     folder = Path(folder)
-    table_path = folder / labels
-    try:
-        table = pd.read_csv(table_path)
-    except (OSError, pd.errors.ParserError) as error:
-        raise DataError(f"{table_path}: cannot be read as a CSV ({error})") from None
-    missing = [c for c in ("file", *KEYPOINT_COLUMNS) if c not in table.columns]
-    if missing:
-        raise DataError(f"{table_path}: missing columns {', '.join(missing)}")
-    return [
-        (
-            row["file"],
-            read_photo(folder / row["file"]),
-            row[list(KEYPOINT_COLUMNS)].to_numpy(np.float64).reshape(len(KEYPOINTS), 2),
-        )
-        for _, row in table.iterrows()
-    ]
+    return [(name, read_photo(folder / name), truth) for name, truth in read_labels(folder, labels)]
 
 
 def rotate_onto_canvas(image, keypoints, degrees, canvas=CANVAS):

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 
-from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.errors import DataError, ImageError
-from keypoints.predict.read import read_photo
+from keypoints.errors import ImageError
+from keypoints.predict.read import read_labels, read_photo
 
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".webm": "VP80"}
 """FourCC that OpenCV's FFmpeg back end writes for each container (H.264 is not in the wheels)."""
@@ -181,14 +179,5 @@ def labelled_photo(folder, index=0, labels="keypoints.csv"):
 
     The folder holds photos and ``labels``, a CSV with a ``file`` column and the 30 Kaggle columns.
     """
-    table_path = Path(folder) / labels
-    try:
-        table = pd.read_csv(table_path)
-    except (OSError, pd.errors.ParserError) as error:
-        raise DataError(f"{table_path}: cannot be read as a CSV ({error})") from None
-    missing = [c for c in ("file", *KEYPOINT_COLUMNS) if c not in table.columns]
-    if missing:
-        raise DataError(f"{table_path}: missing columns {', '.join(missing)}")
-    row = table.iloc[index]
-    image = read_photo(Path(folder) / row["file"])
-    return image, row[list(KEYPOINT_COLUMNS)].to_numpy(np.float64).reshape(15, 2), row["file"]
+    name, keypoints = read_labels(folder, labels)[index]
+    return read_photo(Path(folder) / name), keypoints, name

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 
 from keypoints.atomic import show
-from keypoints.errors import ImageError
+from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
+from keypoints.errors import DataError, ImageError
 
 _SIGNATURES = (  # (format name, test on the first bytes)
     ("JPEG", lambda head: head.startswith(b"\xff\xd8\xff")),
@@ -232,3 +234,33 @@ def _jpeg_complete(data):
             return data.find(b"\xff\xd9", position) >= 0
         position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
     return False
+
+
+def read_labels(folder, labels="keypoints.csv"):
+    """The true keypoints of a folder of labelled photos: ``(file name, (15, 2) keypoints)`` per row.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Photos and a CSV ``labels`` with a ``file`` column and the 30 Kaggle columns in photo pixels.
+    labels : str
+
+    Returns
+    -------
+    list of (str, ndarray of float64, shape (15, 2))
+
+    Raises
+    ------
+    DataError
+        The CSV cannot be read or lacks columns.
+    """
+    table_path = Path(folder) / labels
+    try:
+        table = pd.read_csv(table_path)
+    except (OSError, pd.errors.ParserError) as error:
+        raise DataError(f"{table_path}: cannot be read as a CSV ({error})") from None
+    missing = [c for c in ("file", *KEYPOINT_COLUMNS) if c not in table.columns]
+    if missing:
+        raise DataError(f"{table_path}: missing columns {', '.join(missing)}")
+    points = table[list(KEYPOINT_COLUMNS)].to_numpy(np.float64).reshape(len(table), len(KEYPOINTS), 2)
+    return list(zip(table["file"], points))

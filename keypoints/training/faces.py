@@ -124,3 +124,28 @@ def file_sha256(path):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def synthetic_split(n, seed=0, valid_fraction=0.2):
+    """``n`` synthetic faces (:func:`keypoints.data.synthetic.generate_faces`), the first ones to train on.
+
+    Returns
+    -------
+    TrainValidSplit
+        Every face of one drawing is a different "person", so the split needs no identities.
+    """
+    from keypoints.data.synthetic import generate_faces
+
+    images, keypoints = generate_faces(n, seed=seed)
+    cut = int(n * (1 - valid_fraction))
+    return TrainValidSplit(
+        source=None,
+        sha256="",
+        columns=KEYPOINT_COLUMNS,
+        synthetic=True,
+        train_images=images[:cut],
+        train_keypoints=keypoints[:cut],
+        valid_images=images[cut:],
+        valid_keypoints=keypoints[cut:],
+        split=f"first {cut} / last {n - cut}",
+    )
