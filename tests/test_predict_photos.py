@@ -8,7 +8,7 @@ from keypoints.predict import load_predictor_model
 from keypoints.predict.accuracy import evaluate_photos, labelled_photos, rotate_onto_canvas, score_faces
 
 NME_TARGET = 0.045
-"""Mean keypoint error over the inter-ocular distance that the predictor must reach there (issue 4)."""
+"""Mean keypoint error over the inter-ocular distance that the predictor must reach there."""
 
 
 @pytest.fixture(scope="module")
