@@ -12,6 +12,7 @@ DEVICE ?=
 PHOTOS ?=
 MODEL ?=
 BENCH ?=
+SEEDS ?=
 # pytest exits 5 when it collected no test: say so, and fail (a run that tested nothing must not pass)
 PYTEST = $(PY) -m pytest $(1) || { code=$$?; [ $$code -ne 5 ] || echo "error: pytest collected no tests" >&2; exit $$code; }
 
@@ -44,8 +45,8 @@ test-all: $(STAMP) ## run every test, the slow ones too (what CI runs)
 	$(call PYTEST,)
 
 lint: $(STAMP) ## check the code with ruff: lint findings and formatting
-	$(PY) -m ruff check keypoints tests
-	$(PY) -m ruff format --check keypoints tests
+	$(PY) -m ruff check keypoints tests tools
+	$(PY) -m ruff format --check keypoints tests tools
 
 bench: $(STAMP) ## print speed figures as ratios against baselines run alongside; BENCH=quick for a short run
 	$(PY) -m keypoints bench $(if $(BENCH),--$(BENCH))
