@@ -311,6 +311,16 @@ def train_networks(settings, say=print):
     say(f"baseline (predict the training mean): validation RMSE {baseline[0]:.3f} px")
     mirror_sum = settings.mirror_sum if settings.mirror_sum is not None else default_mirror_sum(synthetic)
     jittered = jittered_validation(split, mirror_sum)
+    run_card = {  # what every model file of this run says of its data, split and command
+        "data": str(path),
+        "data_sha256": split.sha256,
+        "synthetic_data": synthetic,
+        "data_terms": DATA_TERMS[synthetic],
+        "split": split.split,
+        "mean_baseline_rmse_px": round(baseline[0], 4),
+        "device": device,
+        "command": replace(settings, preset=preset).command(),
+    }
     # seeds outside, networks inside: a run cut short still holds complete pairs
     plan = [(seed, name) for seed in seeds for name in networks]
     clock = RunClock([(name, recipes[name].epochs) for _, name in plan])
@@ -338,22 +348,15 @@ def train_networks(settings, say=print):
         except interrupts.InterruptedTraining as stop:
             card = {
                 "network": name,
-                "data": str(path),
-                "data_sha256": split.sha256,
-                "synthetic_data": synthetic,
-                "data_terms": DATA_TERMS[synthetic],
-                "split": split.split,
+                **run_card,
                 "recipe": asdict(recipe),
-                "mean_baseline_rmse_px": round(baseline[0], 4),
-                "device": device,
                 "seed": seed,
                 "flip_mirror_sum_px": mirror_sum,
-                "command": replace(settings, preset=preset).command(),
             }
             finished = [r.model_path for r in results if r.model_path]
             interrupts.keep_best_so_far(stop, name, settings.models_dir, card, save_model, say=say, finished=finished)
         if seed == seeds[0]:
-            card = model_card(result, split, path, synthetic, baseline, device, settings, preset)
+            card = model_card(result, run_card)
             result.model_path = str(save_model(Path(settings.models_dir) / f"{name}.pt", name, module, card))
             write_history(Path(settings.models_dir) / f"{name}.history.csv", result.history)
             modules[name] = module
@@ -381,26 +384,22 @@ def train_networks(settings, say=print):
     )
 
 
-def model_card(result, split, path, synthetic, baseline, device, settings, preset):
-    """The card stored in a model file: what it was trained on, how, and how well."""
+def model_card(result, run_card):
+    """The card stored in a model file: what it was trained on, how, and how well.
+
+    ``run_card`` holds what every model of the run shares (data, split, baseline, device, command).
+    """
     return {
         "network": result.name,
-        "data": str(path),
-        "data_sha256": split.sha256,
-        "synthetic_data": synthetic,
-        "data_terms": DATA_TERMS[synthetic],
-        "split": split.split,
+        **run_card,
         "epochs": result.epochs,
         "best_epoch": result.best_epoch,
         "best_valid_rmse_px": round(result.best_valid_rmse, 4),
-        "mean_baseline_rmse_px": round(baseline[0], 4),
         "jittered_valid_rmse_px": None if result.jittered_rmse is None else round(result.jittered_rmse, 4),
         "recipe": asdict(result.recipe),
         "training_seconds": round(result.seconds, 1),
-        "device": device,
         "seed": result.seed,
         "flip_mirror_sum_px": result.mirror_sum,
-        "command": replace(settings, preset=preset).command(),
     }
 
 
