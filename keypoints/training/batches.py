@@ -11,6 +11,7 @@ import torch
 
 from keypoints.data.schema import column_indices
 from keypoints.data.transforms import MIRROR_SUM, flip_permutation, scaled_mirror_sum, x_columns
+from keypoints.training.appearance import change_appearance, draw_appearance
 from keypoints.training.augment import draw_jitter, jitter_faces
 
 
@@ -70,6 +71,9 @@ class FaceBatches:
     jitter : tuple of float, optional
         ``(degrees, scale, pixels)``: rotate, scale and shift every face at random by up to these
         (:mod:`keypoints.training.augment`); None leaves the faces as they are.
+    appearance : keypoints.training.appearance.Appearance, optional
+        Change every face's lighting, sharpness, resolution, noise and compression at random
+        (:mod:`keypoints.training.appearance`), after the flips and the jitter; None leaves them as they are.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class FaceBatches:
         device=None,
         mirror_sum=MIRROR_SUM,
         jitter=None,
+        appearance=None,
     ):
         self.dataset = as_face_tensors(dataset)
         self.batch_size = batch_size
@@ -91,6 +96,7 @@ class FaceBatches:
         self.device = device or self.dataset.images.device
         self._passes = 0
         self.jitter = tuple(jitter) if jitter else None
+        self.appearance = appearance
         self._centre = mirror_sum / 2
         if self.jitter:
             columns = list(self.dataset.columns)
@@ -124,6 +130,11 @@ class FaceBatches:
         jitters = self.jitter and keypoints is not None
         # drawn after the flips, so turning jitter on leaves the order and the flips as they were
         drawn = [_to_device(t, self.device) for t in draw_jitter(n, generator, *self.jitter)] if jitters else None
+        # drawn last, for the same reason: turning it on leaves the order, flips and jitter as they were
+        looks = noise = None
+        if self.appearance is not None and keypoints is not None:
+            looks = {k: _to_device(t, self.device) for k, t in draw_appearance(n, generator, self.appearance).items()}
+            noise = torch.Generator(self.device).manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
         for start in range(0, n, self.batch_size):
             batch = slice(start, start + self.batch_size)
             index = order[batch]
@@ -134,6 +145,8 @@ class FaceBatches:
             if jitters:
                 angle, size, offset = (t[batch] for t in drawn)
                 x, y = jitter_faces(x, y, angle, size, offset, self._x_index, self._y_index, self._centre)
+            if looks is not None:
+                x = change_appearance(x, {k: t[batch] for k, t in looks.items()}, noise)
             yield x, y
 
     def draw_flips(self, n, generator):
