@@ -1,4 +1,4 @@
-"""The masked mean-squared error: learn from every present keypoint, ignore missing ones."""
+"""Masked losses (squared and absolute error): learn from every present keypoint, ignore missing ones."""
 
 import torch
 from torch import nn
@@ -20,3 +20,32 @@ class MaskedMSELoss(nn.Module):
         present = ~torch.isnan(y_true)  # (B, K)
         error = torch.where(present, y_pred.float() - torch.nan_to_num(y_true), 0.0)
         return error.square().sum() / present.sum().clamp(min=1)
+
+
+class MaskedL1Loss(nn.Module):
+    """Mean absolute error over the present keypoints only, masked as :class:`MaskedMSELoss` is.
+
+    A keypoint's error counts in proportion to its size rather than its square, so a few faces with wrong or
+    odd labels pull the network less than under the squared error, and the loss follows the mean distance
+    that NME measures. Shapes: ``y_pred`` (B, K) and ``y_true`` (B, K) -> scalar.
+
+    In evaluation mode (skorch's validation step) it gives the squared error, and in training mode it keeps
+    the batch's squared error, detached, as ``squared`` (the estimator records that one), so the epoch table's
+    RMSEs and early stopping mean the same whichever loss trains.
+    """
+
+    squared = None
+
+    def forward(self, y_pred, y_true):
+        present = ~torch.isnan(y_true)  # (B, K)
+        error = torch.where(present, y_pred.float() - torch.nan_to_num(y_true), 0.0)
+        count = present.sum().clamp(min=1)
+        squared = error.square().sum() / count
+        if not self.training:
+            return squared
+        self.squared = squared.detach()
+        return error.abs().sum() / count
+
+
+LOSSES = {"mse": MaskedMSELoss, "l1": MaskedL1Loss}
+"""The training losses a :class:`keypoints.training.estimator.Recipe` can name."""
