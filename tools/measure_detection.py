@@ -2,7 +2,8 @@
 
 PYTHONPATH=. python tools/measure_detection.py rotation PHOTOS_DIR
 PYTHONPATH=. python tools/measure_detection.py photos PHOTOS_DIR [--detector haar] [--no-align]
-PYTHONPATH=. python tools/measure_detection.py validation TRAINING_CSV   # confidence calibration
+PYTHONPATH=. python tools/measure_detection.py validation TRAINING_CSV   # calibration; NME as they are and degraded
+PYTHONPATH=. python tools/measure_detection.py photos PHOTOS_DIR --degrade
 PYTHONPATH=. python tools/measure_detection.py smallest PHOTOS_DIR       # smallest face found, time per photo
 """
 
@@ -10,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from keypoints.predict.accuracy import evaluate_photos, rotation_table
+from keypoints.predict.accuracy import degraded_items, labelled_photos, rotation_table, score_faces
 from keypoints.predict.confidence import spearman
 from keypoints.predict.detect import make_detector
 from keypoints.predict.pipeline import load_predictor_model
@@ -23,6 +24,9 @@ def main():
     parser.add_argument("--model", default=None)
     parser.add_argument("--detector", default="yunet")
     parser.add_argument("--no-align", action="store_true")
+    parser.add_argument(
+        "--degrade", action="store_true", help="photos: degrade every photo first (accuracy.degrade_photo)"
+    )
     args = parser.parse_args()
     model = load_predictor_model(args.model)
     if args.what == "rotation":
@@ -40,7 +44,9 @@ def main():
     if args.what == "smallest":
         smallest(args.folder)
         return
-    scores = evaluate_photos(args.folder, model, detector=make_detector(args.detector), align=not args.no_align)
+    items = labelled_photos(args.folder)
+    items = degraded_items(items) if args.degrade else items
+    scores = score_faces(items, model, detector=make_detector(args.detector), align=not args.no_align)
     found = [s for s in scores if s.found]
     print(f"found {len(found)} of {len(scores)}; NME {np.mean([s.nme for s in found]):.4f}")
     if len(found) > 2 and np.isfinite([s.estimated_px for s in found]).all():
@@ -49,7 +55,11 @@ def main():
 
 
 def validation(csv, model):
-    """Calibrate the keypoint confidence on the validation faces (split by person), turned up to 30 degrees."""
+    """Calibrate the keypoint confidence on the validation faces (split by person), turned up to 30 degrees.
+
+    Each face is made into a photo twice: as it is, and degraded (:func:`keypoints.predict.accuracy.degrade_photo`),
+    so the line spans the errors of well and poorly taken photos; both are fitted together.
+    """
     from keypoints.predict.accuracy import score_faces, validation_items
     from keypoints.predict.confidence import fit_calibration
     from keypoints.training.trainer import prepare
@@ -57,14 +67,18 @@ def validation(csv, model):
     data = prepare(csv, say=lambda *a: None)
     complete = ~np.isnan(data.valid_keypoints).any(axis=1)
     items = validation_items(data.valid_images[complete], data.valid_keypoints[complete])
-    scores = [s for s in score_faces(items, model, make_detector("yunet")) if s.found]
-    gap = np.array([s.disagreement for s in scores])
-    error = np.array([s.frame_error for s in scores])
-    slope, intercept, rho = fit_calibration(gap, error)
-    print(f"{len(scores)} of {len(items)} validation faces found; NME {np.mean([s.nme for s in scores]):.4f}")
-    print(f"true error (96-frame px) ~ {slope:.3f} * disagreement + {intercept:.3f}; Spearman {rho:.3f}")
-    raw = spearman(gap, error)
-    print(f"Spearman(disagreement, true error) on the validation faces: {raw:.3f}")
+    gaps, errors = [], []
+    for label, photos in (("as they are", items), ("degraded", degraded_items(items))):
+        scores = [s for s in score_faces(photos, model, make_detector("yunet")) if s.found]
+        gaps.append(np.array([s.disagreement for s in scores]))
+        errors.append(np.array([s.frame_error for s in scores]))
+        nme = np.mean([s.nme for s in scores])
+        print(
+            f"{label}: {len(scores)} of {len(photos)} validation faces found; NME {nme:.4f}; "
+            f"Spearman(disagreement, true error) {spearman(gaps[-1], errors[-1]):.3f}"
+        )
+    slope, intercept, rho = fit_calibration(np.concatenate(gaps), np.concatenate(errors))
+    print(f"both: true error (96-frame px) ~ {slope:.3f} * disagreement + {intercept:.3f}; Spearman {rho:.3f}")
 
 
 def score_spread(folder):

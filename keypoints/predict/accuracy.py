@@ -243,3 +243,51 @@ def validation_items(images, keypoints, seed=0, max_degrees=30.0, canvas=CANVAS)
         )
         items.append((f"valid_{k}", photo, truth))
     return items
+
+
+def degrade_photo(photo, rng):
+    """A photo as a poor camera and a small, compressed file would give it, for measuring robustness.
+
+    Made with OpenCV's own blur, resizing and JPEG codec, not with the training faces' appearance jitter
+    (:mod:`keypoints.training.appearance`), so the measurement does not grade that code with itself. Every
+    photo is darkened or brightened (gamma 0.5-2), loses contrast (to 50-100 %) and gets a light ramp across
+    it; more than half are also blurred (sigma up to 2.5 px), shrunk (to 30-100 % and enlarged back), given
+    sensor noise (sd up to 12 grey levels) or JPEG-compressed (quality 10-60).
+
+    Parameters
+    ----------
+    photo : ndarray of uint8, shape (H, W, 3)
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+    """
+    height, width = photo.shape[:2]
+    x = photo.astype(np.float32) / 255
+    x = x ** np.exp(rng.uniform(np.log(0.5), np.log(2.0)))
+    x = (x - x.mean()) * rng.uniform(0.5, 1.0) + x.mean()
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * np.linspace(-1, 1, width)[None, :] + np.sin(angle) * np.linspace(-1, 1, height)[:, None]
+    x = x + rng.uniform(-0.2, 0.2) * ramp[:, :, None].astype(np.float32)
+    x = np.clip(x * 255, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.5, 2.5))
+    if rng.random() < 0.5:
+        factor = rng.uniform(0.3, 1.0)
+        small = cv2.resize(
+            x, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA
+        )
+        x = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        x = np.clip(x + rng.normal(0, rng.uniform(2, 12), x.shape), 0, 255).astype(np.uint8)
+    if rng.random() < 0.7:
+        _, encoded = cv2.imencode(".jpg", x, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(10, 61))])
+        x = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    return x
+
+
+def degraded_items(items, seed=0):
+    """``items`` (name, photo, keypoints) with every photo degraded by :func:`degrade_photo`, drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    return [(name, degrade_photo(photo, rng), truth) for name, photo, truth in items]
