@@ -317,6 +317,7 @@ def train_networks(settings, say=print):
         "synthetic_data": synthetic,
         "data_terms": DATA_TERMS[synthetic],
         "split": split.split,
+        "valid_fraction": settings.valid_fraction,  # with the card's seed, `evaluate --split valid` re-makes the split
         "mean_baseline_rmse_px": round(baseline[0], 4),
         "device": device,
         "command": replace(settings, preset=preset).command(),
