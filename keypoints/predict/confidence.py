@@ -14,10 +14,10 @@ from keypoints.data.schema import IMAGE_SIZE
 from keypoints.data.transforms import flip_horizontal
 from keypoints.inference import predict_pixels
 
-ERROR_SLOPE = 0.340
+ERROR_SLOPE = 1.497
 """Estimated error (96-frame px) per px of disagreement (see docs/decisions.md, "Keypoint confidence")."""
 
-ERROR_INTERCEPT = 1.435
+ERROR_INTERCEPT = 0.646
 """Estimated error (96-frame px) at no disagreement (see docs/decisions.md, "Keypoint confidence")."""
 
 LARGE_ERROR = 0.10

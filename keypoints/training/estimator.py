@@ -9,10 +9,11 @@ from skorch.helper import predefined_split
 
 from keypoints.data.transforms import MIRROR_SUM
 from keypoints.errors import KeypointsError
+from keypoints.training.appearance import Appearance
 from keypoints.training.batches import FaceBatches
 from keypoints.training.callbacks import LinearSchedule, LossProgressBar, PixelRmse, StopOnNonFinite, TimeLeft
 from keypoints.training.interrupts import WatchInterrupts
-from keypoints.training.loss import MaskedMSELoss
+from keypoints.training.loss import LOSSES
 from keypoints.training.speed import FastEpochs
 
 
@@ -36,6 +37,11 @@ class Recipe:
     jitter : tuple of float, optional
         ``(degrees, scale, pixels)``: random rotation, scale and shift of every training face
         (:mod:`keypoints.training.augment`); None for none.
+    appearance : keypoints.training.appearance.Appearance, optional
+        Random lighting, blur, lost resolution, noise and JPEG compression of every training face
+        (:mod:`keypoints.training.appearance`); None for none.
+    loss : str
+        ``"mse"`` (masked squared error) or ``"l1"`` (masked absolute error); see :mod:`keypoints.training.loss`.
     """
 
     epochs: int
@@ -45,6 +51,12 @@ class Recipe:
     weight_decay: float = 1e-4
     patience: int = 20
     jitter: tuple = None
+    appearance: Appearance = None
+    loss: str = "mse"
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise KeypointsError(f"unknown loss {self.loss!r}; use one of {', '.join(LOSSES)}.")
 
 
 def choose_device(requested="auto"):
@@ -78,6 +90,14 @@ class KeypointRegressor(FastEpochs, NeuralNetRegressor):
     def __init__(self, *args, autocast_dtype=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.autocast_dtype = autocast_dtype
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's step; the recorded loss is the batch's squared error when the loss trained with is another."""
+        step = super().train_step_single(batch, **fit_params)
+        squared = getattr(self.criterion_, "squared", None)
+        if squared is not None:
+            step["loss"] = squared
+        return step
 
     def infer(self, x, **fit_params):
         device_type = torch.device(self.device).type
@@ -162,7 +182,7 @@ def make_regressor(
         callbacks.append(("time_left", TimeLeft(clock)))
     return KeypointRegressor(
         module,
-        criterion=MaskedMSELoss,
+        criterion=LOSSES[recipe.loss],
         lr=recipe.lr,
         max_epochs=recipe.epochs,
         batch_size=recipe.batch_size,
@@ -172,6 +192,7 @@ def make_regressor(
         iterator_train__seed=seed,
         iterator_train__mirror_sum=mirror_sum,
         iterator_train__jitter=recipe.jitter,
+        iterator_train__appearance=recipe.appearance,
         iterator_valid=FaceBatches,
         iterator_valid__batch_size=256,
         train_split=predefined_split(valid_set) if valid_set is not None else None,

@@ -12,12 +12,22 @@ from dataclasses import replace
 
 from keypoints.errors import KeypointsError
 from keypoints.networks import NETWORKS, TWINS
+from keypoints.training.appearance import Appearance
 from keypoints.training.estimator import Recipe
 
 PHOTO_JITTER = (10.0, 0.08, 2.0)
 """Rotation (degrees), scale and shift (pixels) of the training faces in ``full`` bnconv runs, whose model
 the photo predictor ships: detector crops are tilted and framed more loosely than the training faces
 (see docs/decisions.md, "Jitter for the shipped model")."""
+
+PHOTO_APPEARANCE = Appearance()
+"""Lighting, blur, lost resolution, noise and JPEG compression of the training faces in ``full`` bnconv runs:
+faces in photos vary in all of these, the real-face video frames hardly (see docs/decisions.md,
+"Appearance jitter and L1 for the shipped model")."""
+
+PHOTO_LOSS = "l1"
+"""The loss of ``full`` bnconv runs: the absolute error follows the mean distance NME measures and is pulled less
+by odd labels (see docs/decisions.md, "Appearance jitter and L1 for the shipped model")."""
 
 VALIDATION_JITTER = PHOTO_JITTER
 """The jitter of the validation faces for the centred-versus-jittered test: as much as a detector's crops
@@ -34,7 +44,9 @@ _TWIN_DEFAULT = Recipe(epochs=16, lr=4e-3, batch_size=64, patience=8)
 """One recipe for both twins (same schedule, batch and stopping); sized in docs/decisions.md,
 "Default preset: twins over 3 seeds"."""
 
-_TWIN_FULL = Recipe(epochs=300, lr=4e-3, batch_size=128, patience=60, jitter=PHOTO_JITTER)
+_TWIN_FULL = Recipe(
+    epochs=300, lr=4e-3, batch_size=128, patience=60, jitter=PHOTO_JITTER, appearance=PHOTO_APPEARANCE, loss=PHOTO_LOSS
+)
 
 PRESETS = {
     "default": {
