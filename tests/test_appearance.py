@@ -131,3 +131,18 @@ def test_the_full_twin_recipe_changes_appearance_and_its_card_is_json():
     assert recipe.appearance == PHOTO_APPEARANCE and recipe_for("bnconv").appearance is None
     stored = json.loads(json.dumps(asdict(recipe)))
     assert stored["appearance"]["jpeg_quality"] == list(PHOTO_APPEARANCE.jpeg_quality)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: changes the look of batches there")
+def test_batches_on_a_gpu_look_as_on_the_cpu():
+    images, keypoints = generate_faces(40, seed=1)
+    faces = FaceTensors(
+        torch.from_numpy(images).float() / 255, torch.from_numpy(scale_keypoints(keypoints)), KEYPOINT_COLUMNS
+    )
+    look = replace(PHOTO_APPEARANCE, noise_share=0.0)  # the noise comes from each device's own generator
+    options = dict(batch_size=16, shuffle=True, flip=True, seed=2, jitter=(10, 0.08, 2), appearance=look)
+    on_cpu = list(FaceBatches(faces, **options))
+    on_gpu = list(FaceBatches(faces.to("cuda"), device="cuda", **options))
+    for (x_cpu, y_cpu), (x_gpu, y_gpu) in zip(on_cpu, on_gpu):
+        assert torch.allclose(y_gpu.cpu(), y_cpu, atol=1e-5)
+        assert (x_gpu.cpu() - x_cpu).abs().mean() < 2e-3  # JPEG rounding may tip a few pixels by a grey level

@@ -6,7 +6,8 @@ they are, so only the pixels change. They run on whole batches on the training d
 and a photo's file apply them: light, optics and resolution, sensor noise, compression.
 
 Every draw is made up front for a pass from a CPU generator (:func:`draw_appearance`), as the geometric jitter's
-are, so a seed gives the same faces on any device.
+are, so a seed gives the same faces on any device. The draws stay on the CPU: which faces to blur, shrink or compress
+is decided there, so a batch on a GPU never makes the host wait for the device; only the values travel.
 """
 
 import math
@@ -130,7 +131,7 @@ def change_appearance(images, drawn, generator=None):
     images : Tensor of float, shape (B, 1, H, W)
         Pixels in [0, 1].
     drawn : dict of str to Tensor
-        As from :func:`draw_appearance`, each (B,), on the images' device.
+        As from :func:`draw_appearance`, each (B,), on the CPU (pinned when the images are on a GPU).
     generator : torch.Generator, optional
         For the noise, on the images' device.
 
@@ -144,7 +145,7 @@ def change_appearance(images, drawn, generator=None):
     x = lose_resolution(x, drawn["size"])
     if bool((drawn["noise"] > 0).any()):
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        x = (x + noise * drawn["noise"].to(x.dtype)[:, None, None, None]).clamp(0, 1)
+        x = (x + noise * _on(drawn["noise"], x)[:, None, None, None]).clamp(0, 1)
     return jpeg(x, drawn["quality"])
 
 
@@ -152,14 +153,18 @@ def relight(images, drawn):
     """Contrast about each face's mean, brightness, gamma, then a linear ramp of light across the face."""
     b, _, h, w = images.shape
     view = (b, 1, 1, 1)
+
+    def value(name):
+        return _on(drawn[name], images).view(view)
+
     mean = images.mean(dim=(1, 2, 3), keepdim=True)
-    x = (images - mean) * drawn["contrast"].view(view) + mean + drawn["brightness"].view(view)
-    x = x.clamp(0, 1) ** drawn["gamma"].view(view)
+    x = (images - mean) * value("contrast") + mean + value("brightness")
+    x = x.clamp(0, 1) ** value("gamma")
     ys = torch.linspace(-1, 1, h, device=images.device, dtype=images.dtype)
     xs = torch.linspace(-1, 1, w, device=images.device, dtype=images.dtype)
-    angle = drawn["light_angle"].view(view)
+    angle = value("light_angle")
     ramp = xs.view(1, 1, 1, w) * angle.cos() + ys.view(1, 1, h, 1) * angle.sin()  # (B, 1, H, W)
-    return (x + drawn["light"].view(view) * ramp).clamp(0, 1)
+    return (x + value("light") * ramp).clamp(0, 1)
 
 
 def blur(images, sigma):
@@ -174,7 +179,7 @@ def blur(images, sigma):
         return images
     b, _, h, w = images.shape
     taps = torch.arange(BLUR_TAPS, device=images.device, dtype=images.dtype) - BLUR_TAPS // 2
-    spread = sigma.to(images.dtype).clamp(min=1e-3)[:, None]
+    spread = _on(sigma, images).clamp(min=1e-3)[:, None]
     kernel = torch.exp(-(taps[None, :] ** 2) / (2 * spread**2))  # (B, T)
     kernel = kernel / kernel.sum(dim=1, keepdim=True)
     pad = BLUR_TAPS // 2
@@ -211,16 +216,16 @@ def jpeg_table(quality):
     """
     q = quality.clamp(1, 100)
     scale = torch.where(q < 50, 5000 / q, 200 - 2 * q)  # (B,)
-    table = torch.floor((JPEG_LUMINANCE.to(q.device)[None] * scale[:, None, None] + 50) / 100)
+    table = torch.floor((JPEG_LUMINANCE[None] * scale[:, None, None] + 50) / 100)
     return table.clamp(1, 255)
 
 
-def dct_matrix(device=None, dtype=torch.float32):
-    """The orthonormal 8-point DCT-II matrix, shape (8, 8): ``D @ block @ D.T`` transforms a block."""
+def dct_matrix():
+    """The orthonormal 8-point DCT-II matrix (float32, CPU), shape (8, 8): ``D @ block @ D.T`` transforms a block."""
     k = torch.arange(8, dtype=torch.float64)
     d = torch.cos((2 * k[None, :] + 1) * k[:, None] * math.pi / 16) * math.sqrt(2 / 8)
     d[0] /= math.sqrt(2)
-    return d.to(device=device, dtype=dtype)
+    return d.float()
 
 
 def jpeg(images, quality):
@@ -238,14 +243,27 @@ def jpeg(images, quality):
     chosen = torch.nonzero(quality > 0).flatten()
     if len(chosen) == 0:
         return images
+    quality = quality[chosen]
+    table = jpeg_table(quality.float())[:, None, None]  # (n, 1, 1, 8, 8), made on the CPU with the draws
+    chosen = _on(chosen, images, torch.long)
     x = images[chosen]
     n, _, h, w = x.shape
-    d = dct_matrix(x.device, torch.float32)
+    d = _on(dct_matrix(), x, torch.float32)
     pixels = torch.round(x.float() * 255) - 128
     blocks = pixels.reshape(n, h // 8, 8, w // 8, 8).permute(0, 1, 3, 2, 4)  # (n, H/8, W/8, 8, 8)
-    table = jpeg_table(quality[chosen].float())[:, None, None]  # (n, 1, 1, 8, 8)
+    table = _on(table, x, torch.float32)
     coefficients = torch.round((d @ blocks @ d.T) / table) * table
     restored = (d.T @ coefficients @ d).permute(0, 1, 3, 2, 4).reshape(n, 1, h, w)
     out = images.clone()
     out[chosen] = (torch.round(restored + 128).clamp(0, 255) / 255).to(images.dtype)
     return out
+
+
+def _on(values, images, dtype=None):
+    """``values`` (a CPU tensor) on the images' device, in ``dtype`` (default theirs); from pinned memory to a GPU.
+
+    A copy from pinned memory does not make the host wait for the device.
+    """
+    if images.is_cuda and not values.is_pinned():
+        values = values.pin_memory()
+    return values.to(images.device, non_blocking=True).to(dtype or images.dtype)

@@ -133,7 +133,9 @@ class FaceBatches:
         # drawn last, for the same reason: turning it on leaves the order, flips and jitter as they were
         looks = noise = None
         if self.appearance is not None and keypoints is not None:
-            looks = {k: _to_device(t, self.device) for k, t in draw_appearance(n, generator, self.appearance).items()}
+            looks = draw_appearance(n, generator, self.appearance)  # stays on the CPU: see appearance.py
+            if torch.device(self.device).type == "cuda":
+                looks = {k: t.pin_memory() for k, t in looks.items()}
             noise = torch.Generator(self.device).manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
         for start in range(0, n, self.batch_size):
             batch = slice(start, start + self.batch_size)
