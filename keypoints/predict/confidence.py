@@ -14,10 +14,10 @@ from keypoints.data.schema import IMAGE_SIZE
 from keypoints.data.transforms import flip_horizontal
 from keypoints.inference import predict_pixels
 
-ERROR_SLOPE = 1.497
+ERROR_SLOPE = 1.360
 """Estimated error (96-frame px) per px of disagreement (see docs/decisions.md, "Keypoint confidence")."""
 
-ERROR_INTERCEPT = 0.646
+ERROR_INTERCEPT = 0.733
 """Estimated error (96-frame px) at no disagreement (see docs/decisions.md, "Keypoint confidence")."""
 
 LARGE_ERROR = 0.10

@@ -45,7 +45,7 @@ _TWIN_DEFAULT = Recipe(epochs=16, lr=4e-3, batch_size=64, patience=8)
 "Default preset: twins over 3 seeds"."""
 
 _TWIN_FULL = Recipe(
-    epochs=300, lr=4e-3, batch_size=128, patience=60, jitter=PHOTO_JITTER, appearance=PHOTO_APPEARANCE, loss=PHOTO_LOSS
+    epochs=600, lr=4e-3, batch_size=128, patience=60, jitter=PHOTO_JITTER, appearance=PHOTO_APPEARANCE, loss=PHOTO_LOSS
 )
 
 PRESETS = {
