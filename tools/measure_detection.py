@@ -60,7 +60,7 @@ def validation(csv, model):
     Each face is made into a photo twice: as it is, and degraded (:func:`keypoints.predict.accuracy.degrade_photo`),
     so the line spans the errors of well and poorly taken photos; both are fitted together.
     """
-    from keypoints.predict.accuracy import score_faces, validation_items
+    from keypoints.predict.accuracy import validation_items
     from keypoints.predict.confidence import fit_calibration
     from keypoints.training.trainer import prepare
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from keypoints.data.schema import IMAGE_SIZE
+from keypoints.training.speed import to_device
+
 JPEG_LUMINANCE = torch.tensor(
     [
         [16, 11, 10, 16, 24, 40, 51, 61],
@@ -103,7 +106,6 @@ def draw_appearance(n, generator, appearance):
     def chosen(share):
         return torch.rand(n, generator=generator) < share
 
-    side = 96
     return {
         "contrast": torch.exp(uniform(-1, 1) * math.log1p(a.contrast)),
         "brightness": uniform(-a.brightness, a.brightness),
@@ -112,12 +114,14 @@ def draw_appearance(n, generator, appearance):
         "light_angle": uniform(0, 2 * math.pi),
         "sigma": torch.where(chosen(a.blur_share), uniform(0.4, a.blur), torch.zeros(n)),
         "size": torch.where(
-            chosen(a.small_share), torch.round(uniform(a.smallest, 1.0) * side), torch.full((n,), 96.0)
+            chosen(a.small_share),
+            torch.round(uniform(a.smallest, 1.0) * IMAGE_SIZE),
+            torch.full((n,), float(IMAGE_SIZE)),
         ),
         "noise": torch.where(chosen(a.noise_share), uniform(0, a.noise), torch.zeros(n)),
         "quality": torch.where(
             chosen(a.jpeg_share),
-            torch.round(uniform(a.jpeg_quality[0], a.jpeg_quality[1] + 0.999).floor()),
+            uniform(a.jpeg_quality[0], a.jpeg_quality[1] + 0.999).floor(),
             torch.zeros(n),
         ),
     }
@@ -260,10 +264,6 @@ def jpeg(images, quality):
 
 
 def _on(values, images, dtype=None):
-    """``values`` (a CPU tensor) on the images' device, in ``dtype`` (default theirs); from pinned memory to a GPU.
-
-    A copy from pinned memory does not make the host wait for the device.
-    """
-    if images.is_cuda and not values.is_pinned():
-        values = values.pin_memory()
-    return values.to(images.device, non_blocking=True).to(dtype or images.dtype)
+    """``values`` (a CPU tensor) on the images' device (:func:`keypoints.training.speed.to_device`), in ``dtype``
+    (default theirs)."""
+    return to_device(values, images.device).to(dtype or images.dtype)

@@ -13,6 +13,7 @@ from keypoints.data.schema import column_indices
 from keypoints.data.transforms import MIRROR_SUM, flip_permutation, scaled_mirror_sum, x_columns
 from keypoints.training.appearance import change_appearance, draw_appearance
 from keypoints.training.augment import draw_jitter, jitter_faces
+from keypoints.training.speed import to_device
 
 
 class FaceTensors(torch.utils.data.Dataset):
@@ -126,10 +127,10 @@ class FaceBatches:
         order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)  # (N,)
         flips = self.flip and keypoints is not None
         chosen = self.draw_flips(n, generator) if flips else None  # (N,) bool, by position in the pass
-        order, chosen = (_to_device(t, self.device) for t in (order, chosen))
+        order, chosen = (to_device(t, self.device) for t in (order, chosen))
         jitters = self.jitter and keypoints is not None
         # drawn after the flips, so turning jitter on leaves the order and the flips as they were
-        drawn = [_to_device(t, self.device) for t in draw_jitter(n, generator, *self.jitter)] if jitters else None
+        drawn = [to_device(t, self.device) for t in draw_jitter(n, generator, *self.jitter)] if jitters else None
         # drawn last, for the same reason: turning it on leaves the order, flips and jitter as they were
         looks = noise = None
         if self.appearance is not None and keypoints is not None:
@@ -171,15 +172,6 @@ class FaceBatches:
         mirrored = y[:, self._swap]
         mirrored = torch.where(self._is_x, self._mirror - mirrored, mirrored)
         return x, torch.where(chosen[:, None], mirrored, y)
-
-
-def _to_device(tensor, device):
-    """``tensor`` on ``device``; to a GPU from pinned memory, so the host does not wait for the copy."""
-    if tensor is None or tensor.device == torch.device(device):
-        return tensor
-    if torch.device(device).type == "cuda":
-        return tensor.pin_memory().to(device, non_blocking=True)
-    return tensor.to(device)
 
 
 def as_face_tensors(dataset):

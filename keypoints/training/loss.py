@@ -4,6 +4,20 @@ import torch
 from torch import nn
 
 
+def masked_error(y_pred, y_true):
+    """Prediction minus target where the target is present, 0 where it is NaN (no gradient flows there).
+
+    Returns
+    -------
+    error : Tensor of float32, shape (B, K)
+    count : Tensor, shape ()
+        Present entries, at least 1.
+    """
+    present = ~torch.isnan(y_true)  # (B, K)
+    error = torch.where(present, y_pred.float() - torch.nan_to_num(y_true), 0.0)
+    return error, present.sum().clamp(min=1)
+
+
 class MaskedMSELoss(nn.Module):
     """Mean squared error over the present keypoints only.
 
@@ -17,9 +31,8 @@ class MaskedMSELoss(nn.Module):
     """
 
     def forward(self, y_pred, y_true):
-        present = ~torch.isnan(y_true)  # (B, K)
-        error = torch.where(present, y_pred.float() - torch.nan_to_num(y_true), 0.0)
-        return error.square().sum() / present.sum().clamp(min=1)
+        error, count = masked_error(y_pred, y_true)
+        return error.square().sum() / count
 
 
 class MaskedL1Loss(nn.Module):
@@ -37,9 +50,7 @@ class MaskedL1Loss(nn.Module):
     squared = None
 
     def forward(self, y_pred, y_true):
-        present = ~torch.isnan(y_true)  # (B, K)
-        error = torch.where(present, y_pred.float() - torch.nan_to_num(y_true), 0.0)
-        count = present.sum().clamp(min=1)
+        error, count = masked_error(y_pred, y_true)
         squared = error.square().sum() / count
         if not self.training:
             return squared

@@ -42,6 +42,18 @@ AUTO = {"cuda": ("channels_last",), "cpu": ()}
 bench shows it pays within a training run (its compile time counts there)."""
 
 
+def to_device(tensor, device):
+    """``tensor`` on ``device``; to a GPU from pinned memory, so the host does not wait for the copy.
+
+    Pinning a tensor that is already pinned (a slice of a pinned pass's draws) costs nothing.
+    """
+    if tensor is None or tensor.device == torch.device(device):
+        return tensor
+    if torch.device(device).type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 def reads_at_once(loss):
     """Whether a batch loss is read as soon as it is made, or with the rest at the end of the pass.
 
