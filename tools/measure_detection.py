@@ -67,9 +67,9 @@ def validation(csv, model):
     data = prepare(csv, say=lambda *a: None)
     complete = ~np.isnan(data.valid_keypoints).any(axis=1)
     items = validation_items(data.valid_images[complete], data.valid_keypoints[complete])
-    gaps, errors = [], []
+    gaps, errors, detector = [], [], make_detector("yunet")
     for label, photos in (("as they are", items), ("degraded", degraded_items(items))):
-        scores = [s for s in score_faces(photos, model, make_detector("yunet")) if s.found]
+        scores = [s for s in score_faces(photos, model, detector) if s.found]
         gaps.append(np.array([s.disagreement for s in scores]))
         errors.append(np.array([s.frame_error for s in scores]))
         nme = np.mean([s.nme for s in scores])
