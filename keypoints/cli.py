@@ -105,7 +105,7 @@ def _parser():
     train.add_argument(
         "--preset",
         default="default",
-        choices=("default", "full", "synthetic"),
+        choices=("default", "conclusive", "full", "synthetic"),
         help="default: the twins over 3 seeds, sized for 2 CPU cores; full: GPU-length training of every network "
         "over 5 seeds; synthetic: a short run, chosen by itself when no data is found",
     )

@@ -76,6 +76,7 @@ def summary(args):
 
 def train(args):
     from keypoints.report import write_report
+    from keypoints.report.records import write_record
     from keypoints.training.trainer import TrainSettings, train_networks
 
     if args.seeds is not None and args.seeds < 1:
@@ -97,7 +98,9 @@ def train(args):
         options["models_dir"] = args.models_dir
     if args.reports_dir:
         options["reports_dir"] = args.reports_dir
-    run = train_networks(TrainSettings(**options))
+    settings = TrainSettings(**options)
+    # a record after every network and seed: a run cut short keeps what it finished
+    run = train_networks(settings, on_result=lambda run: write_record(run, settings.reports_dir))
     print(f"\nreport: {write_report(run)}")
     return 0
 

@@ -26,10 +26,9 @@ class Recipe:
     epochs : int
         Most epochs; early stopping may end sooner.
     optimizer : str
-        ``"adamw"`` (one-cycle learning rate) or ``"nesterov"`` (the classic
-        linear rate and momentum schedule).
+        ``"adamw"`` or ``"nesterov"`` (the classic linear rate and momentum schedule).
     lr : float
-        Peak learning rate (AdamW) or starting rate (Nesterov).
+        Peak learning rate (AdamW, one-cycle), starting rate (AdamW on a plateau schedule, Nesterov).
     batch_size : int
     weight_decay : float
     patience : int
@@ -42,6 +41,12 @@ class Recipe:
         (:mod:`keypoints.training.appearance`); None for none.
     loss : str
         ``"mse"`` (masked squared error) or ``"l1"`` (masked absolute error); see :mod:`keypoints.training.loss`.
+    schedule : str
+        AdamW's rate: ``"one-cycle"`` (warms up to ``lr``, anneals to zero at the last epoch) or ``"plateau"``
+        (starts at ``lr``, multiplied by ``plateau_factor`` after ``plateau_patience`` epochs without a better
+        validation RMSE), which lets early stopping end a run that has converged.
+    plateau_factor : float
+    plateau_patience : int
     """
 
     epochs: int
@@ -53,10 +58,19 @@ class Recipe:
     jitter: tuple = None
     appearance: Appearance = None
     loss: str = "mse"
+    schedule: str = "one-cycle"
+    plateau_factor: float = 0.3
+    plateau_patience: int = 2
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise KeypointsError(f"unknown loss {self.loss!r}; use one of {', '.join(LOSSES)}.")
+        if self.schedule not in SCHEDULES:
+            raise KeypointsError(f"unknown schedule {self.schedule!r}; use one of {', '.join(SCHEDULES)}.")
+
+
+SCHEDULES = ("one-cycle", "plateau")
+"""AdamW's learning-rate schedules (see :class:`Recipe`)."""
 
 
 def choose_device(requested="auto"):
@@ -104,6 +118,28 @@ class KeypointRegressor(FastEpochs, NeuralNetRegressor):
         with torch.autocast(device_type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
             y = super().infer(x, **fit_params)
         return y.float()
+
+
+def adamw_schedule(recipe, batches_per_epoch=None):
+    """skorch's ``LRScheduler`` for an AdamW recipe: one-cycle, stepped every batch, or on a plateau, every epoch.
+
+    The plateau schedule watches ``valid_rmse``, the figure early stopping watches; it needs validation faces.
+    """
+    if recipe.schedule == "plateau":
+        return LRScheduler(
+            policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+            monitor="valid_rmse",
+            mode="min",
+            factor=recipe.plateau_factor,
+            patience=recipe.plateau_patience,
+        )
+    return LRScheduler(
+        policy=torch.optim.lr_scheduler.OneCycleLR,
+        max_lr=recipe.lr,
+        total_steps=recipe.epochs * max(batches_per_epoch or 1, 1),
+        pct_start=0.15,
+        step_every="batch",
+    )
 
 
 def make_regressor(
@@ -154,19 +190,7 @@ def make_regressor(
         callbacks.append(("schedule", LinearSchedule(recipe.epochs, lr=(recipe.lr, 0.0001))))
     elif recipe.optimizer == "adamw":
         optimizer = dict(optimizer=torch.optim.AdamW, optimizer__weight_decay=recipe.weight_decay)
-        steps = recipe.epochs * max(batches_per_epoch or 1, 1)
-        callbacks.append(
-            (
-                "schedule",
-                LRScheduler(
-                    policy=torch.optim.lr_scheduler.OneCycleLR,
-                    max_lr=recipe.lr,
-                    total_steps=steps,
-                    pct_start=0.15,
-                    step_every="batch",
-                ),
-            )
-        )
+        callbacks.append(("schedule", adamw_schedule(recipe, batches_per_epoch)))
     else:
         raise KeypointsError(f"unknown optimizer {recipe.optimizer!r}; use adamw or nesterov.")
     if valid_set is not None:

@@ -1,9 +1,11 @@
 """Training presets: which networks train, how long, with which recipe, and over how many seeds.
 
-``default`` is sized for 2 CPU cores (within 15 minutes on the 3378-face real data): the twins
-``bnconv`` and ``bnlocal``, which differ only in weight sharing, over 3 seeds. ``synthetic`` is what a
-run on the synthetic fallback uses (within 3 minutes). ``full`` is GPU-length training of every
-network over 5 seeds. Epoch counts are fixed per network rather than a time budget, so a run is
+``default`` is the short run, sized for 2 CPU cores (within 15 minutes on the 3378-face real data): the
+twins ``bnconv`` and ``bnlocal``, which differ only in weight sharing, over 3 seeds on one split.
+``conclusive`` trains the twins until early stopping ends them (a plateau schedule), over 5 seeds that each
+draw their own split by person, for the corrected resampled t-test (its report is ``reports/conclusive.md``).
+``synthetic`` is what a run on the synthetic fallback uses (within 3 minutes). ``full`` is GPU-length
+training of every network over 5 seeds. Epoch counts are fixed per network rather than a time budget, so a run is
 reproducible on any machine; ``--epochs`` and ``--seeds`` override them. The figures behind these
 choices are in ``docs/decisions.md``.
 """
@@ -44,6 +46,12 @@ _TWIN_DEFAULT = Recipe(epochs=16, lr=4e-3, batch_size=64, patience=8)
 """One recipe for both twins (same schedule, batch and stopping); sized in docs/decisions.md,
 "Default preset: twins over 3 seeds"."""
 
+_TWIN_CONCLUSIVE = Recipe(
+    epochs=30, lr=1e-3, batch_size=64, patience=4, schedule="plateau", plateau_factor=0.3, plateau_patience=1
+)
+"""Both twins until early stopping ends them: the rate falls to 0.3 of itself after 2 epochs without a better
+validation RMSE, and 4 such epochs end the run; sized in docs/decisions.md, "Conclusive preset"."""
+
 _TWIN_FULL = Recipe(
     epochs=600, lr=4e-3, batch_size=128, patience=60, jitter=PHOTO_JITTER, appearance=PHOTO_APPEARANCE, loss=PHOTO_LOSS
 )
@@ -65,6 +73,7 @@ PRESETS = {
         "bnconv": replace(_TWIN_DEFAULT, epochs=8, patience=4),
         "bnlocal": replace(_TWIN_DEFAULT, epochs=8, patience=4),
     },
+    "conclusive": {"bnconv": _TWIN_CONCLUSIVE, "bnlocal": _TWIN_CONCLUSIVE},
     "full": {
         "conv": Recipe(epochs=150, batch_size=64, patience=40, **_ADAMW_CLASSIC),
         "local": Recipe(epochs=150, batch_size=64, patience=40, **_ADAMW_CLASSIC),
@@ -77,12 +86,22 @@ PRESETS = {
 PRESET_NETWORKS = {
     "default": TWINS,
     "synthetic": TWINS,
+    "conclusive": TWINS,
     "full": ("conv", "local", "hybrid", *TWINS),
 }
 """What ``make train`` trains unless ``NETS=`` says otherwise."""
 
-PRESET_SEEDS = {"default": 3, "synthetic": 3, "full": 5}
+PRESET_SEEDS = {"default": 3, "synthetic": 3, "conclusive": 5, "full": 5}
 """Training runs per network: at least 3, so the paired difference of the twins has an interval."""
+
+SPLIT_PER_SEED = frozenset({"conclusive"})
+"""Presets whose every seed draws its own split by person (seeded by the training seed), so the comparison
+covers the people who happen to be held out, not one draw of them; their difference is tested with the
+corrected resampled t-test (:func:`keypoints.report.stats.corrected_paired_difference`)."""
+
+REPORT_NAMES = {"conclusive": "conclusive"}
+"""The report file of a preset, ``reports/<name>.md``; the others write ``comparison.md``. The conclusive
+report has its own file, so no later short run writes over it."""
 
 
 def _check_preset(preset):
@@ -100,6 +119,18 @@ def preset_seeds(preset):
     """How many seeds a preset trains each network with when ``--seeds`` is not given."""
     _check_preset(preset)
     return PRESET_SEEDS[preset]
+
+
+def splits_per_seed(preset):
+    """Whether every seed of ``preset`` draws its own split (else one split, of ``--seed``, for all)."""
+    _check_preset(preset)
+    return preset in SPLIT_PER_SEED
+
+
+def report_name(preset):
+    """The stem of the report a run of ``preset`` writes: ``conclusive`` or ``comparison``."""
+    _check_preset(preset)
+    return REPORT_NAMES.get(preset, "comparison")
 
 
 def preset_for_data(preset, synthetic):

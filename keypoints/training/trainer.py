@@ -1,4 +1,4 @@
-"""``keypoints train``: train the chosen networks over several seeds on one split, and save them.
+"""``keypoints train``: train the chosen networks over several seeds, on one split or one split per seed, and save them.
 
 The steps sit apart so tests and benchmarks can call them: :func:`resolve_data`
 finds the training file, :func:`prepare` loads and splits it, :func:`train_one`
@@ -8,9 +8,11 @@ written one level up, from that run (:mod:`keypoints.report`).
 """
 
 import csv
+import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
@@ -43,7 +45,13 @@ from keypoints.training.faces import (
 )
 from keypoints.training.memory import training_memory_bytes
 from keypoints.training.metrics import rmse_per_keypoint, seconds_per_face
-from keypoints.training.presets import VALIDATION_JITTER, VALIDATION_JITTER_SEED, preset_for_data, recipe_for
+from keypoints.training.presets import (
+    VALIDATION_JITTER,
+    VALIDATION_JITTER_SEED,
+    preset_for_data,
+    recipe_for,
+    splits_per_seed,
+)
 from keypoints.training.settings import TrainSettings
 
 __all__ = [
@@ -91,6 +99,8 @@ class NetworkResult:
     seed: int = 0
     jittered_rmse: float = None
     jittered_per_keypoint: dict = None
+    n_train: int = None
+    n_valid: int = None
 
 
 @dataclass
@@ -108,8 +118,9 @@ class TrainingRun:
     data : Path
     synthetic : bool
     split : TrainValidSplit
+        The first seed's split (the only one unless the preset draws one per seed).
     baseline : tuple of (float, dict)
-        RMSE of predicting the training mean, overall and per keypoint.
+        RMSE of predicting the training mean, overall and per keypoint, on the first split.
     results : list of NetworkResult
         One per network and seed.
     modules : dict of str to torch.nn.Module
@@ -117,7 +128,19 @@ class TrainingRun:
     jitter : tuple of float
         ``(degrees, scale, pixels)`` of the jittered validation faces.
     seconds : float
-        Wall time of the whole run.
+        Wall time of the whole run (so far, while it runs).
+    splits : dict of int to dict
+        Per training seed: ``split`` (in words), ``n_train``, ``n_valid`` and ``baseline_rmse`` of its split.
+    split_per_seed : bool
+        Whether every seed drew its own split (else all share the split of ``settings.seed``).
+    threads : int
+        Torch's CPU threads during training.
+    started : str
+        When the run began, ISO 8601 in UTC.
+    versions : dict of str to str
+        Python, torch and the machine, for the reproducibility figures.
+    finished : bool
+        False while the run is under way (a record written after each network says how far it got).
     """
 
     settings: TrainSettings
@@ -133,6 +156,12 @@ class TrainingRun:
     modules: dict = field(repr=False, default_factory=dict)
     jitter: tuple = VALIDATION_JITTER
     seconds: float = 0.0
+    splits: dict = field(default_factory=dict)
+    split_per_seed: bool = False
+    threads: int = None
+    started: str = None
+    versions: dict = field(default_factory=dict)
+    finished: bool = False
 
     def results_of(self, name):
         """The results of one network, in seed order."""
@@ -215,160 +244,132 @@ def train_one(
         The module holds the best weights (by validation RMSE).
     """
     torch.manual_seed(seed)
-    network = get_network(name)
-    module = build_network(name)
-    train_set = face_tensors(prepared.train_images, prepared.train_keypoints, device)
-    valid_set = face_tensors(prepared.valid_images, prepared.valid_keypoints, device)
-    batches = (len(train_set) + recipe.batch_size - 1) // recipe.batch_size
     if mirror_sum is None:
         mirror_sum = default_mirror_sum(prepared.synthetic)
+    train_set = face_tensors(prepared.train_images, prepared.train_keypoints, device)
+    valid_set = face_tensors(prepared.valid_images, prepared.valid_keypoints, device)
     regressor = make_regressor(
-        module,
+        build_network(name),
         recipe,
         valid_set=valid_set,
         device=device,
         seed=seed,
-        batches_per_epoch=batches,
+        batches_per_epoch=(len(train_set) + recipe.batch_size - 1) // recipe.batch_size,
         verbose=verbose,
         progress_bar=progress_bar,
         mirror_sum=mirror_sum,
         clock=clock,
         speedups=speedups,
     )
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    regressor.fit(train_set, y=None)
-    seconds = time.perf_counter() - started
-    history = [
-        {k: row[k] for k in ("epoch", "train_rmse", "valid_rmse", "dur") if k in row} for row in regressor.history
-    ]
+    seconds = _fit(regressor, train_set, device)
+    history = epoch_table(regressor.history)
     best = min(history, key=lambda row: row["valid_rmse"])
     module = regressor.module_
-    autocast = regressor.autocast_dtype
-    predicted = predict_pixels(module, prepared.valid_images, device=device, autocast_dtype=autocast)
-    overall, per_keypoint = rmse_per_keypoint(predicted, prepared.valid_keypoints, prepared.columns)
-    jittered_rmse = jittered_per_keypoint = None
-    if jittered is not None:
-        moved = predict_pixels(module, jittered[0], device=device, autocast_dtype=autocast)
-        jittered_rmse, jittered_per_keypoint = rmse_per_keypoint(moved, jittered[1], prepared.columns)
-    params = sum(p.numel() for p in module.parameters())
-    memory = training_memory_bytes(network, recipe.batch_size, recipe.optimizer)["total"]
+    scores = _score(module, prepared, jittered, device, regressor.autocast_dtype)
+    network = get_network(name)
     result = NetworkResult(
         name=name,
         description=network.description,
-        params=params,
+        params=sum(p.numel() for p in module.parameters()),
         epochs=len(history),
         best_epoch=best["epoch"],
         seconds=seconds,
         best_valid_rmse=best["valid_rmse"],
-        valid_rmse=overall,
-        per_keypoint=per_keypoint,
-        ms_per_face=1000 * seconds_per_face(module, device=device, autocast_dtype=autocast),
         history=history,
-        train_memory_mb=memory / 2**20,
+        train_memory_mb=training_memory_bytes(network, recipe.batch_size, recipe.optimizer)["total"] / 2**20,
         peak_gpu_mb=torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
         recipe=recipe,
         mirror_sum=mirror_sum,
         seed=seed,
-        jittered_rmse=jittered_rmse,
-        jittered_per_keypoint=jittered_per_keypoint,
+        n_train=len(prepared.train_images),
+        n_valid=len(prepared.valid_images),
+        **scores,
     )
     return result, module
 
 
-def train_networks(settings, say=print):
+def _fit(regressor, train_set, device):
+    """Train; returns the seconds it took (the GPU's peak memory is counted from here)."""
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    regressor.fit(train_set, y=None)
+    return time.perf_counter() - started
+
+
+def epoch_table(history):
+    """The epochs of a skorch history as plain rows: epoch, train_rmse, valid_rmse, dur."""
+    return [{k: row[k] for k in ("epoch", "train_rmse", "valid_rmse", "dur") if k in row} for row in history]
+
+
+def _score(module, prepared, jittered, device, autocast):
+    """The validation RMSE of a trained module (overall, per keypoint; on the jittered faces too) and its speed."""
+    predicted = predict_pixels(module, prepared.valid_images, device=device, autocast_dtype=autocast)
+    overall, per_keypoint = rmse_per_keypoint(predicted, prepared.valid_keypoints, prepared.columns)
+    scores = dict(valid_rmse=overall, per_keypoint=per_keypoint, jittered_rmse=None, jittered_per_keypoint=None)
+    if jittered is not None:
+        moved = predict_pixels(module, jittered[0], device=device, autocast_dtype=autocast)
+        scores["jittered_rmse"], scores["jittered_per_keypoint"] = rmse_per_keypoint(
+            moved, jittered[1], prepared.columns
+        )
+    scores["ms_per_face"] = 1000 * seconds_per_face(module, device=device, autocast_dtype=autocast)
+    return scores
+
+
+class _Splits:
+    """The split of each training seed, made when first asked for: one for all seeds, or one per seed."""
+
+    def __init__(self, path, settings, synthetic, per_seed, mirror_sum, say):
+        self.path, self.settings, self.synthetic, self.per_seed = path, settings, synthetic, per_seed
+        self.mirror_sum, self.say = mirror_sum, say
+        self._made = {}
+
+    def of(self, seed):
+        """``(split, jittered validation faces, mean baseline)`` of training seed ``seed``."""
+        key = seed if self.per_seed else self.settings.seed
+        if key not in self._made:
+            settings = self.settings
+            split = prepare(
+                self.path, settings.valid_fraction, key, settings.skip_bad_rows, self.synthetic, say=self.say
+            )
+            baseline = mean_baseline(split)
+            self.say(f"split of seed {key}: {split.split}; mean baseline {baseline[0]:.3f} px")
+            self._made[key] = (split, jittered_validation(split, self.mirror_sum), baseline)
+        return self._made[key]
+
+
+def train_networks(settings, say=print, on_result=None):
     """Everything ``keypoints train`` does but the report: train every network with every seed, save them.
 
     Each network's first seed is saved as ``<models_dir>/<net>.pt`` with its epoch table beside it
     (``<net>.history.csv``). ``settings`` is left as it was.
+
+    Parameters
+    ----------
+    settings : TrainSettings
+    say : callable
+    on_result : callable, optional
+        ``on_result(run)`` after every network and seed, with the run so far (``finished`` False), and once
+        more at the end: a record written there keeps what a run cut short had finished.
 
     Returns
     -------
     TrainingRun
     """
     started = time.perf_counter()
-    device = choose_device(settings.device)
-    if settings.nets is not None and not settings.nets:
-        raise KeypointsError("no network to train: --nets names none; give one or more, as in --nets conv,local")
-    for name in settings.networks():
-        get_network(name)  # an unknown name fails before any work
-    atomic.check_output_folder(settings.models_dir, "--models-dir")  # a bad path fails before training, too
-    atomic.check_output_folder(settings.reports_dir, "--reports-dir")
-    say("keypoints train")
-    for key, value in asdict(settings).items():
-        say(f"  {key:15s} {','.join(value) if isinstance(value, tuple) else value}")
-    say(f"  {'device used':15s} {device}" + (" (bf16 autocast)" if device == "cuda" else ""))
+    device = _check_request(settings)
+    _announce(settings, device, say)
     path, synthetic = resolve_data(settings.data, say=say)
     preset = preset_for_data(settings.preset, synthetic)
     if preset != settings.preset:
         say(f"NOTICE: the synthetic faces train with the short {preset!r} preset (under 3 minutes).")
     networks, seeds = settings.networks(preset), settings.seed_list(preset)
     recipes = {name: recipe_for(name, preset, settings.epochs) for name in networks}
-    split = prepare(path, settings.valid_fraction, settings.seed, settings.skip_bad_rows, synthetic, say=say)
-    say(f"data: {path} (sha256 {split.sha256[:12]}...)\nsplit: {split.split}")
-    baseline = mean_baseline(split)
-    say(f"baseline (predict the training mean): validation RMSE {baseline[0]:.3f} px")
     mirror_sum = settings.mirror_sum if settings.mirror_sum is not None else default_mirror_sum(synthetic)
-    jittered = jittered_validation(split, mirror_sum)
-    run_card = {  # what every model file of this run says of its data, split and command
-        "data": str(path),
-        "data_sha256": split.sha256,
-        "synthetic_data": synthetic,
-        "data_terms": DATA_TERMS[synthetic],
-        "split": split.split,
-        "valid_fraction": settings.valid_fraction,  # with the card's seed, `evaluate --split valid` re-makes the split
-        "mean_baseline_rmse_px": round(baseline[0], 4),
-        "device": device,
-        "command": replace(settings, preset=preset).command(),
-    }
-    # seeds outside, networks inside: a run cut short still holds complete pairs
-    plan = [(seed, name) for seed in seeds for name in networks]
-    clock = RunClock([(name, recipes[name].epochs) for _, name in plan])
-    say(f"plan: {', '.join(networks)} x seeds {', '.join(map(str, seeds))} = {len(plan)} training runs")
-    results, modules = [], {}
-    for index, (seed, name) in enumerate(plan):
-        recipe = recipes[name]
-        say(
-            f"\n== {name}, seed {seed} ({index + 1} of {len(plan)}): {recipe.epochs} epochs at most, "
-            f"{recipe.optimizer}, lr {recipe.lr:g}, batch {recipe.batch_size} =="
-        )
-        clock.start(index)
-        try:
-            result, module = train_one(
-                name,
-                split,
-                recipe,
-                device=device,
-                seed=seed,
-                progress_bar=sys.stderr.isatty(),
-                mirror_sum=mirror_sum,
-                clock=clock,
-                jittered=jittered,
-            )
-        except interrupts.InterruptedTraining as stop:
-            card = {
-                "network": name,
-                **run_card,
-                "recipe": asdict(recipe),
-                "seed": seed,
-                "flip_mirror_sum_px": mirror_sum,
-            }
-            finished = [r.model_path for r in results if r.model_path]
-            interrupts.keep_best_so_far(stop, name, settings.models_dir, card, save_model, say=say, finished=finished)
-        if seed == seeds[0]:
-            card = model_card(result, run_card)
-            result.model_path = str(save_model(Path(settings.models_dir) / f"{name}.pt", name, module, card))
-            write_history(Path(settings.models_dir) / f"{name}.history.csv", result.history)
-            modules[name] = module
-        say(
-            f"{name}, seed {seed}: best validation RMSE {result.best_valid_rmse:.3f} px at epoch "
-            f"{result.best_epoch} of {result.epochs}, {result.seconds:.0f} s"
-            + (f"; saved {result.model_path}" if result.model_path else "")
-            + f"; time left for the run about {format_duration(clock.seconds_left())}"
-        )
-        results.append(result)
-    return TrainingRun(
+    splits = _Splits(path, settings, synthetic, splits_per_seed(preset), mirror_sum, say)
+    split, _, baseline = splits.of(seeds[0])
+    say(f"data: {path} (sha256 {split.sha256[:12]}...)")
+    run = TrainingRun(
         settings=settings,
         preset=preset,
         networks=networks,
@@ -378,30 +379,146 @@ def train_networks(settings, say=print):
         synthetic=synthetic,
         split=split,
         baseline=baseline,
-        results=results,
-        modules=modules,
-        jitter=VALIDATION_JITTER,
-        seconds=time.perf_counter() - started,
+        results=[],
+        split_per_seed=splits.per_seed,
+        threads=torch.get_num_threads(),
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        versions=_versions(),
+    )
+    shared = run_card(run, settings.valid_fraction)
+    # seeds outside, networks inside: a run cut short still holds complete pairs
+    plan = [(seed, name) for seed in seeds for name in networks]
+    clock = RunClock([(name, recipes[name].epochs) for _, name in plan])
+    say(f"plan: {', '.join(networks)} x seeds {', '.join(map(str, seeds))} = {len(plan)} training runs")
+    for index, (seed, name) in enumerate(plan):
+        split, jittered, baseline = splits.of(seed)
+        run.splits[seed] = dict(
+            split=split.split,
+            n_train=len(split.train_images),
+            n_valid=len(split.valid_images),
+            baseline_rmse=baseline[0],
+        )
+        say(f"\n== {name}, seed {seed} ({index + 1} of {len(plan)}): {_recipe_words(recipes[name])} ==")
+        clock.start(index)
+        result = _train_step(run, name, seed, recipes[name], split, jittered, mirror_sum, clock, shared, say)
+        run.results.append(result)
+        run.seconds = time.perf_counter() - started
+        if on_result is not None:
+            on_result(run)
+    run.finished = True
+    if on_result is not None:
+        on_result(run)
+    return run
+
+
+def _check_request(settings):
+    """The device to train on; an unknown network or an unwritable output folder fails here, before any work."""
+    device = choose_device(settings.device)
+    if settings.nets is not None and not settings.nets:
+        raise KeypointsError("no network to train: --nets names none; give one or more, as in --nets conv,local")
+    for name in settings.networks():
+        get_network(name)
+    atomic.check_output_folder(settings.models_dir, "--models-dir")
+    atomic.check_output_folder(settings.reports_dir, "--reports-dir")
+    return device
+
+
+def _announce(settings, device, say):
+    """The settings as asked, and the device used, at the top of the log."""
+    say("keypoints train")
+    for key, value in asdict(settings).items():
+        say(f"  {key:15s} {','.join(value) if isinstance(value, tuple) else value}")
+    say(f"  {'device used':15s} {device}" + (" (bf16 autocast)" if device == "cuda" else ""))
+    say(f"  {'torch threads':15s} {torch.get_num_threads()}")
+
+
+def _versions():
+    """What the figures of a run depend on besides its seed: the software and the machine."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "machine": platform.processor() or platform.machine(),
+    }
+
+
+def _recipe_words(recipe):
+    return (
+        f"{recipe.epochs} epochs at most, {recipe.optimizer}"
+        + (f" ({recipe.schedule})" if recipe.optimizer == "adamw" else "")
+        + f", lr {recipe.lr:g}, batch {recipe.batch_size}"
     )
 
 
-def model_card(result, run_card):
-    """The card stored in a model file: what it was trained on, how, and how well.
+def _train_step(run, name, seed, recipe, split, jittered, mirror_sum, clock, shared, say):
+    """Train one network with one seed; save the first seed's model. Ctrl-C keeps the best weights so far."""
+    settings = run.settings
+    try:
+        result, module = train_one(
+            name,
+            split,
+            recipe,
+            device=run.device,
+            seed=seed,
+            progress_bar=sys.stderr.isatty(),
+            mirror_sum=mirror_sum,
+            clock=clock,
+            jittered=jittered,
+        )
+    except interrupts.InterruptedTraining as stop:
+        card = model_card(name, recipe, seed, mirror_sum, shared)
+        finished = [r.model_path for r in run.results if r.model_path]
+        interrupts.keep_best_so_far(stop, name, settings.models_dir, card, save_model, say=say, finished=finished)
+    if seed == run.seeds[0]:
+        card = model_card(name, recipe, seed, mirror_sum, shared, result)
+        result.model_path = str(save_model(Path(settings.models_dir) / f"{name}.pt", name, module, card))
+        write_history(Path(settings.models_dir) / f"{name}.history.csv", result.history)
+        run.modules[name] = module
+    say(
+        f"{name}, seed {seed}: best validation RMSE {result.best_valid_rmse:.3f} px at epoch "
+        f"{result.best_epoch} of {result.epochs}, {result.seconds:.0f} s"
+        + (f"; saved {result.model_path}" if result.model_path else "")
+        + f"; time left for the run about {format_duration(clock.seconds_left())}"
+    )
+    return result
 
-    ``run_card`` holds what every model of the run shares (data, split, baseline, device, command).
+
+def run_card(run, valid_fraction):
+    """What every model file of a run says of its data, split and command.
+
+    The split is the first seed's, the one of the saved models: with the card's seed and ``valid_fraction``,
+    ``evaluate --split valid`` re-makes it.
     """
     return {
-        "network": result.name,
-        **run_card,
-        "epochs": result.epochs,
-        "best_epoch": result.best_epoch,
-        "best_valid_rmse_px": round(result.best_valid_rmse, 4),
-        "jittered_valid_rmse_px": None if result.jittered_rmse is None else round(result.jittered_rmse, 4),
-        "recipe": asdict(result.recipe),
-        "training_seconds": round(result.seconds, 1),
-        "seed": result.seed,
-        "flip_mirror_sum_px": result.mirror_sum,
+        "data": str(run.data),
+        "data_sha256": run.split.sha256,
+        "synthetic_data": run.synthetic,
+        "data_terms": DATA_TERMS[run.synthetic],
+        "split": run.split.split,
+        "valid_fraction": valid_fraction,
+        "mean_baseline_rmse_px": round(run.baseline[0], 4),
+        "device": run.device,
+        "command": replace(run.settings, preset=run.preset).command(),
     }
+
+
+def model_card(name, recipe, seed, mirror_sum, shared, result=None):
+    """The card stored in a model file: what it was trained on, how, and (when finished) how well.
+
+    ``shared`` is :func:`run_card`'s. Without ``result`` (an interrupted training)
+    :func:`keypoints.training.interrupts.keep_best_so_far` adds how far it got.
+    """
+    card = {"network": name, **shared}
+    if result is not None:
+        card |= {
+            "epochs": result.epochs,
+            "best_epoch": result.best_epoch,
+            "best_valid_rmse_px": round(result.best_valid_rmse, 4),
+            "jittered_valid_rmse_px": None if result.jittered_rmse is None else round(result.jittered_rmse, 4),
+        }
+    card |= {"recipe": asdict(recipe)}
+    if result is not None:
+        card["training_seconds"] = round(result.seconds, 1)
+    return card | {"seed": seed, "flip_mirror_sum_px": mirror_sum}
 
 
 def write_history(path, history):
