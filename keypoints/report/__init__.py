@@ -1,27 +1,55 @@
 """The report stage of ``keypoints train``: composes a :class:`~keypoints.training.trainer.TrainingRun` into
-``reports/comparison.md`` and its figures.
+``reports/comparison.md`` (``reports/conclusive.md`` for the conclusive preset) and its figures.
 
-Called by the command line after training; it reads what training returned and never trains.
+Called by the command line after training; it reads what training returned, and the records of earlier runs in
+``reports/runs/``, and never trains. The conclusive report's headline is the first finished conclusive run of the
+data: a later one is a rerun, set beside it, and never takes its place.
 """
 
 from pathlib import Path
 
 from keypoints import atomic
 from keypoints.explain.training_figures import explanations_markdown, synthetic_face, write_training_explanations
-from keypoints.report.comparison import (
-    KEYPOINT_DIFFERENCE,
-    LEARNING_CURVES,
-    comparison_markdown,
-    keypoint_differences,
-    trained_pairs,
-)
+from keypoints.report.comparison import comparison_markdown, figure_names
+from keypoints.report.differences import keypoint_differences, trained_pairs
 from keypoints.report.figures import plot_keypoint_differences, plot_learning_curves
+from keypoints.report.records import read_records, record_path, write_record
+from keypoints.training.presets import report_name
 
-__all__ = ["comparison_markdown", "write_report"]
+__all__ = ["comparison_markdown", "rewrite_reports", "write_report"]
+
+SHORT_PRESETS = ("default",)
+"""Presets whose runs a conclusive report sets beside its own as the short run (the latest one)."""
 
 
-def write_report(run, reports_dir=None, explain=True):
-    """Write ``comparison.md`` and its figures for a training run.
+def _same(run, other):
+    return run.started == other.started and run.threads == other.threads and run.device == other.device
+
+
+def conclusive_headline(records):
+    """The first finished conclusive run among ``records`` (oldest first), or None."""
+    return next((r for r in records if r.preset == "conclusive" and r.finished), None)
+
+
+def report_runs(run, records):
+    """``(headline, others, conclusive)`` of the report that ``run`` writes, given the recorded runs of its data.
+
+    A conclusive report keeps its first finished run as the headline and shows the other conclusive runs and the
+    latest short run beside it; any other report is of ``run`` itself, checked against the conclusive headline.
+    """
+    records = [r for r in records if not _same(r, run)] + [run]
+    records.sort(key=lambda r: r.started or "")
+    conclusive = conclusive_headline(records)
+    if run.preset != "conclusive":
+        return run, [], conclusive
+    headline = conclusive or run
+    reruns = [r for r in records if r.preset == "conclusive" and not _same(r, headline)]
+    short = [r for r in records if r.preset in SHORT_PRESETS and r.finished][-1:]
+    return headline, reruns + short, None
+
+
+def write_report(run, reports_dir=None, explain=True, records=None):
+    """Write the report of a training run and its figures; its record too, when the run has a start time.
 
     Parameters
     ----------
@@ -29,8 +57,10 @@ def write_report(run, reports_dir=None, explain=True):
     reports_dir : str or Path, optional
         Default: the run's ``settings.reports_dir``.
     explain : bool
-        Add the saliency and occlusion figures of each saved network. On real data they are drawn on
-        a synthetic face, so the report can be shared: a face of the training data may not be.
+        Add the saliency and occlusion figures of each saved network (not in the conclusive report). On real
+        data they are drawn on a synthetic face, so the report can be shared: a face of the training data may not be.
+    records : list of TrainingRun, optional
+        The recorded runs to set beside it; default: those in ``reports_dir/runs/`` of the same data.
 
     Returns
     -------
@@ -39,26 +69,74 @@ def write_report(run, reports_dir=None, explain=True):
     """
     reports_dir = Path(reports_dir or run.settings.reports_dir)
     (reports_dir / "figures").mkdir(parents=True, exist_ok=True)
-    plot_learning_curves(run, reports_dir / LEARNING_CURVES)
-    text = comparison_markdown(run)
+    if run.started is not None:
+        write_record(run, reports_dir)
+    if records is None:
+        records = read_records(reports_dir, run.split.sha256)
+    headline, others, conclusive = report_runs(run, records)
+    text = _write_report_files(headline, reports_dir, others, conclusive)
+    if explain and headline is run and run.modules and report_name(run.preset) == "comparison":
+        text += _explanations(run, reports_dir)
+    return atomic.write_text(reports_dir / f"{report_name(headline.preset)}.md", text)  # never half a report
+
+
+def _write_report_files(run, reports_dir, others, conclusive):
+    """The figures of ``run``, and the report's text (without the explanations)."""
+    figures = figure_names(run.preset)
+    plot_learning_curves(run, reports_dir / figures["curves"])
     pairs = trained_pairs(run)
     if pairs:
         a, b = pairs[0]
         plot_keypoint_differences(
             keypoint_differences(run, a, b),
             f"{b} minus {a}, per keypoint (mean over seeds, 95 % interval)",
-            reports_dir / KEYPOINT_DIFFERENCE,
+            reports_dir / figures["keypoints"],
         )
-    if explain and run.modules:
-        # "synthetic_" in every name: these figures show no face of real data, so git keeps them
-        if run.synthetic:
-            written = write_training_explanations(run.modules, run.split, reports_dir, prefix="synthetic_")
-            source = "The same validation face (synthetic)"
-        else:
-            written = write_training_explanations(
-                run.modules, run.split, reports_dir, face=synthetic_face(), prefix="synthetic_"
-            )
-            source = "A synthetic face (a face of the real training data may not be shared), the same"
-        text += explanations_markdown(written, reports_dir, face_source=source)
-    path = reports_dir / "comparison.md"
-    return atomic.write_text(path, text)  # a reader never sees half a report
+    return comparison_markdown(run, others, conclusive)
+
+
+def _explanations(run, reports_dir):
+    # "synthetic_" in every name: these figures show no face of real data, so git keeps them
+    if run.synthetic:
+        written = write_training_explanations(run.modules, run.split, reports_dir, prefix="synthetic_")
+        source = "The same validation face (synthetic)"
+    else:
+        written = write_training_explanations(
+            run.modules, run.split, reports_dir, face=synthetic_face(), prefix="synthetic_"
+        )
+        source = "A synthetic face (a face of the real training data may not be shared), the same"
+    return explanations_markdown(written, reports_dir, face_source=source)
+
+
+def rewrite_reports(reports_dir):
+    """Compose the reports again from the records in ``reports_dir/runs/`` alone: the conclusive report of each
+    data file, and the short run's report from the latest finished short run (its explanation figures, drawn by
+    its own training, are kept where they are).
+
+    Returns
+    -------
+    list of Path
+        The reports written.
+    """
+    reports_dir = Path(reports_dir)
+    records = read_records(reports_dir)
+    written = []
+    for sha256 in dict.fromkeys(r.split.sha256 for r in records):
+        mine = [r for r in records if r.split.sha256 == sha256]
+        headline = conclusive_headline(mine)
+        if headline is not None:
+            headline_runs = report_runs(headline, mine)
+            text = _write_report_files(headline_runs[0], reports_dir, *headline_runs[1:])
+            written.append(atomic.write_text(reports_dir / "conclusive.md", text))
+        short = [r for r in mine if r.preset in SHORT_PRESETS and r.finished][-1:]
+        for run in short:
+            text = _write_report_files(run, reports_dir, [], headline)
+            figures = sorted((reports_dir / "figures").glob("synthetic_*_*.png"))
+            if figures:
+                source = "A synthetic face (a face of the real training data may not be shared), the same"
+                text += explanations_markdown(figures, reports_dir, face_source=source)
+            written.append(atomic.write_text(reports_dir / "comparison.md", text))
+    return written
+
+
+__all__ += ["record_path"]

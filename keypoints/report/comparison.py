@@ -10,106 +10,31 @@ from datetime import UTC, datetime
 import torch
 
 from keypoints.data.schema import KEYPOINTS
-from keypoints.report.stats import paired_difference, spread
-
-PAIRS = (("bnconv", "bnlocal"), ("conv", "local"), ("conv", "hybrid"))
-"""Networks compared seed by seed, the shared-weights one first; the first pair trained gives the verdict."""
+from keypoints.report.differences import (
+    describe,
+    headline,
+    keypoint_differences,
+    method_words,
+    pair_differences,
+    paired,
+    per_cent,
+    reference,
+    trained_pairs,
+    verdict,
+)
+from keypoints.report.reproducibility import reproducibility_section, run_label
+from keypoints.report.shipping import photos_section, shipping_section
+from keypoints.report.stats import spread
 
 LEARNING_CURVES = "figures/learning_curves.png"
 KEYPOINT_DIFFERENCE = "figures/keypoint_difference.png"
 
 
-def trained_pairs(run):
-    """The pairs of :data:`PAIRS` whose both networks were trained in ``run``."""
-    return [(a, b) for a, b in PAIRS if a in run.networks and b in run.networks]
-
-
-def paired(run, a, b, value):
-    """Seed-by-seed values ``value(result)`` of networks ``a`` and ``b``, over the seeds both finished."""
-    first = {r.seed: r for r in run.results_of(a)}
-    second = {r.seed: r for r in run.results_of(b)}
-    seeds = [seed for seed in run.seeds if seed in first and seed in second]
-    return [value(first[s]) for s in seeds], [value(second[s]) for s in seeds]
-
-
-def pair_differences(run, a, b):
-    """Paired differences ``b - a`` of the validation RMSE: centred, jittered, and jittered minus centred.
-
-    Returns
-    -------
-    dict of str to PairedDifference
-    """
-    centred = paired(run, a, b, lambda r: r.valid_rmse)
-    jittered = paired(run, a, b, lambda r: r.jittered_rmse)
-    change = (
-        [ja - ca for ja, ca in zip(jittered[0], centred[0])],
-        [jb - cb for jb, cb in zip(jittered[1], centred[1])],
-    )
-    return {
-        "centred faces": paired_difference(*centred),
-        "jittered faces": paired_difference(*jittered),
-        "jittered minus centred": paired_difference(*change),
-    }
-
-
-def keypoint_differences(run, a, b):
-    """Per-keypoint paired differences ``b - a``, for centred and for jittered faces."""
-    return {
-        "centred faces": {
-            k: paired_difference(*paired(run, a, b, lambda r, k=k: r.per_keypoint[k])) for k in KEYPOINTS
-        },
-        "jittered faces": {
-            k: paired_difference(*paired(run, a, b, lambda r, k=k: r.jittered_per_keypoint[k])) for k in KEYPOINTS
-        },
-    }
-
-
-def describe(difference, a, b):
-    """One clause on a paired difference ``b - a``, its sign read against its interval."""
-    size = f"{abs(difference.mean):.3f} px {'better' if difference.mean < 0 else 'worse'} than `{a}`"
-    if difference.n < 2:
-        return f"`{b}` is {size} (one seed: no interval)"
-    interval = f"95 % interval {difference.low:+.3f} to {difference.high:+.3f} px, {difference.n} seeds"
-    if difference.excludes_zero:
-        return f"`{b}` is {size} ({interval})"
-    return f"no difference between `{b}` and `{a}` is shown ({difference.mean:+.3f} px, {interval})"
-
-
-def verdict(run):
-    """The report's opening sentences: the answer with its uncertainty."""
-    pairs = trained_pairs(run)
-    if not pairs:
-        best = min(run.networks, key=lambda n: spread([r.valid_rmse for r in run.results_of(n)]).mean)
-        figure = spread([r.valid_rmse for r in run.results_of(best)])
-        return (
-            f"No networks that differ only in weight sharing were trained; the most accurate is `{best}` "
-            f"at {figure.mean:.3f} px mean validation RMSE over {figure.n} seed(s)."
-        )
-    a, b = pairs[0]
-    differences = pair_differences(run, a, b)
-    change = differences["jittered minus centred"]
-    if change.n < 2:
-        effect = "one seed cannot say whether jitter changes the difference."
-    elif change.excludes_zero:
-        effect = (
-            f"jitter moves the difference by {change.mean:+.3f} px (95 % interval {change.low:+.3f} to "
-            f"{change.high:+.3f} px): the effect of weight sharing depends on how centred the faces are."
-        )
-    else:
-        effect = (
-            f"jitter does not measurably change the difference ({change.mean:+.3f} px, 95 % interval "
-            f"{change.low:+.3f} to {change.high:+.3f} px)."
-        )
-    return (
-        f"On centred faces {describe(differences['centred faces'], a, b)}; on jittered faces "
-        f"{describe(differences['jittered faces'], a, b)}; {effect}"
-    )
-
-
 def title(run):
-    """The report's title: what was trained, over how many seeds, on what data."""
+    """The report's title: what was trained, over how many seeds (on how many splits), on what data."""
     data = "synthetic faces" if run.synthetic else f"`{run.data.name}`"
-    return f"# {' vs '.join(f'`{n}`' for n in run.networks)}: {len(run.seeds)} seed(s) on {data}"
+    splits = ", each on its own split," if run.split_per_seed else ""
+    return f"# {' vs '.join(f'`{n}`' for n in run.networks)}: {len(run.seeds)} seed(s){splits} on {data}"
 
 
 def _mean_std(values, digits=3):
@@ -144,25 +69,48 @@ def network_table(run):
 
 
 def difference_table(run):
-    """Paired differences of every trained pair, with the per-seed values."""
+    """Paired differences of every trained pair, in px and per cent, with the precision and the per-seed values."""
     lines = [
-        "| difference | faces | mean (px) | 95 % interval (px) | per seed (px) |",
-        "|---|---|---:|---|---|",
+        "| difference | faces | mean (px) | mean (%) | 95 % interval (px) | verdict | detectable, 80 % (px) | "
+        "per seed (px) |",
+        "|---|---|---:|---:|---|---|---:|---|",
     ]
     for a, b in trained_pairs(run):
-        centred = paired(run, a, b, lambda r: r.valid_rmse)
-        jittered = paired(run, a, b, lambda r: r.jittered_rmse)
-        per_seed = {
-            "centred faces": [y - x for x, y in zip(*centred)],
-            "jittered faces": [y - x for x, y in zip(*jittered)],
+        values = {
+            "centred faces": lambda r: r.valid_rmse,
+            "jittered faces": lambda r: r.jittered_rmse,
+            "jittered minus centred": lambda r: r.jittered_rmse - r.valid_rmse,
         }
-        per_seed["jittered minus centred"] = [
-            j - c for j, c in zip(per_seed["jittered faces"], per_seed["centred faces"])
-        ]
+        base = reference(run, a, b)
         for faces, difference in pair_differences(run, a, b).items():
+            first, second = paired(run, a, b, values[faces])
+            seeds = ", ".join(f"{y - x:+.3f}" for x, y in zip(first, second))
             interval = "-" if difference.n < 2 else f"{difference.low:+.3f} to {difference.high:+.3f}"
-            seeds = ", ".join(f"{value:+.3f}" for value in per_seed[faces])
-            lines.append(f"| `{b}` - `{a}` | {faces} | {difference.mean:+.3f} | {interval} | {seeds} |")
+            detectable = "-" if difference.n < 2 else f"{difference.detectable:.3f}"
+            lines.append(
+                f"| `{b}` - `{a}` | {faces} | {difference.mean:+.3f} | {per_cent(difference.mean, base):+.1f} | "
+                f"{interval} | {difference.verdict} | {detectable} | {seeds} |"
+            )
+    return lines
+
+
+def seed_figures_table(run, a, b):
+    """Seed by seed: the split, both networks' RMSE (best epoch of epochs run) and the difference."""
+    lines = [
+        f"| seed | split: train / validation faces | `{a}` | `{b}` | `{b}` - `{a}` |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    first = {r.seed: r for r in run.results_of(a)}
+    second = {r.seed: r for r in run.results_of(b)}
+    for seed in run.seeds:
+        if seed not in first or seed not in second:
+            continue
+        x, y = first[seed], second[seed]
+        split = f"seed {seed if run.split_per_seed else run.settings.seed}: {x.n_train} / {x.n_valid}"
+        lines.append(
+            f"| {seed} | {split} | {x.valid_rmse:.3f} ({x.best_epoch} of {x.epochs}) | "
+            f"{y.valid_rmse:.3f} ({y.best_epoch} of {y.epochs}) | {y.valid_rmse - x.valid_rmse:+.3f} |"
+        )
     return lines
 
 
@@ -190,6 +138,11 @@ def recipe_text(recipe):
     """One line describing a training recipe."""
     if recipe.optimizer == "nesterov":
         how = f"Nesterov momentum, rate {recipe.lr:g} to 0.0001 and momentum 0.9 to 0.999 linearly"
+    elif recipe.schedule == "plateau":
+        how = (
+            f"AdamW (weight decay {recipe.weight_decay:g}), rate {recipe.lr:g} multiplied by {recipe.plateau_factor:g} "
+            f"after {recipe.plateau_patience + 1} epoch(s) without a better validation RMSE"
+        )
     else:
         how = f"AdamW (weight decay {recipe.weight_decay:g}), one-cycle rate peaking at {recipe.lr:g}"
     if recipe.jitter:
@@ -200,28 +153,76 @@ def recipe_text(recipe):
     return f"{how}; batch {recipe.batch_size}; at most {recipe.epochs} epochs, patience {recipe.patience}"
 
 
-def device_description(device):
-    """The device in words: the GPU's name, or the CPU and its threads."""
-    if device == "cuda":
-        return f"CUDA: {torch.cuda.get_device_name()}, bf16 autocast"
-    return f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+def device_description(run):
+    """The device in words: the GPU's name, or the CPU and its threads during training."""
+    if run.device == "cuda":
+        return "CUDA, bf16 autocast"
+    machine = (run.versions or {}).get("machine") or platform.processor() or platform.machine()
+    threads = run.threads if run.threads is not None else torch.get_num_threads()
+    return f"CPU: {machine}, {threads} torch thread{'s' if threads != 1 else ''}"
 
 
-def comparison_markdown(run):
-    """The whole report's text (without the explanation figures' section)."""
+def short_run_words(run, conclusive):
+    """For a run of another preset: that it is the short run, and whether it agrees with the conclusive one."""
+    if run.preset == "conclusive":
+        return []
+    words = (
+        f"This is the short run (preset `{run.preset}`: {len(run.seeds)} seeds on one split, a fixed number of "
+        "epochs); the verdict on weight sharing is the conclusive run's, "
+        "`keypoints train --preset conclusive`, in [`conclusive.md`](conclusive.md)"
+    )
+    mine = headline(run)
+    theirs = headline(conclusive) if conclusive is not None else None
+    if theirs is None:
+        return [f"{words}: no conclusive run of this data is recorded in `reports/runs/`.", ""]
+    if mine is None:
+        return [f"{words}. This run trained no pair of twins to compare with it.", ""]
+    a, b, d, base = theirs
+    agree = "agrees with" if mine[2].verdict == d.verdict else "does NOT agree with"
+    return [
+        f"{words}. This run's verdict ({mine[2].verdict}) {agree} the conclusive run's: on centred faces "
+        f"{describe(d, a, b, base)}, {run_label(conclusive)}.",
+        "",
+    ]
+
+
+def comparison_markdown(run, others=(), conclusive=None):
+    """The whole report's text (without the explanation figures' section).
+
+    Parameters
+    ----------
+    run : TrainingRun
+        The headline run.
+    others : sequence of TrainingRun
+        Its reruns and the short runs of the same data, for the reproducibility section.
+    conclusive : TrainingRun, optional
+        The conclusive run a short run is checked against.
+    """
+    figures = figure_names(run.preset)
     degrees, scale, shift = run.jitter
     split = run.split
-    lines = [title(run), "", f"**{verdict(run)}**", ""]
+    lines = [title(run), "", f"**{verdict(run)}**", "", *short_run_words(run, conclusive)]
     if run.synthetic:
         lines += ["**These results are on SYNTHETIC faces** (no training data was found); see `data/README.md`.", ""]
+    if not run.finished:
+        lines += [f"**This run stopped before its end: {len(run.results)} of its training runs finished.**", ""]
+    pairs = trained_pairs(run)
+    splits = (
+        "every seed on its own split by person, drawn with the seed; a difference is paired by seed"
+        if run.split_per_seed
+        else "the same split and recipe for every network; a difference is paired by seed"
+    )
     lines += [
         f"- data: `{run.data.name}` (sha256 `{split.sha256[:16]}`); split {split.split}",
-        f"- preset `{run.preset}`; seeds {', '.join(map(str, run.seeds))}, the same split and recipe for every "
-        "network; a difference is paired by seed",
-        f"- device: {device_description(run.device)}; the whole run took {run.seconds / 60:.1f} min "
-        f"({datetime.now(UTC):%Y-%m-%d})",
-        "- RMSE in pixels of the 96x96 face over the validation faces (split as above), at the best "
-        "epoch's weights; ± is the standard deviation over seeds",
+        f"- preset `{run.preset}`; seeds {', '.join(map(str, run.seeds))}, {splits}",
+        f"- device: {device_description(run)}; the whole run took {run.seconds / 60:.1f} min "
+        f"({(run.started or datetime.now(UTC).isoformat())[:10]})",
+        "- RMSE in pixels of the 96x96 face over the validation faces, at the best epoch's weights; "
+        "± is the standard deviation over seeds; per cent is of the first twin's mean RMSE",
+    ]
+    if pairs:
+        lines.append(f"- test: {method_words(run, *pairs[0])}")
+    lines += [
         f"- jittered: the same validation faces rotated up to {degrees:g} degrees, scaled up to {100 * scale:g} % "
         f"and shifted up to {shift:g} px at random (one fixed draw), as a detector's crops are",
         "- training memory: computed from the layer geometry (float32 weights, gradients, optimizer moments and "
@@ -232,13 +233,18 @@ def comparison_markdown(run):
         *network_table(run),
         "",
     ]
-    pairs = trained_pairs(run)
     if pairs:
         a, b = pairs[0]
         lines += ["## Paired differences", "", *difference_table(run), ""]
+        lines += ["## Seed by seed", "", *seed_figures_table(run, a, b), ""]
+        found = headline(run)
+        if found is not None:
+            lines += [*shipping_section(run, *found), ""]
+        lines += [*photos_section(), ""]
+        lines += [*reproducibility_section(run, list(others)), ""]
         lines += [f"## Per keypoint: `{b}` against `{a}`", "", *keypoint_table(run, a, b), ""]
-        lines += [f"![per-keypoint difference, {b} - {a}]({KEYPOINT_DIFFERENCE})", ""]
-    lines += ["## Learning curves", "", f"![learning curves]({LEARNING_CURVES})", ""]
+        lines += [f"![per-keypoint difference, {b} - {a}]({figures['keypoints']})", ""]
+    lines += ["## Learning curves", "", f"![learning curves]({figures['curves']})", ""]
     lines += ["## The networks", ""]
     lines += [f"- `{name}`: {run.results_of(name)[0].description}" for name in run.networks if run.results_of(name)]
     lines += [
@@ -254,5 +260,16 @@ def comparison_markdown(run):
     lines += [
         f"- `{name}`: {recipe_text(run.results_of(name)[0].recipe)}" for name in run.networks if run.results_of(name)
     ]
-    lines += ["", f"Repeat with: `{run.command()}`", ""]
+    threads = f"OMP_NUM_THREADS={run.threads} " if run.device == "cpu" and run.threads else ""
+    lines += ["", f"Repeat with: `{threads}{run.command()}`", ""]
     return "\n".join(lines)
+
+
+def figure_names(preset):
+    """The report's figure files: the conclusive report's have their own names, so no short run draws over them."""
+    if preset == "conclusive":
+        return {
+            "curves": "figures/conclusive_learning_curves.png",
+            "keypoints": "figures/conclusive_keypoint_difference.png",
+        }
+    return {"curves": LEARNING_CURVES, "keypoints": KEYPOINT_DIFFERENCE}
