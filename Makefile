@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install the pinned dependencies (every target does this first)
 
-train: $(STAMP) ## train and compare the networks; DATA=csv NETS=bnconv,bnlocal EPOCHS=n SEEDS=n PRESET=default|full DEVICE=auto|cpu|cuda
+train: $(STAMP) ## train and compare the networks; DATA=csv NETS=bnconv,bnlocal EPOCHS=n SEEDS=n PRESET=default|conclusive|full DEVICE=auto|cpu|cuda
 	$(PY) -m keypoints train $(if $(DATA),--data "$(DATA)") $(if $(NETS),--nets $(NETS)) \
 		$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(PRESET),--preset $(PRESET)) $(if $(DEVICE),--device $(DEVICE)) \
 		$(if $(SEEDS),--seeds $(SEEDS))

@@ -130,6 +130,7 @@ def _parser():
     )
     train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
     train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
+    train.add_argument("--report-only", action="store_true", help="train nothing: write the reports from reports/runs/")
     train.set_defaults(handler=commands.train)
 
     evaluate = subcommands.add_parser("evaluate", help="RMSE of a model on a labelled Kaggle-format CSV")

@@ -75,9 +75,18 @@ def summary(args):
 
 
 def train(args):
-    from keypoints.report import write_report
+    from keypoints import paths
+    from keypoints.report import rewrite_reports, write_report
     from keypoints.report.records import write_record
     from keypoints.training.trainer import TrainSettings, train_networks
+
+    if args.report_only:
+        written = rewrite_reports(args.reports_dir or paths.REPORTS_DIR)
+        if not written:
+            where = Path(args.reports_dir or paths.REPORTS_DIR) / "runs"
+            raise KeypointsError(f"no finished run is recorded in {where}; train first (keypoints train).")
+        print("\n".join(f"report: {path}" for path in written))
+        return 0
 
     if args.seeds is not None and args.seeds < 1:
         raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")

@@ -52,9 +52,9 @@ def runs_table(runs):
         detectable = "-" if d.n < 2 else f"{d.detectable:.3f} px"
         means = np.mean([r.valid_rmse for r in first]), np.mean([r.valid_rmse for r in second])
         lines.append(
-            f"| {run_label(run)} | {len(seeds)} ({splits}) | {epochs:.1f} | `{a}` {means[0]:.3f} | `{b}` {means[1]:.3f} | "
-            f"{d.mean:+.3f} px ({per_cent(d.mean, base):+.1f} %) | {interval} | {d.verdict} | {detectable} | "
-            f"{run.seconds / 60:.1f} min |"
+            f"| {run_label(run)} | {len(seeds)} ({splits}) | {epochs:.1f} | `{a}` {means[0]:.3f} | "
+            f"`{b}` {means[1]:.3f} | {d.mean:+.3f} px ({per_cent(d.mean, base):+.1f} %) | {interval} | "
+            f"{d.verdict} | {detectable} | {run.seconds / 60:.1f} min |"
         )
     return lines
 

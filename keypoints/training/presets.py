@@ -47,10 +47,10 @@ _TWIN_DEFAULT = Recipe(epochs=16, lr=4e-3, batch_size=64, patience=8)
 "Default preset: twins over 3 seeds"."""
 
 _TWIN_CONCLUSIVE = Recipe(
-    epochs=32, lr=1e-3, batch_size=64, patience=5, schedule="plateau", plateau_factor=0.5, plateau_patience=1
+    epochs=20, lr=1e-3, batch_size=64, patience=3, schedule="plateau", plateau_factor=0.5, plateau_patience=0
 )
-"""Both twins until early stopping ends them: the rate halves after 2 epochs without a better validation RMSE,
-and 5 such epochs in a row end the run; sized in docs/decisions.md, "Conclusive preset"."""
+"""Both twins until early stopping ends them: the rate halves after every epoch without a better validation RMSE,
+and 3 such epochs in a row end the run; sized in docs/decisions.md, "Conclusive preset"."""
 
 _TWIN_FULL = Recipe(
     epochs=600, lr=4e-3, batch_size=128, patience=60, jitter=PHOTO_JITTER, appearance=PHOTO_APPEARANCE, loss=PHOTO_LOSS
