@@ -108,16 +108,17 @@ def test_verdict_comes_first_and_agrees_with_the_difference_table():
     centred = pair_differences(run, "bnconv", "bnlocal")["centred faces"]
     assert centred.mean == pytest.approx(-0.1) and centred.excludes_zero
     said = re.search(
-        r"On centred faces `bnlocal` is ([\d.]+) px better than `bnconv` \(95 % interval ([-+.\d]+) to", lines[2]
+        r"On centred faces `bnlocal` is better than `bnconv` by ([\d.]+) px \([\d.]+ %; 95 % interval ([-+.\d]+) to",
+        lines[2],
     )
     assert said, lines[2]
     row = next(line for line in lines if line.startswith("| `bnlocal` - `bnconv` | centred faces |"))
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
-    assert float(cells[2]) == -float(said.group(1)) and cells[3].startswith(said.group(2))
-    assert "on jittered faces `bnlocal` is 0.107 px worse than `bnconv`" in lines[2]
+    assert float(cells[2]) == -float(said.group(1)) and cells[4].startswith(said.group(2))
+    assert "On jittered faces `bnlocal` is worse than `bnconv` by 0.107 px" in lines[2]
     assert "jitter moves the difference by +0.207 px" in lines[2]
     assert "| `bnconv` | 1,000 | **2.033 ± 0.153** | 2.533 ± 0.153 | 4 (4), 4 (4), 4 (4) | 1.0 | 0.500 | 12 |" in text
-    assert "| `bnlocal` - `bnconv` | jittered minus centred | +0.207 |" in text
+    assert "| `bnlocal` - `bnconv` | jittered minus centred | +0.207 | +10.2 |" in text
     assert "/somewhere" not in text  # no path of the machine it ran on
     assert "Repeat with: `keypoints train --data training.csv.gz --preset default --seed 0`" in text
 
@@ -161,6 +162,6 @@ def test_settings_are_frozen_and_their_command_holds_every_option_that_changes_t
 def test_recipe_for_refuses_an_unknown_network_and_keeps_the_twins_on_one_recipe():
     with pytest.raises(KeypointsError, match="no training recipe for network 'resnet' in preset 'default'"):
         recipe_for("resnet")
-    for preset in ("default", "synthetic", "full"):
+    for preset in ("default", "synthetic", "conclusive", "full"):
         assert recipe_for("bnconv", preset) == recipe_for("bnlocal", preset)
     assert recipe_for("bnconv", epochs=3).epochs == 3 and recipe_for("bnconv").epochs != 3

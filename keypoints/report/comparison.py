@@ -244,7 +244,7 @@ def comparison_markdown(run, others=(), conclusive=None):
         lines += [*reproducibility_section(run, list(others)), ""]
         lines += [f"## Per keypoint: `{b}` against `{a}`", "", *keypoint_table(run, a, b), ""]
         lines += [f"![per-keypoint difference, {b} - {a}]({figures['keypoints']})", ""]
-    lines += ["## Learning curves", "", f"![learning curves]({figures['curves']})", ""]
+    lines += ["## Learning curves", "", *convergence_words(run), f"![learning curves]({figures['curves']})", ""]
     lines += ["## The networks", ""]
     lines += [f"- `{name}`: {run.results_of(name)[0].description}" for name in run.networks if run.results_of(name)]
     lines += [
@@ -263,6 +263,18 @@ def comparison_markdown(run, others=(), conclusive=None):
     threads = f"OMP_NUM_THREADS={run.threads} " if run.device == "cpu" and run.threads else ""
     lines += ["", f"Repeat with: `{threads}{run.command()}`", ""]
     return "\n".join(lines)
+
+
+def convergence_words(run):
+    """How many training runs early stopping ended before their last epoch, per network."""
+    parts = []
+    for name in run.networks:
+        results = run.results_of(name)
+        if not results:
+            continue
+        stopped = sum(r.epochs < r.recipe.epochs for r in results)
+        parts.append(f"`{name}` {stopped} of {len(results)} (at most {results[0].recipe.epochs} epochs)")
+    return ["Runs that early stopping ended before their last epoch: " + "; ".join(parts) + ".", ""]
 
 
 def figure_names(preset):

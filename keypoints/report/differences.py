@@ -103,17 +103,17 @@ def per_cent(value, base):
 
 def describe(difference, a, b, base):
     """One clause on a paired difference ``b - a`` of an error: the verdict, its size in px and %, its interval."""
-    size = f"{abs(difference.mean):.3f} px ({abs(per_cent(difference.mean, base)):.1f} %)"
+    size = f"{abs(difference.mean):.3f} px ({abs(per_cent(difference.mean, base)):.1f} %"
     if difference.n < 2:
-        return f"`{b}` is {size} {'better' if difference.mean < 0 else 'worse'} than `{a}` (one seed: no interval)"
+        return f"`{b}` is {size}) {'better' if difference.mean < 0 else 'worse'} than `{a}` (one seed: no interval)"
     interval = (
         f"95 % interval {difference.low:+.3f} to {difference.high:+.3f} px, "
         f"{per_cent(difference.low, base):+.1f} to {per_cent(difference.high, base):+.1f} %, {difference.n} seeds"
     )
     if difference.verdict == BETTER:
-        return f"`{b}` is better than `{a}` by {size} ({interval})"
+        return f"`{b}` is better than `{a}` by {size}; {interval})"
     if difference.verdict == WORSE:
-        return f"`{b}` is worse than `{a}` by {size} ({interval})"
+        return f"`{b}` is worse than `{a}` by {size}; {interval})"
     return (
         f"{NO_DIFFERENCE} between `{b}` and `{a}` ({difference.mean:+.3f} px, "
         f"{per_cent(difference.mean, base):+.1f} %; {interval})"
@@ -125,8 +125,9 @@ def detectable_words(difference, base):
     if difference.n < 2:
         return "one seed has no precision to speak of"
     return (
-        f"the smallest true difference this design shows {POWER:.0%} of the time is {difference.detectable:.3f} px "
-        f"({per_cent(difference.detectable, base):.1f} %; the interval's half-width is {difference.half_width:.3f} px)"
+        f"the smallest true difference this design shows {100 * POWER:.0f} % of the time is "
+        f"{difference.detectable:.3f} px ({per_cent(difference.detectable, base):.1f} %; "
+        f"the interval's half-width is {difference.half_width:.3f} px)"
     )
 
 

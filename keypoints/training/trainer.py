@@ -33,6 +33,7 @@ from keypoints.networks import build_network, get_network
 from keypoints.training import interrupts
 from keypoints.training.augment import draw_jitter, jitter_faces
 from keypoints.training.callbacks import RunClock, format_duration
+from keypoints.training.cards import model_card, run_card
 from keypoints.training.estimator import choose_device, make_regressor
 from keypoints.training.faces import (
     SYNTHETIC_FACES,
@@ -68,12 +69,6 @@ __all__ = [
     "train_networks",
     "train_one",
 ]
-
-DATA_TERMS = {
-    True: "synthetic faces drawn by `keypoints synth`: no restriction",
-    False: "the terms of the data's source (for the Kaggle file, the competition's rules: use, not redistribution)",
-}
-"""What the model card says about the training data's terms, by whether it was synthetic."""
 
 
 @dataclass
@@ -480,45 +475,6 @@ def _train_step(run, name, seed, recipe, split, jittered, mirror_sum, clock, sha
         + f"; time left for the run about {format_duration(clock.seconds_left())}"
     )
     return result
-
-
-def run_card(run, valid_fraction):
-    """What every model file of a run says of its data, split and command.
-
-    The split is the first seed's, the one of the saved models: with the card's seed and ``valid_fraction``,
-    ``evaluate --split valid`` re-makes it.
-    """
-    return {
-        "data": str(run.data),
-        "data_sha256": run.split.sha256,
-        "synthetic_data": run.synthetic,
-        "data_terms": DATA_TERMS[run.synthetic],
-        "split": run.split.split,
-        "valid_fraction": valid_fraction,
-        "mean_baseline_rmse_px": round(run.baseline[0], 4),
-        "device": run.device,
-        "command": replace(run.settings, preset=run.preset).command(),
-    }
-
-
-def model_card(name, recipe, seed, mirror_sum, shared, result=None):
-    """The card stored in a model file: what it was trained on, how, and (when finished) how well.
-
-    ``shared`` is :func:`run_card`'s. Without ``result`` (an interrupted training)
-    :func:`keypoints.training.interrupts.keep_best_so_far` adds how far it got.
-    """
-    card = {"network": name, **shared}
-    if result is not None:
-        card |= {
-            "epochs": result.epochs,
-            "best_epoch": result.best_epoch,
-            "best_valid_rmse_px": round(result.best_valid_rmse, 4),
-            "jittered_valid_rmse_px": None if result.jittered_rmse is None else round(result.jittered_rmse, 4),
-        }
-    card |= {"recipe": asdict(recipe)}
-    if result is not None:
-        card["training_seconds"] = round(result.seconds, 1)
-    return card | {"seed": seed, "flip_mirror_sum_px": mirror_sum}
 
 
 def write_history(path, history):

@@ -1,0 +1,48 @@
+"""Model cards: what a model file of ``keypoints train`` says of its data, split, command, recipe and figures."""
+
+from dataclasses import asdict, replace
+
+DATA_TERMS = {
+    True: "synthetic faces drawn by `keypoints synth`: no restriction",
+    False: "the terms of the data's source (for the Kaggle file, the competition's rules: use, not redistribution)",
+}
+"""What the model card says about the training data's terms, by whether it was synthetic."""
+
+
+def run_card(run, valid_fraction):
+    """What every model file of a run says of its data, split and command.
+
+    The split is the first seed's, the one of the saved models: with the card's seed and ``valid_fraction``,
+    ``evaluate --split valid`` re-makes it.
+    """
+    return {
+        "data": str(run.data),
+        "data_sha256": run.split.sha256,
+        "synthetic_data": run.synthetic,
+        "data_terms": DATA_TERMS[run.synthetic],
+        "split": run.split.split,
+        "valid_fraction": valid_fraction,
+        "mean_baseline_rmse_px": round(run.baseline[0], 4),
+        "device": run.device,
+        "command": replace(run.settings, preset=run.preset).command(),
+    }
+
+
+def model_card(name, recipe, seed, mirror_sum, shared, result=None):
+    """The card stored in a model file: what it was trained on, how, and (when finished) how well.
+
+    ``shared`` is :func:`run_card`'s. Without ``result`` (an interrupted training)
+    :func:`keypoints.training.interrupts.keep_best_so_far` adds how far it got.
+    """
+    card = {"network": name, **shared}
+    if result is not None:
+        card |= {
+            "epochs": result.epochs,
+            "best_epoch": result.best_epoch,
+            "best_valid_rmse_px": round(result.best_valid_rmse, 4),
+            "jittered_valid_rmse_px": None if result.jittered_rmse is None else round(result.jittered_rmse, 4),
+        }
+    card |= {"recipe": asdict(recipe)}
+    if result is not None:
+        card["training_seconds"] = round(result.seconds, 1)
+    return card | {"seed": seed, "flip_mirror_sum_px": mirror_sum}

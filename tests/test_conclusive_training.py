@@ -1,0 +1,130 @@
+"""The conclusive preset's training: a split by person per seed, the plateau schedule, early stopping before the end."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import LRScheduler
+
+from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.data.synthetic import generate_faces, write_synthetic_csv
+from keypoints.errors import KeypointsError
+from keypoints.training import trainer
+from keypoints.training.estimator import Recipe, adamw_schedule
+from keypoints.training.presets import recipe_for, report_name, splits_per_seed
+from keypoints.training.trainer import TrainSettings, TrainValidSplit, train_networks, train_one
+
+
+def people_file(tmp_path, faces, per_person):
+    """A training CSV of synthetic faces with ``per_person`` consecutive faces per person, and its identities."""
+    path = write_synthetic_csv(tmp_path / "training.csv", faces, seed=2)
+    people = [f"p{i // per_person}" for i in range(faces)]
+    (tmp_path / "training_identities.csv").write_text("identity\n" + "\n".join(people) + "\n")
+    images, _ = generate_faces(faces, seed=2)
+    return path, images, np.array(people)
+
+
+def person_of(images, people):
+    """A function from a face image to its person (every synthetic face is different)."""
+    index = {image.tobytes(): person for image, person in zip(images, people)}
+    return lambda image: index[image.tobytes()]
+
+
+def record_splits(monkeypatch):
+    seen = []
+    real = trainer.prepare
+
+    def recording(path, valid_fraction, seed, *args, **kwargs):
+        split = real(path, valid_fraction, seed, *args, **kwargs)
+        seen.append((seed, split))
+        return split
+
+    monkeypatch.setattr(trainer, "prepare", recording)
+    monkeypatch.setattr(trainer, "seconds_per_face", lambda *args, **kwargs: 1e-3)  # no timing: splits are the point
+    return seen
+
+
+def test_every_seed_of_the_conclusive_preset_draws_its_own_split_by_person(tmp_path, monkeypatch):
+    path, images, people = people_file(tmp_path, 60, per_person=3)
+    seen = record_splits(monkeypatch)
+    settings = TrainSettings(
+        data=str(path),
+        nets=("bnconv",),
+        preset="conclusive",
+        epochs=1,
+        seeds=3,
+        models_dir=str(tmp_path / "models"),
+        reports_dir=str(tmp_path / "reports"),
+    )
+    records = []
+    run = train_networks(settings, say=lambda text: None, on_result=lambda run: records.append(len(run.results)))
+    assert [seed for seed, _ in seen] == [0, 1, 2]
+    person = person_of(images, people)
+    valid_people = []
+    for seed, split in seen:
+        train = {person(image) for image in split.train_images[:, 0]}
+        valid = {person(image) for image in split.valid_images[:, 0]}
+        assert train and valid and not train & valid, f"seed {seed}: a person on both sides"
+        assert len(train | valid) == 20
+        valid_people.append(frozenset(valid))
+    assert len(set(valid_people)) == 3  # three different draws of the held-out people
+    assert run.split_per_seed and sorted(run.splits) == [0, 1, 2]
+    assert [run.splits[s]["split"].endswith(f"seed {s}") for s in (0, 1, 2)] == [True] * 3
+    assert [r.n_valid for r in run.results] == [len(split.valid_images) for _, split in seen]
+    assert records == [1, 2, 3, 3] and run.finished  # a record after every network and seed, and at the end
+
+
+def test_the_default_preset_keeps_one_split_for_every_seed(tmp_path, monkeypatch):
+    path, _, _ = people_file(tmp_path, 40, per_person=4)
+    seen = record_splits(monkeypatch)
+    folders = dict(models_dir=str(tmp_path / "m"), reports_dir=str(tmp_path / "r"))
+    settings = TrainSettings(data=str(path), nets=("bnconv",), epochs=1, seeds=2, seed=5, **folders)
+    run = train_networks(settings, say=lambda text: None)
+    assert [seed for seed, _ in seen] == [5] and not run.split_per_seed
+    assert [r.seed for r in run.results] == [5, 6]
+
+
+def test_the_conclusive_preset_and_its_report():
+    assert splits_per_seed("conclusive") and not splits_per_seed("default") and not splits_per_seed("full")
+    assert report_name("conclusive") == "conclusive" and report_name("default") == "comparison"
+    recipe = recipe_for("bnlocal", "conclusive")
+    assert recipe == recipe_for("bnconv", "conclusive") and recipe.schedule == "plateau"
+    assert recipe.patience > recipe.plateau_patience  # the rate falls before early stopping gives up
+    assert TrainSettings(preset="conclusive").seed_list() == (0, 1, 2, 3, 4)
+    with pytest.raises(KeypointsError, match="unknown schedule 'cosine'; use one of one-cycle, plateau"):
+        Recipe(epochs=2, schedule="cosine")
+
+
+def test_the_plateau_schedule_watches_the_validation_rmse():
+    schedule = adamw_schedule(recipe_for("bnconv", "conclusive"))
+    assert isinstance(schedule, LRScheduler) and schedule.policy is torch.optim.lr_scheduler.ReduceLROnPlateau
+    assert schedule.monitor == "valid_rmse" and schedule.kwargs == {"mode": "min", "factor": 0.5, "patience": 0}
+    one_cycle = adamw_schedule(recipe_for("bnconv", "default"), batches_per_epoch=10)
+    assert one_cycle.policy is torch.optim.lr_scheduler.OneCycleLR and one_cycle.kwargs["total_steps"] == 160
+
+
+def tiny_split(faces=64, cut=48):
+    images, keypoints = generate_faces(faces, seed=5)
+    return TrainValidSplit(
+        None, "", KEYPOINT_COLUMNS, images[:cut], keypoints[:cut], images[cut:], keypoints[cut:], "", True
+    )
+
+
+def converges(name):
+    # the preset's schedule, patience and epochs; batches of 8, so 48 faces make 6 steps an epoch
+    recipe = replace(recipe_for(name, "conclusive"), batch_size=8)
+    result, _ = train_one(name, tiny_split(), recipe, seed=0, verbose=0)
+    rmse = [row["valid_rmse"] for row in result.history]
+    assert result.epochs < recipe.epochs, rmse  # early stopping ended it
+    assert result.epochs - result.best_epoch == recipe.patience, rmse
+    assert result.best_valid_rmse < rmse[0] / 2, rmse
+
+
+def test_the_conclusive_recipe_converges_on_tiny_data():
+    converges("bnconv")
+
+
+@pytest.mark.slow
+def test_the_conclusive_recipe_converges_on_tiny_data_locally_connected_too():
+    converges("bnlocal")
