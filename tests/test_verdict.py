@@ -162,7 +162,7 @@ def test_a_rerun_never_takes_the_headline_and_is_shown_seed_by_seed(tmp_path):
     )
     assert "repeats 9 of 10 results of `conclusive` (CPU, 1 thread, 2026-12-03) bit for bit" in text
     assert "the largest difference of a result's validation RMSE is 0.0004 px" in text
-    assert "- `conclusive` (CPU, 2 threads, 2026-12-03): the same verdict: better as the headline run." in text
+    assert "- `conclusive` (CPU, 2 threads, 2026-12-03): the same verdict as the headline run: better." in text
     assert "Repeat with: `OMP_NUM_THREADS=1 keypoints train --data training.csv.gz --preset conclusive" in text
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
         "conclusive-20261203T090000-cpu1.json",
@@ -200,7 +200,8 @@ def test_the_short_run_says_so_and_whether_it_agrees_with_the_conclusive_run(tmp
     assert conclusive.startswith("# `bnconv` vs `bnlocal`: 5 seed(s), each on its own split")
     assert "| `default` (CPU, 2 threads, 2026-12-03) | 3 (one split) |" in conclusive
     assert (
-        "- `default` (CPU, 2 threads, 2026-12-03): another verdict: no difference shown at this precision" in conclusive
+        "- `default` (CPU, 2 threads, 2026-12-03): another verdict than the headline run: no difference shown at this "
+        "precision, where the headline run says better." in conclusive
     )
 
 

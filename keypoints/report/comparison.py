@@ -7,6 +7,7 @@ Everything in it is what that run measured; why the recipes and networks are as 
 import platform
 from datetime import UTC, datetime
 
+import numpy as np
 import torch
 
 from keypoints.data.schema import KEYPOINTS
@@ -64,7 +65,10 @@ def network_table(run):
             f"{_mean_std([r.jittered_rmse for r in results])} | {epochs} | {per_epoch:.1f} | {milliseconds:.3f} | "
             f"{results[0].train_memory_mb:.0f}{gpu} |"
         )
-    lines.append(f"| mean of training keypoints | 0 | {run.baseline[0]:.3f} | - | - | - | - | - |")
+    baseline = run.baseline[0]
+    if run.split_per_seed and run.splits:  # each split has its own training mean: their mean over the seeds
+        baseline = float(np.mean([split["baseline_rmse"] for split in run.splits.values()]))
+    lines.append(f"| mean of training keypoints | 0 | {baseline:.3f} | - | - | - | - | - |")
     return lines
 
 
@@ -213,7 +217,8 @@ def comparison_markdown(run, others=(), conclusive=None):
         else "the same split and recipe for every network; a difference is paired by seed"
     )
     lines += [
-        f"- data: `{run.data.name}` (sha256 `{split.sha256[:16]}`); split {split.split}",
+        f"- data: `{run.data.name}` (sha256 `{split.sha256[:16]}`); split {split.split}"
+        + (" (the first seed's; every seed draws its own, see Seed by seed)" if run.split_per_seed else ""),
         f"- preset `{run.preset}`; seeds {', '.join(map(str, run.seeds))}, {splits}",
         f"- device: {device_description(run)}; the whole run took {run.seconds / 60:.1f} min "
         f"({(run.started or datetime.now(UTC).isoformat())[:10]})",
@@ -239,9 +244,9 @@ def comparison_markdown(run, others=(), conclusive=None):
         lines += ["## Seed by seed", "", *seed_figures_table(run, a, b), ""]
         found = headline(run)
         if found is not None:
-            lines += [*shipping_section(run, *found), ""]
-        lines += [*photos_section(), ""]
-        lines += [*reproducibility_section(run, list(others)), ""]
+            lines += shipping_section(run, *found)
+        lines += photos_section()
+        lines += reproducibility_section(run, list(others))
         lines += [f"## Per keypoint: `{b}` against `{a}`", "", *keypoint_table(run, a, b), ""]
         lines += [f"![per-keypoint difference, {b} - {a}]({figures['keypoints']})", ""]
     lines += ["## Learning curves", "", *convergence_words(run), f"![learning curves]({figures['curves']})", ""]

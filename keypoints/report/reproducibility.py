@@ -50,11 +50,12 @@ def runs_table(runs):
         interval = "-" if d.n < 2 else f"{d.low:+.3f} to {d.high:+.3f} px"
         splits = "own split each" if run.split_per_seed else "one split"
         detectable = "-" if d.n < 2 else f"{d.detectable:.3f} px"
+        said = d.verdict if d.n >= 2 else "none (one seed)"
         means = np.mean([r.valid_rmse for r in first]), np.mean([r.valid_rmse for r in second])
         lines.append(
             f"| {run_label(run)} | {len(seeds)} ({splits}) | {epochs:.1f} | `{a}` {means[0]:.3f} | "
             f"`{b}` {means[1]:.3f} | {d.mean:+.3f} px ({per_cent(d.mean, base):+.1f} %) | {interval} | "
-            f"{d.verdict} | {detectable} | {run.seconds / 60:.1f} min |"
+            f"{said} | {detectable} | {run.seconds / 60:.1f} min |"
         )
     return lines
 
@@ -110,13 +111,30 @@ def bitwise_words(first, second):
 
 
 def agreement_words(run, other):
-    """Whether two runs reach the same verdict, in a sentence."""
+    """Whether ``run`` reaches the verdict of ``other`` (the headline run), in a clause."""
     mine, theirs = verdict_of(run), verdict_of(other)
     if mine is None or theirs is None:
-        return "one of the two runs has no pair of twins, so there is no verdict to compare"
+        return "no pair of twins in one of the two runs, so no verdict to compare"
+    if min(mine[2].n, theirs[2].n) < 2:
+        return "one seed has no interval, so no verdict to set against the headline run's; seed by seed below"
     if mine[2].verdict == theirs[2].verdict:
-        return f"the same verdict: {mine[2].verdict}"
-    return f"another verdict: {mine[2].verdict}, where {run_label(other)} says {theirs[2].verdict}"
+        return f"the same verdict as the headline run: {mine[2].verdict}"
+    return f"another verdict than the headline run: {mine[2].verdict}, where the headline run says {theirs[2].verdict}"
+
+
+def what_repeats(run):
+    """What the figures of a run depend on besides its seed, and so what a rerun must share to repeat them."""
+    versions = run.versions or {}
+    where = (
+        "a CUDA GPU" if run.device == "cuda" else f"{versions.get('machine', 'a CPU')}, {run.threads} torch thread(s)"
+    )
+    return [
+        f"This run: Python {versions.get('python', '?')}, torch {versions.get('torch', '?')}, {where}. A run repeats "
+        "its figures bit for bit only with the same seeds, data, software, machine and thread count: the thread count "
+        "changes the order of the sums inside torch's kernels, and the rounding differences grow through training. "
+        "What a rerun on other threads or another machine should repeat is the verdict, within the interval; the "
+        "rows below say whether it did."
+    ]
 
 
 def reproducibility_section(primary, others):
@@ -129,7 +147,7 @@ def reproducibility_section(primary, others):
     others : list of TrainingRun
         Its reruns (same preset, other threads or machines) and short runs of the same data.
     """
-    lines = ["## Reproducibility", ""]
+    lines = ["## Reproducibility", "", *what_repeats(primary), ""]
     if not others:
         return lines + [
             "No rerun of this preset is recorded in `reports/runs/` yet; a run there (another thread count, "
@@ -144,7 +162,7 @@ def reproducibility_section(primary, others):
         "",
     ]
     for other in others:
-        lines.append(f"- {run_label(other)}: {agreement_words(other, primary)} as the headline run.")
+        lines.append(f"- {run_label(other)}: {agreement_words(other, primary)}.")
     lines.append("")
     for other in others:
         if other.preset != primary.preset:
