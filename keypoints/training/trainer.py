@@ -329,7 +329,8 @@ class _Splits:
             )
             baseline = mean_baseline(split)
             self.say(f"split of seed {key}: {split.split}; mean baseline {baseline[0]:.3f} px")
-            self._made[key] = (split, jittered_validation(split, self.mirror_sum), baseline)
+            # seeds run one after another: only the current seed's faces are kept
+            self._made = {key: (split, jittered_validation(split, self.mirror_sum), baseline)}
         return self._made[key]
 
 
