@@ -85,8 +85,10 @@ def difference_table(run):
             "jittered faces": lambda r: r.jittered_rmse,
             "jittered minus centred": lambda r: r.jittered_rmse - r.valid_rmse,
         }
-        base = reference(run, a, b)
+        bases = {faces: reference(run, a, b) for faces in values}
+        bases["jittered faces"] = reference(run, a, b, values["jittered faces"])  # each % of its own faces' RMSE
         for faces, difference in pair_differences(run, a, b).items():
+            base = bases[faces]
             first, second = paired(run, a, b, values[faces])
             seeds = ", ".join(f"{y - x:+.3f}" for x, y in zip(first, second))
             interval = "-" if difference.n < 2 else f"{difference.low:+.3f} to {difference.high:+.3f}"
