@@ -39,7 +39,7 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
     from keypoints.data.loader import load_kaggle_csv
     from keypoints.guards import check_finite_predictions
     from keypoints.inference import predict_pixels
-    from keypoints.training.metrics import rmse_per_keypoint
+    from keypoints.metrics import rmse_per_keypoint
     from keypoints.training.trainer import file_sha256, prepare
 
     card = model.card

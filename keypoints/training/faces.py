@@ -13,8 +13,8 @@ from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.splits import identities_path_for, load_identities, train_valid_split
 from keypoints.data.transforms import scale_images, scale_keypoints
 from keypoints.errors import DataError
+from keypoints.metrics import rmse_per_keypoint
 from keypoints.training.batches import FaceTensors
-from keypoints.training.metrics import rmse_per_keypoint
 
 SYNTHETIC_FACES = 1200
 """Size of the synthetic stand-in written when no training data is found."""
