@@ -346,7 +346,7 @@ def train_networks(settings, say=print):
                 clock=clock,
                 jittered=jittered,
             )
-        except interrupts.InterruptedTraining as stop:
+        except interrupts.FitInterrupted as stop:
             card = {
                 "network": name,
                 **run_card,
