@@ -10,6 +10,7 @@ import sys
 
 from keypoints import __version__, commands, guards
 from keypoints.commands import EXIT_ERROR, EXIT_USAGE, print_error
+from keypoints.data.splits import VALID_FRACTION
 from keypoints.errors import KeypointsError
 
 
@@ -118,7 +119,7 @@ def _parser():
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=guards.seed, default=0, help="seed of the split and of the first training run")
     train.add_argument(
-        "--valid-fraction", type=guards.fraction, default=0.2, help="share of the people kept for validation"
+        "--valid-fraction", type=guards.fraction, default=VALID_FRACTION, help="share of the people kept for validation"
     )
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(

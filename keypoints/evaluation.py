@@ -37,6 +37,7 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
     import numpy as np
 
     from keypoints.data.loader import load_kaggle_csv
+    from keypoints.data.splits import VALID_FRACTION
     from keypoints.guards import check_finite_predictions
     from keypoints.inference import predict_pixels
     from keypoints.metrics import rmse_per_keypoint
@@ -52,7 +53,11 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
                 f"{str(card.get('data_sha256'))[:16]}...). Pass that file, or leave out --split."
             )
         prepared = prepare(
-            data_path, card.get("valid_fraction", 0.2), card.get("seed", 0), skip_bad_rows=skip_bad_rows, say=say
+            data_path,
+            card.get("valid_fraction", VALID_FRACTION),
+            card.get("seed", 0),
+            skip_bad_rows=skip_bad_rows,
+            say=say,
         )
         columns = list(prepared.columns)
         images, truth = prepared.valid_images, prepared.valid_keypoints[:, [columns.index(c) for c in model.columns]]

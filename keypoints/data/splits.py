@@ -8,12 +8,13 @@ row's person is known, whole people go to one side.
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 
 from keypoints.errors import DataError
 
 IDENTITY_COLUMN = "identity"
+
+VALID_FRACTION = 0.2
+"""Share of the people (of the rows, when the people are unknown) kept for validation, unless told otherwise."""
 
 
 def identities_path_for(data_path):
@@ -36,6 +37,8 @@ def load_identities(path, n_rows=None):
     -------
     ndarray of object, shape (n_rows,)
     """
+    import pandas as pd  # here, not above: `keypoints --help` reads VALID_FRACTION without pandas and sklearn
+
     path = Path(path)
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -61,7 +64,7 @@ def load_identities(path, n_rows=None):
     return identities
 
 
-def train_valid_split(n, groups=None, valid_fraction=0.2, seed=0):
+def train_valid_split(n, groups=None, valid_fraction=VALID_FRACTION, seed=0):
     """Indices of a seeded train/validation split.
 
     Parameters
@@ -80,6 +83,8 @@ def train_valid_split(n, groups=None, valid_fraction=0.2, seed=0):
     tuple of ndarray of int64
         Train indices and validation indices, each sorted.
     """
+    from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+
     if not 0 < valid_fraction < 1:
         raise DataError(f"valid_fraction must be between 0 and 1, got {valid_fraction}.")
     rows = np.arange(n)
