@@ -24,10 +24,11 @@ def print_error(error):
 
 def explain(args):
     from keypoints import paths
+    from keypoints.checkpoint import model_path
     from keypoints.explain.images import explain_images
 
     done = explain_images(
-        args.model or paths.DEFAULT_MODEL,
+        model_path(args.model),
         args.images,
         args.out or paths.EXPLAIN_DIR,
         keypoint=args.keypoint,
@@ -42,11 +43,10 @@ def explain(args):
 
 def submit(args):
     from keypoints import paths
+    from keypoints.checkpoint import model_path
     from keypoints.submit import write_submission
 
-    written = write_submission(
-        args.test, args.lookup, args.model or paths.DEFAULT_MODEL, args.out or paths.SUBMISSION_FILE
-    )
+    written = write_submission(args.test, args.lookup, model_path(args.model), args.out or paths.SUBMISSION_FILE)
     print(f"wrote {written.rows} rows for {written.images} images to {written.path}")
     return 0
 
@@ -118,7 +118,7 @@ def evaluate(args):
             raise KeypointsError(
                 f"no training file ({', '.join(paths.TRAINING_NAMES)}) in {where}; pass one with --data FILE"
             )
-    model = load_model(args.model or paths.DEFAULT_MODEL)
+    model = load_model(args.model)  # None: the shipped model
     figures = evaluate_csv(
         data, model, split=args.split, skip_bad_rows=args.skip_bad_rows, say=lambda text: print(text, file=out)
     )
@@ -139,12 +139,11 @@ def evaluate(args):
 def evaluate_photos(args):
     import json
 
-    from keypoints import paths
     from keypoints.evaluation import evaluate_photo_folder
     from keypoints.predict import load_predictor_model
 
     out = sys.stderr if args.json else sys.stdout
-    model = load_predictor_model(args.model or paths.DEFAULT_MODEL)
+    model = load_predictor_model(args.model)  # None: the shipped model
     figures = evaluate_photo_folder(args.folder, model, labels=args.labels)
     width = max([len(p["file"]) for p in figures["photos"]] + [4])
     for photo in figures["photos"]:
