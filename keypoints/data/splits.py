@@ -8,6 +8,8 @@ row's person is known, whole people go to one side.
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 
 from keypoints.errors import DataError
 
@@ -37,8 +39,6 @@ def load_identities(path, n_rows=None):
     -------
     ndarray of object, shape (n_rows,)
     """
-    import pandas as pd  # here, not above: `keypoints --help` reads VALID_FRACTION without pandas and sklearn
-
     path = Path(path)
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -83,8 +83,6 @@ def train_valid_split(n, groups=None, valid_fraction=VALID_FRACTION, seed=0):
     tuple of ndarray of int64
         Train indices and validation indices, each sorted.
     """
-    from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
-
     if not 0 < valid_fraction < 1:
         raise DataError(f"valid_fraction must be between 0 and 1, got {valid_fraction}.")
     rows = np.arange(n)
