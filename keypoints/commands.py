@@ -27,14 +27,9 @@ def explain(args):
     from keypoints.checkpoint import model_path
     from keypoints.explain.images import explain_images
 
-    done = explain_images(
-        model_path(args.model),
-        args.images,
-        args.out or paths.EXPLAIN_DIR,
-        keypoint=args.keypoint,
-        patch=args.patch,
-        stride=args.stride,
-    )
+    given = dict(keypoint=args.keypoint, patch=args.patch, stride=args.stride)
+    options = {name: value for name, value in given.items() if value is not None}  # left out: explain_images' default
+    done = explain_images(model_path(args.model), args.images, args.out or paths.EXPLAIN_DIR, **options)
     for _, error in done.problems:
         print_error(error)
     print(f"wrote {len(done.written)} figure(s); {len(done.problems)} of {len(args.images)} IMAGE argument(s) failed")
@@ -80,8 +75,9 @@ def train(args):
 
     if args.seeds is not None and args.seeds < 1:
         raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
-    options = dict(
+    given = dict(
         data=args.data,
+        nets=args.nets,
         epochs=args.epochs,
         preset=args.preset,
         device=args.device,
@@ -90,13 +86,10 @@ def train(args):
         valid_fraction=args.valid_fraction,
         skip_bad_rows=args.skip_bad_rows,
         mirror_sum=args.mirror_sum,
+        models_dir=args.models_dir,
+        reports_dir=args.reports_dir,
     )
-    if args.nets is not None:
-        options["nets"] = args.nets
-    if args.models_dir:
-        options["models_dir"] = args.models_dir
-    if args.reports_dir:
-        options["reports_dir"] = args.reports_dir
+    options = {name: value for name, value in given.items() if value is not None}  # left out: the settings' default
     run = train_networks(TrainSettings(**options))
     print(f"\nreport: {write_report(run)}")
     return 0
