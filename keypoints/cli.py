@@ -65,7 +65,24 @@ def _parser():
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subcommands = parser.add_subparsers(title="commands", metavar="<command>")
+    for add in (
+        _add_check,
+        _add_synth,
+        _add_summary,
+        _add_train,
+        _add_evaluate,
+        _add_evaluate_photos,
+        _add_download,
+        _add_bench,
+        _add_predict,
+        _add_explain,
+        _add_submit,
+    ):
+        add(subcommands)
+    return parser
 
+
+def _add_check(subcommands):
     check = subcommands.add_parser("check", help="load and validate a Kaggle CSV, and summarise it")
     check.add_argument("csv", help="training.csv or test.csv (plain, .gz or .zip)")
     check.add_argument(
@@ -74,9 +91,13 @@ def _parser():
     check.add_argument("--no-cache", action="store_true", help="parse even if a cached copy exists")
     check.set_defaults(handler=commands.check)
 
+
+def _add_synth(subcommands):
     synth = subcommands.add_parser("synth", help="write synthetic faces as a Kaggle-format CSV")
     synth.add_argument("out", help="CSV to write (.csv or .csv.gz)")
-    synth.add_argument("-n", "--faces", type=guards.positive_int, default=2000, help="number of faces (default 2000)")
+    synth.add_argument(
+        "-n", "--faces", type=guards.positive_int, default=2000, help="number of faces (default %(default)s)"
+    )
     synth.add_argument("--seed", type=guards.seed, default=0)
     synth.add_argument(
         "--incomplete",
@@ -86,9 +107,16 @@ def _parser():
     )
     synth.set_defaults(handler=commands.synth)
 
+
+def _add_summary(subcommands):
     summary = subcommands.add_parser("summary", help="print a network's layers, output volumes and parameters")
     summary.add_argument("net", help="a network name: " + ", ".join(_network_names()))
     summary.set_defaults(handler=commands.summary)
+
+
+def _add_train(subcommands):
+    """``keypoints train``; an option left out is None, and :class:`TrainSettings` gives its default."""
+    from keypoints.data.transforms import MIRROR_SUM, REAL_FACES_MIRROR_SUM
 
     train = subcommands.add_parser(
         "train", help="train networks over several seeds on one split; write models/ and reports/comparison.md"
@@ -104,7 +132,6 @@ def _parser():
     train.add_argument("--epochs", type=guards.positive_int, help="epochs for every network (default: from the preset)")
     train.add_argument(
         "--preset",
-        default="default",
         choices=("default", "full", "synthetic"),
         help="default: the twins over 3 seeds, sized for 2 CPU cores; full: GPU-length training of every network "
         "over 5 seeds; synthetic: a short run, chosen by itself when no data is found",
@@ -115,23 +142,23 @@ def _parser():
         default=None,
         help="training runs per network, seeds SEED, SEED+1... (default: preset's)",
     )
-    train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    train.add_argument("--seed", type=guards.seed, default=0, help="seed of the split and of the first training run")
-    train.add_argument(
-        "--valid-fraction", type=guards.fraction, default=0.2, help="share of the people kept for validation"
-    )
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    train.add_argument("--seed", type=guards.seed, help="seed of the split and of the first training run")
+    train.add_argument("--valid-fraction", type=guards.fraction, help="share of the people kept for validation")
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(
         "--mirror-sum",
         type=guards.finite_float,
         default=None,
-        help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
-        "real-face data; 95 for the synthetic faces)",
+        help=f"x + mirrored x of the labels for flips, in pixels (default: {REAL_FACES_MIRROR_SUM:g}, measured on "
+        f"the real-face data; {MIRROR_SUM:g} for the synthetic faces)",
     )
     train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
     train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
     train.set_defaults(handler=commands.train)
 
+
+def _add_evaluate(subcommands):
     evaluate = subcommands.add_parser("evaluate", help="RMSE of a model on a labelled Kaggle-format CSV")
     evaluate.add_argument(
         "--data",
@@ -152,6 +179,8 @@ def _parser():
     evaluate.add_argument("--skip-bad-rows", action="store_true")
     evaluate.set_defaults(handler=commands.evaluate)
 
+
+def _add_evaluate_photos(subcommands):
     photos = subcommands.add_parser(
         "evaluate-photos", help="faces found and NME on photos with true keypoints (a keypoints.csv beside them)"
     )
@@ -163,10 +192,14 @@ def _parser():
     photos.add_argument("--json", action="store_true", help="print only a JSON object on stdout (the table on stderr)")
     photos.set_defaults(handler=commands.evaluate_photos)
 
+
+def _add_download(subcommands):
     download = subcommands.add_parser("download", help="download the Kaggle competition files (needs a token)")
     download.add_argument("--out", default=None, help="folder to unpack into (default: data/)")
     download.set_defaults(handler=commands.download)
 
+
+def _add_bench(subcommands):
     bench = subcommands.add_parser("bench", help="speed figures as ratios against baselines run alongside")
     bench.add_argument("--quick", action="store_true", help="a short run: fewer repeats")
     bench.add_argument("--out", default=None, help="JSON file for the figures (default: reports/bench.json)")
@@ -189,6 +222,10 @@ def _parser():
         help="cap on the full presets' epochs in the GPU time-to-best rows",
     )
     bench.set_defaults(handler=commands.bench)
+
+
+def _add_predict(subcommands):
+    from keypoints.predict.tracking import DETECT_EVERY
 
     predict = subcommands.add_parser("predict", help="find faces in photos and draw their keypoints")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
@@ -217,11 +254,14 @@ def _parser():
         type=guards.positive_int,
         default=None,
         metavar="N",
-        help="videos: look for new faces every N frames (default: 30); between, faces are followed",
+        help=f"videos: look for new faces every N frames (default: {DETECT_EVERY}); between, faces are followed",
     )
     _add_detector_options(predict)
     predict.set_defaults(handler=commands.predict)
 
+
+def _add_explain(subcommands):
+    """``keypoints explain``; an option left out is None, and :func:`explain_images` gives its default."""
     explain = subcommands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
     explain.add_argument(
         "images",
@@ -231,22 +271,19 @@ def _parser():
     )
     explain.add_argument("--model", help="model file (default: the shipped model)")
     explain.add_argument("--out", default=None, help="folder for the PNG figures (default: results/explain)")
-    explain.add_argument("--keypoint", default="nose_tip", help="keypoint of the one-keypoint saliency panel")
-    explain.add_argument(
-        "--patch", type=guards.positive_int, default=12, help="side of the grey occlusion square in pixels"
-    )
-    explain.add_argument(
-        "--stride", type=guards.positive_int, default=4, help="step between occlusion positions in pixels"
-    )
+    explain.add_argument("--keypoint", help="keypoint of the one-keypoint saliency panel")
+    explain.add_argument("--patch", type=guards.positive_int, help="side of the grey occlusion square in pixels")
+    explain.add_argument("--stride", type=guards.positive_int, help="step between occlusion positions in pixels")
     explain.set_defaults(handler=commands.explain)
 
+
+def _add_submit(subcommands):
     submit = subcommands.add_parser("submit", help="write the Kaggle submission file for test.csv")
     submit.add_argument("--test", required=True, help="the Kaggle test.csv (ImageId,Image)")
     submit.add_argument("--lookup", required=True, help="the Kaggle IdLookupTable.csv")
     submit.add_argument("--model", help="model file (default: the shipped model)")
     submit.add_argument("--out", default=None, help="submission CSV to write (default: submission.csv)")
     submit.set_defaults(handler=commands.submit)
-    return parser
 
 
 NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv", "bnlocal")

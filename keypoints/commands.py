@@ -24,16 +24,12 @@ def print_error(error):
 
 def explain(args):
     from keypoints import paths
+    from keypoints.checkpoint import model_path
     from keypoints.explain.images import explain_images
 
-    done = explain_images(
-        args.model or paths.DEFAULT_MODEL,
-        args.images,
-        args.out or paths.EXPLAIN_DIR,
-        keypoint=args.keypoint,
-        patch=args.patch,
-        stride=args.stride,
-    )
+    given = dict(keypoint=args.keypoint, patch=args.patch, stride=args.stride)
+    options = {name: value for name, value in given.items() if value is not None}  # left out: explain_images' default
+    done = explain_images(model_path(args.model), args.images, args.out or paths.EXPLAIN_DIR, **options)
     for _, error in done.problems:
         print_error(error)
     print(f"wrote {len(done.written)} figure(s); {len(done.problems)} of {len(args.images)} IMAGE argument(s) failed")
@@ -42,11 +38,10 @@ def explain(args):
 
 def submit(args):
     from keypoints import paths
+    from keypoints.checkpoint import model_path
     from keypoints.submit import write_submission
 
-    written = write_submission(
-        args.test, args.lookup, args.model or paths.DEFAULT_MODEL, args.out or paths.SUBMISSION_FILE
-    )
+    written = write_submission(args.test, args.lookup, model_path(args.model), args.out or paths.SUBMISSION_FILE)
     print(f"wrote {written.rows} rows for {written.images} images to {written.path}")
     return 0
 
@@ -80,8 +75,9 @@ def train(args):
 
     if args.seeds is not None and args.seeds < 1:
         raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
-    options = dict(
+    given = dict(
         data=args.data,
+        nets=args.nets,
         epochs=args.epochs,
         preset=args.preset,
         device=args.device,
@@ -90,13 +86,10 @@ def train(args):
         valid_fraction=args.valid_fraction,
         skip_bad_rows=args.skip_bad_rows,
         mirror_sum=args.mirror_sum,
+        models_dir=args.models_dir,
+        reports_dir=args.reports_dir,
     )
-    if args.nets is not None:
-        options["nets"] = args.nets
-    if args.models_dir:
-        options["models_dir"] = args.models_dir
-    if args.reports_dir:
-        options["reports_dir"] = args.reports_dir
+    options = {name: value for name, value in given.items() if value is not None}  # left out: the settings' default
     run = train_networks(TrainSettings(**options))
     print(f"\nreport: {write_report(run)}")
     return 0
@@ -118,7 +111,7 @@ def evaluate(args):
             raise KeypointsError(
                 f"no training file ({', '.join(paths.TRAINING_NAMES)}) in {where}; pass one with --data FILE"
             )
-    model = load_model(args.model or paths.DEFAULT_MODEL)
+    model = load_model(args.model)  # None: the shipped model
     figures = evaluate_csv(
         data, model, split=args.split, skip_bad_rows=args.skip_bad_rows, say=lambda text: print(text, file=out)
     )
@@ -139,12 +132,11 @@ def evaluate(args):
 def evaluate_photos(args):
     import json
 
-    from keypoints import paths
     from keypoints.evaluation import evaluate_photo_folder
     from keypoints.predict import load_predictor_model
 
     out = sys.stderr if args.json else sys.stdout
-    model = load_predictor_model(args.model or paths.DEFAULT_MODEL)
+    model = load_predictor_model(args.model)  # None: the shipped model
     figures = evaluate_photo_folder(args.folder, model, labels=args.labels)
     width = max([len(p["file"]) for p in figures["photos"]] + [4])
     for photo in figures["photos"]:

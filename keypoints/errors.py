@@ -71,8 +71,11 @@ class BrokenModelError(ModelFileError):
     """A model predicts (or holds) NaN or infinite numbers: it trained badly and cannot give results."""
 
 
-class TrainingInterrupted(KeypointsError):
+class TrainingInterruptedError(KeypointsError):
     """Training was stopped with Ctrl-C; the message says what was kept.
+
+    What users see; inside training the stop travels as
+    :class:`keypoints.training.interrupts.FitInterrupted`, a ``KeyboardInterrupt``.
 
     Attributes
     ----------

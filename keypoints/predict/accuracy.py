@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
+from keypoints.metrics import nme
 from keypoints.predict.detect import as_detections, make_detector
 from keypoints.predict.pipeline import ALIGN, REFINE_STEPS, predict_faces
 from keypoints.predict.read import read_labels, read_photo
-from keypoints.training.metrics import nme
 
 ANGLES = (0, 15, 30, 45, 60)
 """Degrees the labelled photos are turned by in :func:`rotation_table`."""

@@ -19,7 +19,6 @@ import cv2
 import numpy as np
 import torch
 
-from keypoints import paths
 from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError
@@ -148,16 +147,8 @@ def load_predictor_model(model=None, device="cpu"):
         No such file (the message says how to get one), not a keypoints
         model, or not one that predicts all 15 keypoints.
     """
-    if model is None:
-        if not paths.DEFAULT_MODEL.is_file():
-            raise ModelFileError(
-                f"no model file: {paths.DEFAULT_MODEL} is missing. It ships with the project "
-                "(restore it with `git checkout keypoints/assets/default.pt`), or train one with `make train` "
-                "and pass it with --model models/bnconv.pt"
-            )
-        model = paths.DEFAULT_MODEL
-    if isinstance(model, (str, Path)):
-        model = load_model(model, device=device)
+    if model is None or isinstance(model, (str, Path)):
+        model = load_model(model, device=device)  # None: the shipped model
     missing = [c for c in KEYPOINT_COLUMNS if c not in model.columns]
     if missing:
         raise ModelFileError(

@@ -31,6 +31,10 @@ from keypoints.predict.crop import (
 )
 from keypoints.predict.smoothing import OneEuroFilter
 
+DETECT_EVERY = 30
+"""Frames between key frames, where the detector looks for faces; see docs/decisions.md,
+"How often to detect in a video"."""
+
 MATCH_OVERLAP = 0.3
 """A detector box is the same face as a track when their intersection over union exceeds this."""
 

@@ -28,16 +28,12 @@ from tqdm import tqdm
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
+from keypoints.metrics import nme
 from keypoints.predict import detect
 from keypoints.predict.discover import VIDEO_SUFFIXES
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.pipeline import FLIP_AVERAGE, _one_thread, predict_faces
-from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_like, crop_to_photo, cut_crops
-from keypoints.training.metrics import nme
-
-DETECT_EVERY = 30
-"""Frames between key frames, where the detector looks for faces; see docs/decisions.md,
-"How often to detect in a video"."""
+from keypoints.predict.tracking import DETECT_EVERY, MAX_UNCONFIRMED_S, Tracker, crop_like, crop_to_photo, cut_crops
 
 OUTPUT_SUFFIX = ".mp4"
 OUTPUT_CODEC = "mp4v"

@@ -6,6 +6,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from keypoints.errors import KeypointsError
+
 CONFIDENCE = 0.95
 
 
@@ -67,7 +69,7 @@ def paired_difference(a, b, confidence=CONFIDENCE):
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
-        raise ValueError(f"paired_difference needs two equal, non-empty 1-D sequences; got {a.shape} and {b.shape}")
+        raise KeypointsError(f"paired_difference needs two equal, non-empty 1-D sequences; got {a.shape} and {b.shape}")
     differences = b - a
     n = len(differences)
     mean = float(differences.mean())

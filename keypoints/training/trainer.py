@@ -27,6 +27,7 @@ from keypoints.data.transforms import (
 )
 from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels
+from keypoints.metrics import rmse_per_keypoint, seconds_per_face
 from keypoints.networks import build_network, get_network
 from keypoints.training import interrupts
 from keypoints.training.augment import draw_jitter, jitter_faces
@@ -42,7 +43,6 @@ from keypoints.training.faces import (
     resolve_data,
 )
 from keypoints.training.memory import training_memory_bytes
-from keypoints.training.metrics import rmse_per_keypoint, seconds_per_face
 from keypoints.training.presets import VALIDATION_JITTER, VALIDATION_JITTER_SEED, preset_for_data, recipe_for
 from keypoints.training.settings import TrainSettings
 
@@ -346,7 +346,7 @@ def train_networks(settings, say=print):
                 clock=clock,
                 jittered=jittered,
             )
-        except interrupts.InterruptedTraining as stop:
+        except interrupts.FitInterrupted as stop:
             card = {
                 "network": name,
                 **run_card,

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import torch
 
-from keypoints.data.schema import KEYPOINTS, column_indices
+from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS, column_indices
 
 
 def rmse_per_keypoint(predicted, truth, columns):
@@ -39,7 +39,7 @@ def rmse_per_keypoint(predicted, truth, columns):
 def seconds_per_face(module, device="cpu", batch_size=256, repeats=3, autocast_dtype=None):
     """Inference time per face for batches of ``batch_size`` random faces, best of ``repeats``."""
     module.eval()
-    batch = torch.rand(batch_size, 1, 96, 96, device=device)
+    batch = torch.rand(batch_size, 1, IMAGE_SIZE, IMAGE_SIZE, device=device)
     device_type = torch.device(device).type
     best = float("inf")
     for _ in range(repeats + 1):  # the first pass warms up
