@@ -277,6 +277,14 @@ def train_one(
     return result, module
 
 
+def _epochs_text(recipes):
+    """The epoch limit of each network, as printed: one number when they share it."""
+    limits = {name: recipe.epochs for name, recipe in recipes.items()}
+    if len(set(limits.values())) == 1:
+        return str(next(iter(limits.values())))
+    return ", ".join(f"{name} {epochs}" for name, epochs in limits.items())
+
+
 def train_networks(settings, say=print):
     """Everything ``keypoints train`` does but the report: train every network with every seed, save them.
 
@@ -296,20 +304,21 @@ def train_networks(settings, say=print):
     atomic.check_output_folder(settings.models_dir, "--models-dir")  # a bad path fails before training, too
     atomic.check_output_folder(settings.reports_dir, "--reports-dir")
     say("keypoints train")
-    for key, value in asdict(settings).items():
-        say(f"  {key:15s} {','.join(value) if isinstance(value, tuple) else value}")
-    say(f"  {'device used':15s} {device}" + (" (bf16 autocast)" if device == "cuda" else ""))
     path, synthetic = resolve_data(settings.data, say=say)
     preset = preset_for_data(settings.preset, synthetic)
     if preset != settings.preset:
         say(f"NOTICE: the synthetic faces train with the short {preset!r} preset (under 3 minutes).")
     networks, seeds = settings.networks(preset), settings.seed_list(preset)
     recipes = {name: recipe_for(name, preset, settings.epochs) for name in networks}
+    mirror_sum = settings.mirror_sum if settings.mirror_sum is not None else default_mirror_sum(synthetic)
+    resolved = dict(data=path, nets=networks, epochs=_epochs_text(recipes), preset=preset, seeds=seeds)
+    for key, value in {**asdict(settings), **resolved, "mirror_sum": mirror_sum}.items():
+        say(f"  {key:15s} {', '.join(map(str, value)) if isinstance(value, tuple) else value}")
+    say(f"  {'device used':15s} {device}" + (" (bf16 autocast)" if device == "cuda" else ""))
     split = prepare(path, settings.valid_fraction, settings.seed, settings.skip_bad_rows, synthetic, say=say)
     say(f"data: {path} (sha256 {split.sha256[:12]}...)\nsplit: {split.split}")
     baseline = mean_baseline(split)
     say(f"baseline (predict the training mean): validation RMSE {baseline[0]:.3f} px")
-    mirror_sum = settings.mirror_sum if settings.mirror_sum is not None else default_mirror_sum(synthetic)
     jittered = jittered_validation(split, mirror_sum)
     run_card = {  # what every model file of this run says of its data, split and command
         "data": str(path),
