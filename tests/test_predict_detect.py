@@ -138,7 +138,7 @@ def test_samples_give_three_faces_with_confidence_columns_in_the_csv(tmp_path):
     from keypoints.cli import main
 
     if not paths.DEFAULT_MODEL.is_file():
-        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout models/default.pt)")
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout keypoints/assets/default.pt)")
     assert main(["predict", SAMPLES, "--out", str(tmp_path)]) == 0
     table = pd.read_csv(tmp_path / "keypoints.csv")
     assert list(table.columns[2:8]) == ["box_x", "box_y", "box_w", "box_h", "score", "error_px"]
@@ -165,7 +165,7 @@ def test_low_scored_faces_are_left_out_unless_asked_for(tmp_path):
     from keypoints.predict import load_predictor_model, predict_file
 
     if not paths.DEFAULT_MODEL.is_file():
-        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout models/default.pt)")
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout keypoints/assets/default.pt)")
     model = load_predictor_model()
     strict = make_detector("yunet", min_score=0.99)  # the camera sample's face scores 0.88
     assert predict_file(f"{SAMPLES}/camera.png", model, strict, draw=False).faces == []

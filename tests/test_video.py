@@ -34,7 +34,7 @@ GENTLE = (("hold", 0.6, None), ("move", 0.8, (8.0, 1.1, 30.0, 6.0)), ("hold", 0.
 @pytest.fixture(scope="module")
 def model():
     if not paths.DEFAULT_MODEL.is_file():
-        pytest.skip(f"{paths.DEFAULT_MODEL} is missing: restore it with `git checkout models/default.pt`")
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing: restore it with `git checkout keypoints/assets/default.pt`")
     return load_predictor_model()
 
 
