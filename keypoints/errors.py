@@ -30,6 +30,10 @@ class ImageError(KeypointsError):
     """A photo cannot be read: missing, empty, not an image, or truncated."""
 
 
+class BoxError(KeypointsError):
+    """Face boxes given to the predictor are not (N, 4) finite numbers of positive size."""
+
+
 class NoPhotosError(KeypointsError):
     """The paths given to the predictor hold no photos."""
 

@@ -1,25 +1,32 @@
 """Keypoints in Python in one line: ``faces = Predictor()("photo.jpg")``.
 
 The predictor loads the shipped model and the face detector once; each call
-finds the faces of one image and returns their boxes, keypoints and scores::
+finds the faces of an image (or of a list of images, one network batch for all)
+and returns them as :class:`~keypoints.faces.Faces`::
 
     from keypoints import Predictor
 
     predict = Predictor()                      # the shipped model and detector, loaded once
     faces = predict("photo.jpg")               # or an RGB array, a gray one, a PIL image
-    faces.keypoints                            # (N, 15, 2) image pixels, x then y
+    for face in faces:                         # largest first
+        face.box, face.keypoints, face.error_px, face.yaw   # (4,), (15, 2) image pixels, px, degrees
+    faces.keypoints                            # (N, 15, 2): the arrays, for vector work
     picture = faces.draw()                     # an annotated copy, in the input's channel order
+    many = predict([image_a, image_b])         # a list of Faces, the network batched across the images
+    mine = predict(image_a, boxes=[[x, y, w, h]])  # your own boxes: no detection, framed as the detector's
 """
 
 import math
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from keypoints.data.schema import KEYPOINTS
-from keypoints.errors import ImageError
+from keypoints.errors import BoxError, ImageError
+from keypoints.faces import Face, Faces
+
+__all__ = ["Face", "Faces", "Predictor", "card_warnings", "to_bgr"]
 
 CHANNELS = ("rgb", "bgr")
 
@@ -55,48 +62,6 @@ def card_warnings(card, path="the model"):
     return found
 
 
-@dataclass
-class Faces:
-    """The faces found in one image, largest first.
-
-    Attributes
-    ----------
-    boxes : ndarray of float64, shape (N, 4)
-        ``x, y, w, h`` in image pixels.
-    keypoints : ndarray of float64, shape (N, 15, 2)
-        ``x, y`` in image pixels, in :data:`keypoints.data.schema.KEYPOINTS` order.
-    scores : ndarray of float64, shape (N,)
-        The detector's confidence in [0, 1]; NaN for a detector that gives none.
-    names : tuple of str
-        The 15 keypoint names.
-    """
-
-    boxes: np.ndarray
-    keypoints: np.ndarray
-    scores: np.ndarray
-    names: tuple
-    _image: np.ndarray  # BGR uint8 copy of the input, for draw()
-    _channels: str
-
-    def __len__(self):
-        return len(self.boxes)
-
-    def draw(self):
-        """A copy of the image with each face's box and keypoints drawn (sized to the face, coloured by part).
-
-        Returns
-        -------
-        ndarray of uint8, shape (H, W, 3)
-            In the input's channel order: RGB for an RGB array, a path or a PIL image; BGR for ``channels="bgr"``.
-        """
-        import cv2
-
-        from keypoints.predict.draw import draw_faces
-
-        drawn = draw_faces(self._image.copy(), self.boxes, self.keypoints)
-        return drawn if self._channels == "bgr" else cv2.cvtColor(drawn, cv2.COLOR_BGR2RGB)
-
-
 class Predictor:
     """Faces and their 15 keypoints in any image; the model and detector are loaded once.
 
@@ -127,35 +92,118 @@ class Predictor:
         for message in card_warnings(self.model.card, self.model.path):
             warnings.warn(message, UserWarning, stacklevel=2)
 
-    def __call__(self, image, channels="rgb"):
-        """Find the faces of one image and predict their keypoints.
+    def __call__(self, image, channels="rgb", boxes=None):
+        """Find the faces of an image, or of a list of images, and predict their keypoints.
 
         Parameters
         ----------
-        image : str, Path, ndarray or PIL.Image.Image
+        image : str, Path, ndarray, PIL.Image.Image, or a list of them
             A photo file; an array of shape (H, W) (gray), (H, W, 1) or (H, W, 3), uint8 or float in [0, 1];
-            or a PIL image. The caller's array is never changed.
+            or a PIL image. A list (or tuple) of them is predicted together: the network sees the faces of all
+            the images in one batch per pass. The caller's arrays are never changed.
         channels : {"rgb", "bgr"}
             The order of a 3-channel array's channels: ``"bgr"`` for arrays from OpenCV.
+        boxes : array-like of shape (N, 4), optional
+            Your own face boxes, ``x, y, w, h`` in image pixels (a list of such arrays for a list of images):
+            detection is skipped and each box is framed as the Haar detector's boxes are
+            (:func:`keypoints.predict.crop.crop_for_box`); the faces keep the boxes' order and get NaN scores.
 
         Returns
         -------
-        Faces
+        Faces, or list of Faces
+            One :class:`~keypoints.faces.Faces` per image, for a list.
 
         Raises
         ------
         ImageError
             A file that cannot be read, or an array that is not an image (empty, 4 channels, float outside
-            [0, 1], another dtype); the message says what to pass instead.
+            [0, 1], another dtype); the message says what to pass instead, and which image of a list.
+        BoxError
+            Boxes that are not (N, 4), not finite, or not of positive size; or not one array per image.
         """
-        from keypoints.predict.pipeline import predict_image
+        many = isinstance(image, (list, tuple))
+        images = list(image) if many else [image]
+        if boxes is None:
+            given = [None] * len(images)
+        elif many:
+            if not isinstance(boxes, (list, tuple)) or len(boxes) != len(images):
+                count = len(boxes) if isinstance(boxes, (list, tuple)) else "not a list"
+                raise BoxError(f"boxes: give one (N, 4) array per image, a list of {len(images)}; got {count}")
+            given = [as_boxes(b, f"boxes[{i}]") for i, b in enumerate(boxes)]
+        else:
+            given = [as_boxes(boxes)]
+        pictures = []
+        for index, one in enumerate(images):
+            try:
+                pictures.append(to_bgr(one, channels))
+            except ImageError as error:
+                raise ImageError(f"image {index} of {len(images)}: {error}" if many else str(error)) from None
+        found = self._predict([bgr for bgr, _ in pictures], given)
+        faces = [_as_faces(f, bgr, order) for f, (bgr, order) in zip(found, pictures)]
+        return faces if many else faces[0]
 
-        bgr, channels = to_bgr(image, channels)
-        found = predict_image(bgr, self.model, self.detector, draw=False)
-        boxes = np.array([f.box for f in found], dtype=np.float64).reshape(-1, 4)
-        points = np.array([f.keypoints for f in found], dtype=np.float64).reshape(-1, len(KEYPOINTS), 2)
-        scores = np.array([_score(f) for f in found], dtype=np.float64)
-        return Faces(boxes, points, scores, KEYPOINTS, bgr, channels)
+    def _predict(self, images, boxes):
+        """The PhotoFace lists of BGR images; ``boxes[i]`` None detects image ``i``'s faces."""
+        import cv2
+
+        from keypoints.predict.pipeline import predict_faces, predict_image
+
+        found = []
+        for bgr, given in zip(images, boxes):
+            if given is None:
+                found.append(predict_image(bgr, self.model, self.detector, draw=False))
+            else:
+                found.append(predict_faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), given, self.model))
+        return found
+
+
+def as_boxes(boxes, name="boxes"):
+    """Boxes a caller gave as a float64 (N, 4) array of ``x, y, w, h``.
+
+    Raises
+    ------
+    BoxError
+        Not (N, 4) numbers, not finite, or a width or height that is not positive.
+    """
+    try:
+        array = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise BoxError(f"{name}: expected numbers x, y, w, h per face, got {type(boxes).__name__}") from None
+    if array.size == 0:
+        return np.zeros((0, 4))
+    if array.ndim == 1 and array.shape[0] == 4:
+        array = array[None]
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise BoxError(f"{name}: expected shape (N, 4), x, y, w, h per face; got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise BoxError(f"{name}: holds NaN or infinite values; every box needs finite x, y, w, h")
+    bad = np.flatnonzero((array[:, 2] <= 0) | (array[:, 3] <= 0))
+    if len(bad):
+        raise BoxError(f"{name}[{bad[0]}] = {array[bad[0]].tolist()}: width and height must be positive")
+    return array
+
+
+def _as_faces(found, bgr, channels):
+    """:class:`Faces` from the pipeline's PhotoFace list for one image (its BGR copy kept for draw())."""
+    from keypoints.predict.pose import head_pose
+
+    count, size = len(found), (bgr.shape[1], bgr.shape[0])
+    points = np.array([f.keypoints for f in found], dtype=np.float64).reshape(count, len(KEYPOINTS), 2)
+    errors = np.array([f.error_px for f in found], dtype=np.float64)
+    per_keypoint = np.array(
+        [getattr(f, "keypoint_errors_px", np.full(len(KEYPOINTS), np.nan)) for f in found], dtype=np.float64
+    ).reshape(count, len(KEYPOINTS))
+    return Faces(
+        boxes=np.array([f.box for f in found], dtype=np.float64).reshape(count, 4),
+        keypoints=points,
+        scores=np.array([_score(f) for f in found], dtype=np.float64),
+        errors_px=errors,
+        keypoint_errors_px=per_keypoint,
+        poses=head_pose(points, size),
+        size=size,
+        _image=bgr,
+        _channels=channels,
+    )
 
 
 def to_bgr(image, channels="rgb"):
