@@ -102,13 +102,16 @@ def test_cli_writes_annotated_copies_csv_and_html(tmp_path, mean_model_file, fac
 
     table = pd.read_csv(out / "keypoints.csv")
     assert tuple(table.columns) == CSV_COLUMNS
-    assert tuple(table.columns[8:]) == KEYPOINT_COLUMNS
+    assert tuple(table.columns[12:]) == KEYPOINT_COLUMNS
+    assert tuple(table.columns[6:12]) == ("score", "error_px", "error_eye_share", "yaw", "pitch", "roll")
     # Haar gives no score; this test model has no mirror axis in its card, so no mirror pass and no estimate
     assert table["score"].isna().all() and table["error_px"].isna().all()
     assert table["file"].tolist() == [str(photos / "<b>x</b>.png"), str(two), str(two)]
     assert table["face"].tolist() == [0, 0, 1]
     rows = table[table["file"] == str(two)]
-    assert rows["box_w"].iloc[0] >= rows["box_w"].iloc[1]  # largest face first
+    # reading order: the two faces share a row, so the left one (the smaller) is face 0
+    assert rows["box_x"].iloc[0] < rows["box_x"].iloc[1] and rows["box_w"].iloc[0] < rows["box_w"].iloc[1]
+    assert np.isfinite(rows[["yaw", "pitch", "roll"]].to_numpy()).all()  # the pose needs no mirror pass
     # each row's keypoints lie on one of the two pasted faces, one row each
     found = rows[list(KEYPOINT_COLUMNS)].to_numpy().reshape(-1, 15, 2)
     matched = sorted(int(np.argmin([nme(f, t) for t in truths])) for f in found)

@@ -100,8 +100,9 @@ def test_csv_has_a_row_per_frame_per_face_with_frame_time_and_a_stable_track(tmp
     assert "walk.avi: 50 frames, 1 face track" in out
     assert f"1 video, 50 frames, 1 face track; results in {tmp_path}/" in out
     page = (tmp_path / "index.html").read_text()
-    assert '<a href="walk.mp4"><img class="photo" src="walk.jpg"' in page
-    assert page.count('class="face"') == 0  # a video is shown as its first frame, not 50 faces
+    assert '<video class="photo" controls preload="metadata" poster="walk.jpg" src="walk.mp4"' in page
+    assert page.count('class="face"') == 0  # a video is shown as the video, not 50 faces
+    assert '<h1 id="counts">1 video, 50 frames, 1 face track</h1>' in page  # not "1 photo, 50 faces"
 
 
 def test_smoothing_lowers_the_jitter_on_a_still_stretch(tmp_path, model, face_photo):

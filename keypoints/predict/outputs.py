@@ -1,8 +1,9 @@
 """What the predictor writes: annotated photos, face crops, ``keypoints.csv``, ``results.json`` and ``index.html``.
 
-Faces are numbered from 0 in each photo, largest first: the ``face`` column of
-``keypoints.csv``, the ``face`` field of ``results.json`` and the number on the
-page are one numbering.
+Faces are numbered from 0 in each photo in reading order (rows from the top, each
+from the left; :func:`keypoints.predict.face_figures.reading_order`): the ``face``
+column of ``keypoints.csv``, the ``face`` field of ``results.json``, the number
+drawn on the annotated photo and the one on the page are one numbering.
 """
 
 import html
@@ -20,11 +21,15 @@ import pandas as pd
 from keypoints.atomic import ESCAPE
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
 from keypoints.predict.draw import PART_COLOURS, draw_faces, draw_photo_faces, part_of
+from keypoints.predict.face_figures import draw_numbers, face_figures, figures_html, numbered
 
-CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", "score", "error_px", *KEYPOINT_COLUMNS)
-"""One row per face: the photo, the face's number in it (from 0, largest
-first), the detector's box, its score (empty for Haar, which gives none), the
-estimated mean keypoint error in pixels, and the 30 Kaggle columns, all in photo pixels."""
+FIGURE_COLUMNS = ("score", "error_px", "error_eye_share", "yaw", "pitch", "roll")
+"""The per-face figures (:mod:`keypoints.predict.face_figures`): the detector's score (0 to 1; empty for Haar),
+the estimated mean keypoint error in photo pixels and as a share of the eye distance, the head pose in degrees."""
+
+CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", *FIGURE_COLUMNS, *KEYPOINT_COLUMNS)
+"""One row per face: the photo, the face's number in it (from 0, reading order),
+the detector's box, the figures of ``FIGURE_COLUMNS``, and the 30 Kaggle columns, all in photo pixels."""
 
 VIDEO_COLUMNS = ("frame", "time_s", "track")
 """Added after ``face`` when a video is among the results: its frame (from 0), the frame's time in
@@ -40,9 +45,6 @@ FACE_SIDE = 256
 FACE_MARGIN = 1.5
 """Side of the crop around a face / side of the detector's box: the whole head and some background
 (see docs/decisions.md, "The results page's face crops")."""
-
-FACE_SCORES = (("score", "detector score", "{:.2f}"), ("error_px", "estimated keypoint error", "{:.1f} px"))
-"""Per-face figures shown and exported when a face carries them: attribute, label, format (NaN or absent: left out)."""
 
 DIR_FACES = "faces"
 """Subfolder of the output folder for the zoomed face crops."""
@@ -69,16 +71,6 @@ def result_names(photos):
         used.add(name.lower())
         names[path] = name
     return names
-
-
-def face_scores(face):
-    """The per-face figures of ``FACE_SCORES`` this face carries, as ``{attribute: float}``."""
-    found = {}
-    for attribute, _, _ in FACE_SCORES:
-        value = getattr(face, attribute, None)
-        if value is not None and math.isfinite(float(value)):
-            found[attribute] = float(value)
-    return found
 
 
 def face_crop(image, box, keypoints, side=FACE_SIDE, margin=FACE_MARGIN):
@@ -131,9 +123,11 @@ def write_photo_images(result, out_dir, name):
     out_dir = Path(out_dir)
     faces = result.faces
     annotated = draw_photo_faces(result.image.copy(), faces)  # doubtful faces dashed and red
+    order = numbered(faces)
+    draw_numbers(annotated, [face.box for _, face in order], [number for number, _ in order])
     result.output = _write_jpeg(out_dir / name, annotated)
     result.crops = []
-    for number, face in enumerate(faces):
+    for number, face in order:
         crop = face_crop(result.image, face.box, face.keypoints)
         result.crops.append(_write_jpeg(out_dir / DIR_FACES / f"{Path(name).stem}-face{number}.jpg", crop))
 
@@ -145,12 +139,13 @@ def results_table(results):
     columns = [*CSV_COLUMNS[:2], *VIDEO_COLUMNS, *CSV_COLUMNS[2:]] if videos else list(CSV_COLUMNS)
     rows = []
     for result in results:
-        for number, face in enumerate(result.faces):
+        for number, face in _in_order(result):
             if hasattr(face, "frame"):
                 number_and_video = (face.face, face.frame, face.time_s, face.track)
             else:
                 number_and_video = (number, None, None, None) if videos else (number,)
-            confidence = [getattr(face, "score", float("nan")), getattr(face, "error_px", float("nan"))]
+            figures = face_figures(face, result.size)
+            confidence = [figures.get(name, float("nan")) for name in FIGURE_COLUMNS]
             rows.append([str(result.path), *number_and_video, *face.box, *confidence, *face.keypoints.ravel().tolist()])
     table = pd.DataFrame(rows, columns=columns)
     whole = ("face", "frame", "track", "box_x", "box_y", "box_w", "box_h") if videos else CSV_COLUMNS[1:6]
@@ -209,21 +204,21 @@ def results_document(results, about=None, created=None):
     dict
         ``format``, ``version``, ``created``, ``model`` and ``photos``: per photo ``path``, ``width``,
         ``height``, ``error``, ``annotated`` and ``faces``; per face ``face`` (its number), ``box``
-        (``x, y, w, h``), the scores it carries and ``keypoints`` (``{name: {"x": .., "y": ..}}``,
-        photo pixels, NaN as null).
+        (``x, y, w, h``), the figures of ``FIGURE_COLUMNS`` it carries and ``keypoints``
+        (``{name: {"x": .., "y": ..}}``, photo pixels, NaN as null).
     """
     photos = []
     for result in results:
         width, height = result.size or (None, None)
         faces = []
-        for number, face in enumerate(result.faces):
+        for number, face in _in_order(result):
             video = {k: getattr(face, k) for k in VIDEO_COLUMNS} if hasattr(face, "frame") else {}
             faces.append(
                 {
                     "face": getattr(face, "face", number),
                     **video,
                     "box": dict(zip("xywh", (int(v) for v in face.box))),
-                    **face_scores(face),
+                    **face_figures(face, result.size),
                     "keypoints": {
                         name: {"x": _finite(px), "y": _finite(py)} for name, (px, py) in zip(KEYPOINTS, face.keypoints)
                     },
@@ -277,15 +272,16 @@ def write_html(path, results, about=None, links=("keypoints.csv",)):
     about = about or {}
     read = [r for r in results if r.error is None]
     unreadable = [r for r in results if r.error is not None]
-    n_faces = sum(len(r.faces) for r in read)
-    n_empty = sum(1 for r in read if not r.faces)
+    photos = [r for r in read if not hasattr(r, "frames")]
+    n_faces = sum(len(r.faces) for r in photos)
+    n_empty = sum(1 for r in photos if not r.faces)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>keypoints: results</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f'<header><h1 id="counts">{_plural(len(read), "photo")}, {_plural(n_faces, "face")}</h1>',
+        f'<header><h1 id="counts">{_counts(photos, n_faces, [r for r in read if hasattr(r, "frames")])}</h1>',
         f'<p class="counts">{_plural(n_empty, "photo")} without a face; '
         f"{_plural(len(unreadable), 'file')} could not be read.</p>",
         _about_html(about),
@@ -313,7 +309,7 @@ _STYLE = (
     ".swatch{display:inline-block;width:.9em;height:.9em;border-radius:50%;border:1px solid #000;"
     "vertical-align:middle;margin-right:.3em}"
     "section.photo{border-bottom:1px solid #eee;padding:1em 0}"
-    "img.photo{max-width:100%;max-height:480px;display:block;margin:.5em 0}"
+    "img.photo,video.photo{max-width:100%;max-height:480px;display:block;margin:.5em 0}"
     ".faces{display:flex;flex-wrap:wrap;gap:1em}"
     "article.face{border:1px solid #ccc;border-radius:6px;padding:.5em;width:256px}"
     "article.face img{width:256px;height:256px;display:block;image-rendering:auto}"
@@ -331,7 +327,7 @@ def _about_html(about):
             model += f" ({html.escape(str(about['network']))})"
         rows.append(("model", model))
     if about.get("valid_rmse_px") is not None:
-        text = f"{about['valid_rmse_px']:.3f} px on people it never saw"
+        text = f"{about['valid_rmse_px']:.3f} px in the network's 96 x 96 px face crops, on people it never saw"
         rows.append(("validation RMSE", text))
     if about.get("data"):
         data = html.escape(str(about["data"]))
@@ -383,14 +379,14 @@ def _photo_html(index, result, page_dir):
         return "\n".join(lines)
     lines.append('<div class="faces">')
     crops = getattr(result, "crops", None) or []
-    for number, face in enumerate(result.faces):
-        lines.append(_face_html(number, face, crops[number] if number < len(crops) else None))
+    for number, face in numbered(result.faces):
+        lines.append(_face_html(number, face, crops[number] if number < len(crops) else None, result.size))
     lines.append("</div></section>")
     return "\n".join(lines)
 
 
 def _video_html(index, result, page_dir):
-    """A video: its first annotated frame, linked to the annotated video."""
+    """A video: the annotated video in a ``<video>`` element (its first annotated frame as the poster)."""
     name = html.escape(str(result.path))
     width, height = result.size or ("?", "?")
     lines = [
@@ -401,18 +397,23 @@ def _video_html(index, result, page_dir):
     ]
     if result.output and result.video:
         lines.append(
-            f'<a href="{quote(result.video.name)}"><img class="photo" src="{quote(result.output.name)}" '
-            f'alt="{html.escape(str(result.path), quote=True)}: its first frame with keypoints; '
-            'click for the annotated video"></a>'
+            f'<video class="photo" controls preload="metadata" poster="{quote(result.output.name)}" '
+            f'src="{quote(result.video.name)}" title="{html.escape(str(result.path), quote=True)} with its '
+            f'keypoints"><a href="{quote(result.video.name)}">the annotated video</a></video>'
         )
     lines.append("</section>")
     return "\n".join(lines)
 
 
-def _face_html(number, face, crop):
-    scores = face_scores(face)
-    labels = {attribute: (label, fmt) for attribute, label, fmt in FACE_SCORES}
-    details = "".join(f"<li>{labels[k][0]}: {labels[k][1].format(v)}</li>" for k, v in scores.items())
+def _in_order(result):
+    """A result's faces with their numbers: a photo's in reading order, a video's rows as they come."""
+    if hasattr(result, "frames"):
+        return list(enumerate(result.faces))
+    return numbered(result.faces)
+
+
+def _face_html(number, face, crop, size):
+    details = figures_html(face_figures(face, size))
     x, y, w, h = (int(v) for v in face.box)
     image = (
         f'<img src="{quote(DIR_FACES + "/" + crop.name)}" alt="face {number} zoomed, with its keypoints">'
@@ -437,6 +438,15 @@ def _relative(target, start):
         return Path(os.path.relpath(Path(target).resolve(), Path(start).resolve())).as_posix()
     except ValueError:  # another drive on Windows
         return Path(target).resolve().as_uri()
+
+
+def _counts(photos, n_faces, videos):
+    """The page's headline: photos and their faces, then videos, their frames and face tracks, counted apart."""
+    parts = [f"{_plural(len(photos), 'photo')}, {_plural(n_faces, 'face')}"] if photos or not videos else []
+    if videos:
+        frames, tracks = sum(v.frames for v in videos), sum(v.tracks for v in videos)
+        parts.append(f"{_plural(len(videos), 'video')}, {_plural(frames, 'frame')}, {_plural(tracks, 'face track')}")
+    return "; ".join(parts)
 
 
 def _plural(count, noun):

@@ -6,8 +6,8 @@ centres lie 63 mm apart, the mean adult interpupillary distance) with a depth pe
 keypoint from the usual proportions of an adult face (:data:`DEPTH_MM`): the nose
 tip 30 mm in front of the eyes' centres, the mouth corners 4 mm in front, the inner
 and outer eye corners 5 and 12 mm behind. So the training faces' mean is about the
-frontal pose (within 2.5 degrees), by construction. The fit uses the nine keypoints of
-:data:`POSE_KEYPOINTS`.
+frontal pose (within 2.5 degrees), by construction. The fit uses the eight keypoints of
+:data:`POSE_KEYPOINTS`: those that expressions move least.
 
 Signs, for a face seen by the camera (image x to the right, y down):
 
@@ -16,11 +16,14 @@ Signs, for a face seen by the camera (image x to the right, y down):
 - **roll** > 0: the face turns counter-clockwise in the image, as a photo turned by
   ``cv2.getRotationMatrix2D(centre, +angle, 1)`` turns it.
 
-The camera is a pinhole with a focal length of the image's longer side in pixels
-(a horizontal field of view of 53 degrees for a landscape photo, an ordinary
-lens) and its principal point at the image centre; angles are those of the head
-in the camera's frame. The rotation is decomposed as ``Rz(-roll) @ Ry(-yaw) @ Rx(-pitch)``
-in OpenCV's camera axes (x right, y down, z forward), roll applied last.
+The angles are those of the head against the line of sight, from the camera to the
+face: yaw and pitch 0 face the camera, wherever the face lies in the photo, and a
+photo cropped around the face gives the same angles as the whole. The camera is a
+pinhole with a focal length of the image's longer side in pixels (a horizontal field
+of view of 53 degrees for a landscape photo, an ordinary lens) looking straight at
+the face: its principal point is where the generic face's origin projects. The
+rotation is decomposed as ``Rz(-roll) @ Ry(-yaw) @ Rx(-pitch)`` in OpenCV's camera
+axes (x right, y down, z forward), roll applied last.
 """
 
 import cv2
@@ -63,11 +66,14 @@ POSE_KEYPOINTS = (
     "right_eye_inner_corner",
     "right_eye_outer_corner",
     "nose_tip",
-    "mouth_left_corner",
-    "mouth_right_corner",
+    "mouth_center_top_lip",
 )
-"""The keypoints the pose is fitted to: those fixed to the skull. Eyebrows rise and the lower lip drops with
-expression, which the fit would read as pitch (see docs/decisions.md, "Head pose")."""
+"""The keypoints the pose is fitted to: those that expressions move least. Eyebrows rise, a smile lifts the mouth
+corners and an open mouth drops the lower lip, which the fit would read as pitch (see docs/decisions.md,
+"Head pose")."""
+
+ITERATIONS = 3
+"""Fits per face, each with the principal point moved to where the last put the face's origin."""
 
 _FIT = [KEYPOINTS.index(name) for name in POSE_KEYPOINTS]
 
@@ -87,21 +93,22 @@ FACE_MODEL_MM = _face_model()
 z away from the camera)."""
 
 
-def camera_matrix(image_size):
-    """The pinhole camera assumed for a photo: focal length its longer side, principal point its centre.
+def camera_matrix(image_size, centre):
+    """The pinhole camera assumed for a face: focal length the image's longer side, looking at ``centre``.
 
     Parameters
     ----------
     image_size : tuple of int
         ``(width, height)`` in pixels.
+    centre : sequence of float
+        The principal point, image pixels ``x, y``.
 
     Returns
     -------
     ndarray of float64, shape (3, 3)
     """
-    width, height = (float(v) for v in image_size)
-    focal = max(width, height)
-    return np.array([[focal, 0.0, width / 2 - 0.5], [0.0, focal, height / 2 - 0.5], [0.0, 0.0, 1.0]])
+    focal = float(max(image_size))
+    return np.array([[focal, 0.0, float(centre[0])], [0.0, focal, float(centre[1])], [0.0, 0.0, 1.0]])
 
 
 def rotation(yaw, pitch, roll):
@@ -132,7 +139,7 @@ def project(yaw, pitch, roll, image_size, centre, distance_mm=600.0):
     image_size : tuple of int
         ``(width, height)``.
     centre : sequence of float
-        Where the face's centre lands, image pixels ``x, y``.
+        Where the face's origin lands, image pixels ``x, y``: the camera looks straight at it.
     distance_mm : float
         From the camera to the face's centre.
 
@@ -140,9 +147,8 @@ def project(yaw, pitch, roll, image_size, centre, distance_mm=600.0):
     -------
     ndarray of float64, shape (15, 2)
     """
-    camera = camera_matrix(image_size)
-    ray = np.linalg.solve(camera, np.array([centre[0], centre[1], 1.0]))
-    translation = ray / np.linalg.norm(ray) * distance_mm
+    camera = camera_matrix(image_size, centre)
+    translation = np.array([0.0, 0.0, distance_mm])  # on the line of sight
     rvec, _ = cv2.Rodrigues(rotation(yaw, pitch, roll))
     points, _ = cv2.projectPoints(FACE_MODEL_MM, rvec, translation, camera, None)
     return points.reshape(-1, 2)
@@ -166,13 +172,21 @@ def head_pose(keypoints, image_size):
     points = np.asarray(keypoints, dtype=np.float64)
     single = points.ndim == 2
     points = points.reshape(-1, len(KEYPOINTS), 2)
-    camera = camera_matrix(image_size)
     poses = np.full((len(points), 3), np.nan)
     for index, face in enumerate(points):
-        if not np.isfinite(face).all():
-            continue
-        # SQPnP: a global minimum; the iterative solver can land on a mirror solution behind the camera
-        ok, rvec, _ = cv2.solvePnP(FACE_MODEL_MM[_FIT], face[_FIT], camera, None, flags=cv2.SOLVEPNP_SQPNP)
-        if ok:
-            poses[index] = angles(cv2.Rodrigues(rvec)[0]) + 0.0  # + 0.0: no -0.0 in the outputs
+        if np.isfinite(face).all():
+            poses[index] = _fit(face[_FIT], image_size)
     return poses[0] if single else poses
+
+
+def _fit(points, image_size):
+    """Yaw, pitch, roll (3,) of one face's ``POSE_KEYPOINTS`` (8, 2), the camera looking at the face's origin."""
+    centre = points.mean(axis=0)
+    for _ in range(ITERATIONS):
+        camera = camera_matrix(image_size, centre)
+        # SQPnP: a global minimum; the iterative solver can land on a mirror solution behind the camera
+        ok, rvec, tvec = cv2.solvePnP(FACE_MODEL_MM[_FIT], points, camera, None, flags=cv2.SOLVEPNP_SQPNP)
+        if not ok or tvec[2, 0] <= 0:
+            return np.full(3, np.nan)
+        centre = (camera @ tvec[:, 0])[:2] / tvec[2, 0]  # where the face's origin lies: look straight at it
+    return angles(cv2.Rodrigues(rvec)[0]) + 0.0  # + 0.0: no -0.0 in the outputs
