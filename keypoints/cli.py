@@ -225,7 +225,7 @@ def _add_bench(subcommands):
 
 
 def _add_predict(subcommands):
-    from keypoints.predict.tracking import DETECT_EVERY
+    from keypoints.predict.options import DETECT_EVERY
 
     predict = subcommands.add_parser("predict", help="find faces in photos and draw their keypoints")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")

@@ -196,6 +196,7 @@ def predict(args):
     from keypoints.errors import NoPhotosError
     from keypoints.predict import predict_photos
     from keypoints.predict.detect import make_detector
+    from keypoints.predict.options import PredictOptions
 
     def report(result):
         if hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
@@ -214,21 +215,24 @@ def predict(args):
     model = load_predictor_model(args.model)
     for warning in card_warnings(model.card, model.path):
         print(f"warning: {warning}", file=sys.stderr)
+    options = PredictOptions(  # the same for photos and videos
+        keep_low_score=args.keep_low_score,
+        align=not args.no_align,
+        refine=args.refine,
+        smooth=not args.no_smooth,
+        **({} if args.detect_every is None else {"detect_every": args.detect_every}),
+    )
     try:
         summary = predict_photos(
             args.paths,
             model,
             args.out or paths.RESULTS_DIR,
             on_result=report,
-            refine=args.refine,
+            options=options,
             images=not args.no_images,
             json=args.json,
-            smooth=not args.no_smooth,
-            detect_every=args.detect_every,
             progress=sys.stderr.isatty(),
             detector=make_detector(args.detector, min_score=args.min_score),
-            keep_low_score=args.keep_low_score,
-            align=not args.no_align,
         )
     except NoPhotosError as error:
         print_error(error)

@@ -22,6 +22,14 @@ class ModelFileError(KeypointsError):
     """A model file is missing, not one of ours, or does not match its network."""
 
 
+class DetectorFileError(ModelFileError):
+    """The face detector's model file is missing or is not the file the package shipped."""
+
+
+class DetectorError(KeypointsError):
+    """A face detector cannot be made as asked: an unknown name, or a setting out of its range."""
+
+
 class TrainingError(KeypointsError):
     """Training cannot go on (for example the loss became NaN or infinite)."""
 
@@ -32,6 +40,10 @@ class ImageError(KeypointsError):
 
 class BoxError(KeypointsError):
     """Face boxes given to the predictor are not (N, 4) finite numbers of positive size."""
+
+
+class VideoError(KeypointsError):
+    """A video cannot be read, or was cut short."""
 
 
 class NoPhotosError(KeypointsError):

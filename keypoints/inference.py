@@ -5,6 +5,8 @@ The one place that scales faces in, runs the module and scales keypoints out
 the fully-convolutional windows and the benchmarks call it.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -97,3 +99,18 @@ def predict_pixels_flip_averaged(module, images, columns, mirror_sum, **kwargs):
     mirrored = predict_pixels(module, np.ascontiguousarray(images[..., ::-1]), **kwargs)
     _, back = flip_horizontal(images[:0], mirrored, columns, scaled=False, mirror_sum=mirror_sum)
     return ((straight + back) / 2).astype(np.float32)
+
+
+@contextmanager
+def one_thread():
+    """Run PyTorch on one thread inside the block, then restore the setting.
+
+    A photo's few faces are too little work to share out, and on a busy machine waiting threads
+    cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

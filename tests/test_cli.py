@@ -48,9 +48,9 @@ def help_of(command, capsys):
 
 def test_the_help_takes_its_defaults_from_their_owners(monkeypatch, capsys):
     from keypoints.data import transforms
-    from keypoints.predict import tracking
+    from keypoints.predict import options
 
-    monkeypatch.setattr(tracking, "DETECT_EVERY", 7)
+    monkeypatch.setattr(options, "DETECT_EVERY", 7)
     monkeypatch.setattr(transforms, "REAL_FACES_MIRROR_SUM", 96.5)
     monkeypatch.setattr(transforms, "MIRROR_SUM", 94)
     assert "look for new faces every N frames (default: 7);" in help_of("predict", capsys)

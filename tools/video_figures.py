@@ -15,7 +15,8 @@ import numpy as np
 
 from keypoints.predict import load_predictor_model
 from keypoints.predict.clips import labelled_photo, make_clip
-from keypoints.predict.video import make_detector, measure_clip, track_clip
+from keypoints.predict.detect import make_detector
+from keypoints.predict.video_accuracy import measure_clip, track_clip
 
 KEYS = (
     "nme_photo",

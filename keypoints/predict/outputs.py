@@ -125,11 +125,11 @@ def write_photo_images(result, out_dir, name):
     annotated = draw_photo_faces(result.image.copy(), faces)  # doubtful faces dashed and red
     order = numbered(faces)
     draw_numbers(annotated, [face.box for _, face in order], [number for number, _ in order])
-    result.output = _write_jpeg(out_dir / name, annotated)
+    result.output = write_jpeg(out_dir / name, annotated)
     result.crops = []
     for number, face in order:
         crop = face_crop(result.image, face.box, face.keypoints)
-        result.crops.append(_write_jpeg(out_dir / DIR_FACES / f"{Path(name).stem}-face{number}.jpg", crop))
+        result.crops.append(write_jpeg(out_dir / DIR_FACES / f"{Path(name).stem}-face{number}.jpg", crop))
 
 
 def results_table(results):
@@ -184,7 +184,7 @@ def model_summary(model, detector=None):
         "valid_rmse_px": card.get("best_valid_rmse_px"),
         "synthetic_data": card.get("synthetic_data"),
         "data": card.get("data"),
-        "detector": None if detector is None else getattr(detector, "name", type(detector).__name__),
+        "detector": None if detector is None else getattr(detector, "name", None) or type(detector).__name__,
     }
 
 
@@ -461,7 +461,8 @@ def _now():
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _write_jpeg(path, image):
+def write_jpeg(path, image):
+    """Write a BGR image (H, W, 3) as a JPEG of quality 90, atomically (see :func:`_write_atomic`). Returns the path."""
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         from keypoints.errors import ImageError

@@ -5,25 +5,24 @@ Entry points (the benchmarks time :func:`predict_file`)::
     model = load_predictor_model(path_or_None)          # once
     detector = make_detector("yunet")                    # once; or "haar"
     result = predict_file("photo.jpg", model, detector)  # read -> detect -> align -> predict -> draw
+    predict_file("photo.jpg", model, detector, options=PredictOptions(keep_low_score=True, align=False))
     result.faces[0].keypoints                            # (15, 2) photo pixels
     result.faces[0].score, result.faces[0].error_px      # detector score, estimated keypoint error
 
 :mod:`keypoints.predict.batch` runs it over many photos and videos and writes the results.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError
 from keypoints.guards import check_finite_predictions
-from keypoints.inference import predict_pixels
+from keypoints.inference import one_thread, predict_pixels
 from keypoints.predict.align import (
     aligned_to_photo,
     clip_to_aligned,
@@ -44,8 +43,9 @@ from keypoints.predict.crop import (
 )
 from keypoints.predict.detect import as_detections, make_detector
 from keypoints.predict.draw import draw_photo_faces
+from keypoints.predict.options import ALIGN, PredictOptions
 from keypoints.predict.read import read_photo
-from keypoints.predict.refine import refine_keypoints
+from keypoints.predict.refine import refine_keypoints, refine_windows
 
 REFINE_STEPS = 2
 """Crops re-fitted to the network's own keypoints before the final prediction: the
@@ -58,11 +58,6 @@ FLIP_AVERAGE = True
 """Average each face's keypoints with those of its mirror image, mirrored back: lower
 error, and the two predictions' disagreement gives the keypoint confidence. Each face then
 costs two passes (see docs/decisions.md, "Re-framing and flip averaging")."""
-
-ALIGN = True
-"""Turn each face upright from the detector's landmarks before cutting it (detectors
-without landmarks, Haar, are cut from their box, upright in the photo); see
-docs/decisions.md, "Rotated photos: faces found and NME"."""
 
 
 @dataclass
@@ -168,7 +163,6 @@ def predict_faces(
     landmarks=None,
     scores=None,
     align=ALIGN,
-    min_score=None,
 ):
     """Keypoints of the faces in given boxes of a gray photo, all in one batch.
 
@@ -177,7 +171,7 @@ def predict_faces(
     gray : ndarray of uint8, shape (H, W)
     boxes : ndarray, shape (F, 4), or Detections
         ``x, y, w, h`` from the detector; :class:`~keypoints.predict.detect.Detections` bring
-        their scores and landmarks.
+        their scores, landmarks and which are low-scored (``low``).
     model : LoadedModel
     refine_steps : int
         See ``REFINE_STEPS``.
@@ -195,8 +189,6 @@ def predict_faces(
     align : bool
         Turn faces with landmarks upright (see ``ALIGN``); without, they are framed from their
         landmarks but not turned.
-    min_score : float, optional
-        Faces scored below it are marked ``low_score``.
 
     Returns
     -------
@@ -206,6 +198,7 @@ def predict_faces(
     boxes = found.boxes
     landmarks = found.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64)
     scores = found.scores if scores is None else np.asarray(scores, dtype=np.float64)
+    low = found.low_scores
     if not len(boxes):
         return []
     order = column_indices(model.columns, KEYPOINT_COLUMNS)
@@ -234,7 +227,7 @@ def predict_faces(
             # --refine gives the last keypoints itself: no plain pass to throw away
             points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
             break
-        with _one_thread():
+        with one_thread():
             images = cut(gray, crops)
             if mirrored:
                 pixels, gaps = predict_with_disagreement(model.module, images, model.columns, mirror_sum)
@@ -250,7 +243,6 @@ def predict_faces(
     if windows is not None:
         gaps = np.full(len(crops), np.nan)  # the windows' average has no mirror pass
     errors = estimate_error(gaps, [c.side for c in crops])
-    threshold = -np.inf if min_score is None else min_score
     return [
         PhotoFace(
             tuple(int(v) for v in np.rint(box)),
@@ -258,14 +250,14 @@ def predict_faces(
             clip(p, crop),
             float(score),
             float(error),
-            bool(score < threshold),
+            bool(is_low),
             float(gap),
         )
-        for box, crop, p, score, error, gap in zip(boxes, crops, points, scores, errors, gaps)
+        for box, crop, p, score, error, is_low, gap in zip(boxes, crops, points, scores, errors, low, gaps)
     ]
 
 
-def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_STEPS, windows=None, **options):
+def predict_image(image, model, detector=None, draw=True, options=None, windows=None, refine_steps=REFINE_STEPS):
     """Faces and keypoints in a BGR photo already in memory: detect -> align -> predict -> draw.
 
     Parameters
@@ -273,32 +265,35 @@ def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_ST
     image : ndarray of uint8, shape (H, W, 3)
         BGR; drawn on (in place) when ``draw``.
     model : LoadedModel
-    detector : detector, optional
+    detector : FaceDetector, optional
         From :func:`keypoints.predict.detect.make_detector` (default: YuNet); made once and
-        passed in when predicting many photos.
+        passed in when predicting many photos. It applies its own ``min_score``.
     draw : bool
-    **options
-        ``keep_low_score`` (bool, default False: faces scored under the detector's ``min_score``
-        are left out) and ``align`` (see ``ALIGN``).
+    options : PredictOptions, optional
+        ``keep_low_score``, ``align`` and ``refine`` (default: ``PredictOptions()``).
+    windows : FullyConvolutional, optional
+        The model's fully-convolutional form for ``refine``, made once with
+        :func:`~keypoints.predict.refine.fully_convolutional_model` when predicting many photos;
+        given, the keypoints are refined.
+    refine_steps : int
+        See ``REFINE_STEPS``.
 
     Returns
     -------
     list of PhotoFace
     """
+    options = options or PredictOptions()
     detector = detector or make_detector()
-    keep_low_score = options.pop("keep_low_score", False)
+    windows = refine_windows(model, options, windows)
+    found = detector.detect(image, keep_low_score=options.keep_low_score)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    found = as_detections(detector.detect(image))
-    min_score = getattr(detector, "min_score", None)
-    faces = predict_faces(gray, found, model, refine_steps, windows, min_score=min_score, **options)
-    if not keep_low_score:
-        faces = [f for f in faces if not f.low_score]
+    faces = predict_faces(gray, found, model, refine_steps, windows, align=options.align)
     if draw and faces:
         draw_photo_faces(image, faces)
     return faces
 
 
-def predict_file(path, model, detector=None, draw=True, windows=None, **options):
+def predict_file(path, model, detector=None, draw=True, options=None, windows=None):
     """One photo end to end: read -> detect -> align -> predict -> draw (nothing is written).
 
     Parameters
@@ -309,8 +304,9 @@ def predict_file(path, model, detector=None, draw=True, windows=None, **options)
     detector : detector, optional
         Any detector from :func:`keypoints.predict.detect.make_detector` (default: YuNet).
     draw : bool
-    **options
-        As for :func:`predict_image` (``keep_low_score``, ``align``).
+    options : PredictOptions, optional
+    windows : FullyConvolutional, optional
+        As for :func:`predict_image`.
 
     Returns
     -------
@@ -322,20 +318,5 @@ def predict_file(path, model, detector=None, draw=True, windows=None, **options)
         image = read_photo(path)
     except ImageError as error:
         return PhotoResult(path, error=str(error))
-    faces = predict_image(image, model, detector, draw=draw, windows=windows, **options)
+    faces = predict_image(image, model, detector, draw, options, windows)
     return PhotoResult(path, faces, image, (image.shape[1], image.shape[0]))
-
-
-@contextmanager
-def _one_thread():
-    """Run PyTorch on one thread inside the block, then restore the setting.
-
-    A photo's few faces are too little work to share out, and on a busy machine waiting threads
-    cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)

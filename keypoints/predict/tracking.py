@@ -31,10 +31,6 @@ from keypoints.predict.crop import (
 )
 from keypoints.predict.smoothing import OneEuroFilter
 
-DETECT_EVERY = 30
-"""Frames between key frames, where the detector looks for faces; see docs/decisions.md,
-"How often to detect in a video"."""
-
 MATCH_OVERLAP = 0.3
 """A detector box is the same face as a track when their intersection over union exceeds this."""
 
@@ -105,18 +101,19 @@ def framing_of(crop, keypoints):
     return Framing(float(angle), crop.side / fit.side, tuple(float(v) for v in offset))
 
 
-def crop_like(crop, keypoints, framing=NO_FRAMING):
+def crop_like(crop, keypoints, framing=NO_FRAMING, turn=True):
     """The crop of ``crop``'s kind that frames ``keypoints`` (15, 2) for the next prediction.
 
     An upright ``Crop`` gives ``crop_for_keypoints``. An ``AlignedCrop`` gives the crop turned by the
     keypoints' own eye line, scaled and centred by ``reframe_on_keypoints``, then set on them as
     ``framing`` says (the first crop's, :func:`framing_of`): a track's crops keep the framing the photo
     path found from the detector's landmarks instead of drifting to where the network's own keypoints
-    settle (see docs/decisions.md, "Turned crops between key frames").
+    settle (see docs/decisions.md, "Turned crops between key frames"). With ``turn`` False (faces not
+    turned upright, ``--no-align``) it keeps ``crop``'s angle.
     """
     if not isinstance(crop, AlignedCrop):
         return crop_for_keypoints(keypoints)
-    angle = keypoints_angle(keypoints) + framing.angle
+    angle = keypoints_angle(keypoints) + framing.angle if turn else crop.angle
     fit = reframe_on_keypoints(keypoints, AlignedCrop(0.0, 0.0, 1.0, angle))
     cx, cy = crop_centre(fit) + _turn(angle) @ np.asarray(framing.offset) * fit.side
     return AlignedCrop(float(cx), float(cy), fit.side * framing.scale, angle)
@@ -169,6 +166,12 @@ class Track:
     smoother : OneEuroFilter or None
     confirmed : int
         The last frame where a detection confirmed it.
+    score : float
+        The detector's score of the face the track started from (NaN for a detector without one).
+    low_score : bool
+        That score was under the detector's ``min_score``.
+    turn : bool
+        Turn the crops with the face's eye line; False keeps them at the first crop's angle (``--no-align``).
     """
 
     number: int
@@ -178,10 +181,17 @@ class Track:
     confirmed: int = 0
     previous: np.ndarray = None  # the keypoints one frame earlier, for the motion
     framing: Framing = NO_FRAMING  # how the first crop sat on the first keypoints
+    score: float = float("nan")
+    low_score: bool = False
+    turn: bool = True
 
     @property
     def box(self):
         return box_of_crop(self.crop)
+
+    def crop_for(self, keypoints, crop=None):
+        """The crop of this track's kind that frames ``keypoints`` (15, 2) as its first was set (:func:`crop_like`)."""
+        return crop_like(self.crop if crop is None else crop, keypoints, self.framing, self.turn)
 
     def next_crop(self):
         """Where to cut the face in the next frame: the crop that frames the keypoints as in training,
@@ -189,8 +199,8 @@ class Track:
 
         A turned track's crop is turned by the eye line of those keypoints (see :func:`crop_like`)."""
         if self.previous is None:
-            return crop_like(self.crop, self.keypoints, self.framing)
-        return crop_like(self.crop, 2 * self.keypoints - self.previous, self.framing)
+            return self.crop_for(self.keypoints)
+        return self.crop_for(2 * self.keypoints - self.previous)
 
     def update(self, crop, keypoints, size):
         """Take the keypoints predicted in ``crop`` in a ``(width, height)`` frame; False when the face is lost.
@@ -198,7 +208,7 @@ class Track:
         Lost: the crop that the new keypoints call for moved or resized beyond ``STEP_LIMITS`` from the
         last one, fell below ``MIN_SIDE``, or has its centre outside the frame.
         """
-        refit = crop_like(self.crop, keypoints, self.framing)
+        refit = self.crop_for(keypoints)
         low, high, shift = STEP_LIMITS
         moved = float(np.linalg.norm(crop_centre(refit) - crop_centre(self.crop)))
         centre = np.asarray(keypoints).mean(axis=0)
@@ -231,11 +241,14 @@ class Tracker:
     tracks: list = field(default_factory=list)
     next_number: int = 0
 
-    def start(self, keypoints, crop, index):
-        """A new track for a face just found in frame ``index``; returns it."""
+    def start(self, keypoints, crop, index, score=float("nan"), low_score=False, turn=True):
+        """A new track for a face just found in frame ``index``, with the detector's score of it; returns it.
+
+        ``turn`` False keeps a turned crop's angle (:class:`Track`'s ``turn``)."""
         smoother = OneEuroFilter(unit=crop.side / 96) if self.smooth else None
         keypoints = np.asarray(keypoints, np.float64)
-        track = Track(self.next_number, keypoints, crop, smoother, confirmed=index)
+        track = Track(self.next_number, keypoints, crop, smoother, confirmed=index, score=score, low_score=low_score)
+        track.turn = turn
         if isinstance(crop, AlignedCrop):
             track.framing = framing_of(crop, keypoints)
         self.next_number += 1

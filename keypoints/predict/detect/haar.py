@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from keypoints.errors import KeypointsError
-from keypoints.predict.detect.base import Detections, search_copy
+from keypoints.predict.detect.base import Detections, FaceDetector, search_copy
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 """The cascade, from the folder ``cv2.data.haarcascades`` of opencv-python."""
@@ -41,7 +41,7 @@ also fires on 12-20 px textures (a zip on the astronaut sample); faces that
 small carry too little detail for 15 keypoints anyway."""
 
 
-class HaarDetector:
+class HaarDetector(FaceDetector):
     """OpenCV's Haar cascade, loaded once, with the search settings above.
 
     Parameters
@@ -69,8 +69,8 @@ class HaarDetector:
         self.min_face = min_face
         self.min_score = min_score
 
-    def detect(self, image):
-        """The faces in a photo.
+    def find(self, image):
+        """The faces in a photo (the cascade gives no score, so :meth:`detect` keeps them all).
 
         Parameters
         ----------

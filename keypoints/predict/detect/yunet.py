@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from keypoints.errors import ModelFileError
-from keypoints.predict.detect.base import Detections, no_detections, search_copy
+from keypoints.errors import DetectorError, DetectorFileError
+from keypoints.predict.detect.base import Detections, FaceDetector, no_detections, search_copy
 
 MODEL_FILE = "face_detection_yunet_2023mar.onnx"
 """The YuNet model in ``keypoints/assets/yunet/``."""
@@ -54,10 +54,6 @@ MERGE_OVERLAP = 0.3
 other's centre, are one face."""
 
 
-class DetectorFileError(ModelFileError):
-    """The detector's model file is missing or is not the file the package shipped."""
-
-
 @contextmanager
 def model_path():
     """The shipped YuNet file as a path on disk (extracted for the block if the package is zipped)."""
@@ -70,7 +66,7 @@ def check_model_file(path, expected=MODEL_SHA256):
 
     Raises
     ------
-    DetectorFileError
+    keypoints.errors.DetectorFileError
         Naming the file, what was found, and how to restore it.
     """
     path = Path(path)
@@ -88,13 +84,13 @@ def check_model_file(path, expected=MODEL_SHA256):
         )
 
 
-class YuNetDetector:
+class YuNetDetector(FaceDetector):
     """YuNet, loaded once (SHA-256 checked), with the search settings above.
 
     Parameters
     ----------
     min_score : float
-        See ``MIN_SCORE``; kept on the detector for the predictor to apply.
+        See ``MIN_SCORE``; :meth:`detect` applies it.
     floor_score : float
         See ``FLOOR_SCORE``.
     side : int
@@ -109,7 +105,7 @@ class YuNetDetector:
 
     def __init__(self, min_score=MIN_SCORE, floor_score=FLOOR_SCORE, side=DETECT_SIDE, turns=TURNS, path=None):
         if not 0.0 <= min_score <= 1.0:
-            raise ValueError(f"min_score must be within [0, 1], got {min_score}")
+            raise DetectorError(f"YuNet's min_score must be within [0, 1], got {min_score}")
         self.min_score = float(min_score)
         self.floor_score = min(float(floor_score), self.min_score)
         self.side = side
@@ -124,8 +120,8 @@ class YuNetDetector:
         check_model_file(path)
         return cv2.FaceDetectorYN.create(str(path), "", (320, 320), self.floor_score, NMS_THRESHOLD, TOP_K)
 
-    def detect(self, image):
-        """The faces in a photo.
+    def find(self, image):
+        """Every face YuNet reports in a photo, scored from ``floor_score`` up (:meth:`detect` applies ``min_score``).
 
         Parameters
         ----------
