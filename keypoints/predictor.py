@@ -143,18 +143,17 @@ class Predictor:
         return faces if many else faces[0]
 
     def _predict(self, images, boxes):
-        """The PhotoFace lists of BGR images; ``boxes[i]`` None detects image ``i``'s faces."""
+        """The PhotoFace lists of BGR images, every face of every image in one network batch per pass;
+        ``boxes[i]`` None detects image ``i``'s faces."""
         import cv2
 
-        from keypoints.predict.pipeline import predict_faces, predict_image
+        from keypoints.predict.pipeline import predict_faces_of_images
 
-        found = []
+        items = []
         for bgr, given in zip(images, boxes):
-            if given is None:
-                found.append(predict_image(bgr, self.model, self.detector, draw=False))
-            else:
-                found.append(predict_faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), given, self.model))
-        return found
+            found = self.detector.detect(bgr) if given is None else given
+            items.append((cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), found))
+        return predict_faces_of_images(items, self.model)
 
 
 def as_boxes(boxes, name="boxes"):

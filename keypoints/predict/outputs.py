@@ -205,7 +205,8 @@ def results_document(results, about=None, created=None):
         ``format``, ``version``, ``created``, ``model`` and ``photos``: per photo ``path``, ``width``,
         ``height``, ``error``, ``annotated`` and ``faces``; per face ``face`` (its number), ``box``
         (``x, y, w, h``), the figures of ``FIGURE_COLUMNS`` it carries and ``keypoints``
-        (``{name: {"x": .., "y": ..}}``, photo pixels, NaN as null).
+        (``{name: {"x": .., "y": .., "error_px": ..}}``, photo pixels, NaN as null; ``error_px`` is the
+        keypoint's estimated error, where known).
     """
     photos = []
     for result in results:
@@ -219,9 +220,7 @@ def results_document(results, about=None, created=None):
                     **video,
                     "box": dict(zip("xywh", (int(v) for v in face.box))),
                     **face_figures(face, result.size),
-                    "keypoints": {
-                        name: {"x": _finite(px), "y": _finite(py)} for name, (px, py) in zip(KEYPOINTS, face.keypoints)
-                    },
+                    "keypoints": _keypoints_json(face),
                 }
             )
         photos.append(
@@ -403,6 +402,16 @@ def _video_html(index, result, page_dir):
         )
     lines.append("</section>")
     return "\n".join(lines)
+
+
+def _keypoints_json(face):
+    """``{name: {"x", "y"}}`` in photo pixels, with each keypoint's estimated ``error_px`` when the face has them."""
+    errors = getattr(face, "keypoint_errors_px", None)
+    errors = [None] * len(KEYPOINTS) if errors is None else [_finite(e) for e in errors]
+    return {
+        name: {"x": _finite(px), "y": _finite(py), **({} if error is None else {"error_px": error})}
+        for name, (px, py), error in zip(KEYPOINTS, face.keypoints, errors)
+    }
 
 
 def _in_order(result):

@@ -14,6 +14,7 @@ Entry points (the benchmarks time :func:`predict_file`)::
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -41,7 +42,7 @@ from keypoints.predict.crop import (
     refine_ok,
     to_photo,
 )
-from keypoints.predict.detect import as_detections, make_detector
+from keypoints.predict.detect import Detections, as_detections, make_detector
 from keypoints.predict.draw import draw_photo_faces
 from keypoints.predict.options import ALIGN, PredictOptions
 from keypoints.predict.read import read_photo
@@ -81,6 +82,8 @@ class PhotoFace:
         Scored below the detector's ``min_score`` (kept only with ``keep_low_score``).
     disagreement : float
         Mean distance between the face's and its mirror image's predictions, 96-frame px (NaN without them).
+    keypoint_errors_px : ndarray of float64, shape (15,), or None
+        The estimated error of each keypoint, photo pixels, from its own disagreement; their mean is ``error_px``.
     """
 
     box: tuple
@@ -90,6 +93,7 @@ class PhotoFace:
     error_px: float = float("nan")
     low_score: bool = False
     disagreement: float = float("nan")
+    keypoint_errors_px: np.ndarray = None
 
     @property
     def large_error(self):
@@ -153,6 +157,20 @@ def load_predictor_model(model=None, device="cpu"):
     return model
 
 
+class _Framing(NamedTuple):
+    """How a face is cut and re-framed: from the detector's landmarks (turned upright) or from its box."""
+
+    cut: object
+    to_frame: object
+    reframe: object
+    keep: object
+    clip: object
+
+
+_ALIGNED = _Framing(cut_aligned, aligned_to_photo, reframe_on_keypoints, reframe_ok, clip_to_aligned)
+_BOXED = _Framing(cut_faces, to_photo, lambda points, crop: crop_for_keypoints(points), refine_ok, clip_to_crop)
+
+
 def predict_faces(
     gray,
     boxes,
@@ -195,66 +213,97 @@ def predict_faces(
     list of PhotoFace
     """
     found = as_detections(boxes)
-    boxes = found.boxes
-    landmarks = found.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64)
-    scores = found.scores if scores is None else np.asarray(scores, dtype=np.float64)
-    low = found.low_scores
-    if not len(boxes):
-        return []
+    if landmarks is not None or scores is not None:
+        found = Detections(
+            found.boxes,
+            found.scores if scores is None else np.asarray(scores, dtype=np.float64),
+            found.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64),
+            found.low,
+        )
+    return predict_faces_of_images([(gray, found)], model, refine_steps, windows, flip_average, align)[0]
+
+
+def predict_faces_of_images(
+    images, model, refine_steps=REFINE_STEPS, windows=None, flip_average=FLIP_AVERAGE, align=ALIGN
+):
+    """Keypoints of the faces of several gray photos, the network run once per pass on all their faces together.
+
+    Parameters
+    ----------
+    images : sequence of (ndarray of uint8 (H, W), Detections or ndarray (F, 4))
+        Each photo and its faces, as for :func:`predict_faces`.
+    model, refine_steps, windows, flip_average, align
+        As for :func:`predict_faces`.
+
+    Returns
+    -------
+    list of list of PhotoFace
+        One list per photo, its faces in the order given.
+    """
+    grays, owners, boxes, scores, lows, framings, first = [], [], [], [], [], [], []
+    for index, (gray, found) in enumerate(images):
+        found = as_detections(found)
+        grays.append(gray)
+        aligned = found.landmarks is not None and windows is None
+        owners += [index] * len(found)
+        boxes += list(found.boxes)
+        scores += list(found.scores)
+        lows += list(found.low_scores)
+        framings += [_ALIGNED if aligned else _BOXED] * len(found)
+        if aligned:
+            first += [crop_for_landmarks(marks, rotate=align) for marks in found.landmarks]
+        else:
+            first += [crop_for_box(box) for box in found.boxes]
+    results = [[] for _ in images]
+    if not boxes:
+        return results
     order = column_indices(model.columns, KEYPOINT_COLUMNS)
+    keypoint_order = np.asarray(order[0::2]) // 2  # the model's keypoint of each KEYPOINTS entry
     mirror_sum = model.card.get("flip_mirror_sum_px")
     mirrored = flip_average and mirror_sum is not None
-    if landmarks is not None and windows is None:
-        first = [crop_for_landmarks(marks, rotate=align) for marks in landmarks]
-        cut, to_frame, reframe, keep, clip = (
-            cut_aligned,
-            aligned_to_photo,
-            reframe_on_keypoints,
-            reframe_ok,
-            clip_to_aligned,
-        )
-    else:
-        first = [crop_for_box(box) for box in boxes]
-        cut, to_frame, keep, clip = cut_faces, to_photo, refine_ok, clip_to_crop
-
-        def reframe(points, crop):
-            return crop_for_keypoints(points)
-
     crops = list(first)
-    gaps = np.full(len(crops), np.nan)
+    gaps = np.full((len(crops), len(KEYPOINTS)), np.nan)
     for step in range(refine_steps + 1):
         if step == refine_steps and windows is not None:
             # --refine gives the last keypoints itself: no plain pass to throw away
-            points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
+            points = [refine_keypoints(grays[i], c, windows, model.columns) for i, c in zip(owners, crops)]
             break
         with one_thread():
-            images = cut(gray, crops)
+            cut = np.concatenate([f.cut(grays[i], [c]) for i, f, c in zip(owners, framings, crops)])
             if mirrored:
-                pixels, gaps = predict_with_disagreement(model.module, images, model.columns, mirror_sum)
+                pixels, gaps = predict_with_disagreement(
+                    model.module, cut, model.columns, mirror_sum, per_keypoint=True
+                )
+                gaps = gaps[:, keypoint_order]
             else:
-                pixels = predict_pixels(model.module, images)
+                pixels = predict_pixels(model.module, cut)
         pixels = pixels[:, order].reshape(-1, len(KEYPOINTS), 2)
         check_finite_predictions(pixels, model.path)
-        points = [to_frame(p, c) for p, c in zip(pixels, crops)]
+        points = [f.to_frame(p, c) for f, p, c in zip(framings, pixels, crops)]
         if step == refine_steps:
             break
-        refined = [reframe(p, c) for p, c in zip(points, crops)]
-        crops = [r if keep(f, r) else c for f, r, c in zip(first, refined, crops)]
+        refined = [f.reframe(p, c) for f, p, c in zip(framings, points, crops)]
+        crops = [r if f.keep(a, r) else c for f, a, r, c in zip(framings, first, refined, crops)]
     if windows is not None:
-        gaps = np.full(len(crops), np.nan)  # the windows' average has no mirror pass
-    errors = estimate_error(gaps, [c.side for c in crops])
-    return [
-        PhotoFace(
+        gaps = np.full((len(crops), len(KEYPOINTS)), np.nan)  # the windows' average has no mirror pass
+    sides = np.array([c.side for c in crops], dtype=np.float64)
+    errors = estimate_error(gaps.mean(axis=1), sides)
+    keypoint_errors = estimate_error(gaps, sides[:, None])
+    for i, box, crop, framing, p, score, error, is_low, gap, each in zip(
+        owners, boxes, crops, framings, points, scores, errors, lows, gaps.mean(axis=1), keypoint_errors
+    ):
+        face = PhotoFace(
             tuple(int(v) for v in np.rint(box)),
             crop,
-            clip(p, crop),
+            framing.clip(p, crop),
             float(score),
             float(error),
             bool(is_low),
             float(gap),
+            each,
         )
-        for box, crop, p, score, error, is_low, gap in zip(boxes, crops, points, scores, errors, low, gaps)
-    ]
+        results[i].append(face)
+    return results
 
 
 def predict_image(image, model, detector=None, draw=True, options=None, windows=None, refine_steps=REFINE_STEPS):
