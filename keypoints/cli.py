@@ -320,6 +320,14 @@ def _add_detector_options(parser):
         help="keep the faces scored below --min-score, drawn with a dashed red box and their score",
     )
     parser.add_argument(
+        "--upsample",
+        type=guards.positive_int,
+        default=1,
+        metavar="N",
+        help="search a copy N times larger for small faces (default 1; 3 finds faces of 18 px in a 1920x1080 "
+        "photo, at about N*N times the detection time)",
+    )
+    parser.add_argument(
         "--no-align",
         action="store_true",
         help="do not turn faces upright from the detector's landmarks before predicting",

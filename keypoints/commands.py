@@ -232,7 +232,7 @@ def predict(args):
             images=not args.no_images,
             json=args.json,
             progress=sys.stderr.isatty(),
-            detector=make_detector(args.detector, min_score=args.min_score),
+            detector=make_detector(args.detector, min_score=args.min_score, upsample=args.upsample),
         )
     except NoPhotosError as error:
         print_error(error)

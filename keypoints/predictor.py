@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from keypoints.data.schema import KEYPOINTS
-from keypoints.errors import BoxError, ImageError
+from keypoints.errors import BoxError, DetectorError, ImageError
 from keypoints.faces import Face, Faces
 
 __all__ = ["Face", "Faces", "Predictor", "card_warnings", "to_bgr"]
@@ -69,8 +69,11 @@ class Predictor:
     ----------
     model : str, Path or LoadedModel, optional
         Default: the model shipped with the package (``keypoints/assets/default.pt``).
-    detector : object, optional
-        A face detector with ``detect(gray)``; default: the one ``keypoints predict`` uses.
+    detector : FaceDetector, optional
+        A face detector from :func:`keypoints.predict.detect.make_detector`; default: the one
+        ``keypoints predict`` uses.
+    upsample : int
+        The default detector searches a copy this many times larger, for small faces (``--upsample``).
 
     Raises
     ------
@@ -83,12 +86,14 @@ class Predictor:
         The model's card says it was trained on synthetic faces, or that it did no better than the mean face.
     """
 
-    def __init__(self, model=None, detector=None):
+    def __init__(self, model=None, detector=None, upsample=1):
         from keypoints.predict.detect import make_detector
         from keypoints.predict.pipeline import load_predictor_model
 
         self.model = load_predictor_model(model)
-        self.detector = detector if detector is not None else make_detector()
+        if detector is not None and upsample != 1:
+            raise DetectorError("upsample= makes the default detector: give it to make_detector(..., upsample=N)")
+        self.detector = detector if detector is not None else make_detector(upsample=upsample)
         for message in card_warnings(self.model.card, self.model.path):
             warnings.warn(message, UserWarning, stacklevel=2)
 

@@ -7,6 +7,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from keypoints.errors import DetectorError
+
 LANDMARKS = ("right_eye", "left_eye", "nose_tip", "right_mouth_corner", "left_mouth_corner")
 """The five landmarks, in the order of ``Detections.landmarks``; right and left
 are the person's, as in the Kaggle names (the right eye is on the image's left)."""
@@ -105,6 +107,23 @@ def as_detections(found):
         return found
     boxes = np.asarray(found, dtype=np.float64).reshape(-1, 4)
     return Detections(boxes, np.full(len(boxes), np.nan), None)
+
+
+MAX_UPSAMPLE = 8
+"""The largest ``upsample`` accepted: 8 times the usual search copy is a 5120-px image per photo."""
+
+
+def check_upsample(upsample):
+    """``upsample`` as an int from 1 to ``MAX_UPSAMPLE``.
+
+    Raises
+    ------
+    keypoints.errors.DetectorError
+        Anything else.
+    """
+    if isinstance(upsample, bool) or not isinstance(upsample, (int, np.integer)) or not 1 <= upsample <= MAX_UPSAMPLE:
+        raise DetectorError(f"upsample must be a whole number from 1 to {MAX_UPSAMPLE}, got {upsample!r}")
+    return int(upsample)
 
 
 def search_copy(image, side, max_upscale):

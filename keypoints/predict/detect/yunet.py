@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from keypoints.errors import DetectorError, DetectorFileError
-from keypoints.predict.detect.base import Detections, FaceDetector, no_detections, search_copy
+from keypoints.predict.detect.base import Detections, FaceDetector, check_upsample, no_detections, search_copy
 
 MODEL_FILE = "face_detection_yunet_2023mar.onnx"
 """The YuNet model in ``keypoints/assets/yunet/``."""
@@ -99,16 +99,23 @@ class YuNetDetector(FaceDetector):
         See ``TURNS``; ``(0.0,)`` searches the upright copy alone (faster, for upright photos).
     path : str or Path, optional
         Another copy of the model file (it must have the same SHA-256); default: the shipped one.
+    upsample : int
+        Search a copy ``upsample`` times larger (longer side ``side * upsample``, small photos enlarged up to
+        ``MAX_UPSCALE * upsample`` times): finds faces that many times smaller, at about its square in time
+        (see docs/decisions.md, "Small faces: --upsample").
     """
 
     name = "yunet"
 
-    def __init__(self, min_score=MIN_SCORE, floor_score=FLOOR_SCORE, side=DETECT_SIDE, turns=TURNS, path=None):
+    def __init__(
+        self, min_score=MIN_SCORE, floor_score=FLOOR_SCORE, side=DETECT_SIDE, turns=TURNS, path=None, upsample=1
+    ):
         if not 0.0 <= min_score <= 1.0:
             raise DetectorError(f"YuNet's min_score must be within [0, 1], got {min_score}")
         self.min_score = float(min_score)
         self.floor_score = min(float(floor_score), self.min_score)
-        self.side = side
+        self.upsample = check_upsample(upsample)
+        self.side = side * self.upsample
         self.turns = tuple(turns)
         if path is None:
             with model_path() as shipped:
@@ -134,7 +141,7 @@ class YuNetDetector(FaceDetector):
         """
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)  # YuNet reads three channels
-        search, scale = search_copy(image, self.side, MAX_UPSCALE)
+        search, scale = search_copy(image, self.side, MAX_UPSCALE * self.upsample)
         height, width = search.shape[:2]
         centre = ((width - 1) / 2, (height - 1) / 2)
         self.net.setInputSize((width, height))
