@@ -7,6 +7,7 @@ follow the face and the track, smoothing and jitter are those of a real run.
 
 import json
 
+import av
 import cv2
 import numpy as np
 import pandas as pd
@@ -94,6 +95,11 @@ def test_csv_has_a_row_per_frame_per_face_with_frame_time_and_a_stable_track(tmp
     assert len(table) == 50 and list(table["frame"]) == list(range(50))
     assert np.allclose(table["time_s"], table["frame"] / FPS, atol=0.005)
     assert table["track"].nunique() == 1 and (table["face"] == 0).all()
+    # every frame row carries the detector's score and this frame's error estimate
+    assert (table["score"] > 0.5).all() and ((table["error_px"] > 0) & (table["error_px"] < 10)).all()
+    assert table["error_px"].nunique() > 10  # estimated in each frame, not copied from the first
+    with av.open(str(tmp_path / "walk.mp4")) as played:  # H.264, which browsers play
+        assert played.streams.video[0].codec_context.name == "h264" and played.streams.video[0].frames == 50
     # the keypoints follow the face: mean error under a fifth of the eye distance in every frame
     points = table[list(KEYPOINT_COLUMNS)].to_numpy().reshape(-1, 15, 2)
     eyes = np.linalg.norm(clip.truth[:, 0] - clip.truth[:, 1], axis=1)

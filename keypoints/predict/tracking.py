@@ -172,6 +172,8 @@ class Track:
         That score was under the detector's ``min_score``.
     turn : bool
         Turn the crops with the face's eye line; False keeps them at the first crop's angle (``--no-align``).
+    error_px : float
+        The estimated keypoint error of the last prediction, frame pixels (NaN without a mirror pass).
     """
 
     number: int
@@ -184,6 +186,7 @@ class Track:
     score: float = float("nan")
     low_score: bool = False
     turn: bool = True
+    error_px: float = float("nan")
 
     @property
     def box(self):

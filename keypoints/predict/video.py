@@ -31,7 +31,8 @@ from tqdm import tqdm
 
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import VideoError
-from keypoints.inference import one_thread, predict_pixels, predict_pixels_flip_averaged
+from keypoints.inference import one_thread, predict_pixels
+from keypoints.predict.confidence import estimate_error, predict_with_disagreement
 from keypoints.predict.crop import clip_to_crop
 from keypoints.predict.detect import make_detector
 from keypoints.predict.discover import VIDEO_SUFFIXES
@@ -41,11 +42,11 @@ from keypoints.predict.outputs import write_jpeg
 from keypoints.predict.pipeline import FLIP_AVERAGE, predict_faces
 from keypoints.predict.refine import refine_keypoints, refine_windows
 from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_to_photo, cut_crops
+from keypoints.predict.video_writer import H264Writer
 
 OUTPUT_SUFFIX = ".mp4"
-OUTPUT_CODEC = "mp4v"
-"""The annotated video: MPEG-4 Part 2 in MP4, which OpenCV's wheels write at a few ms a frame
-(H.264 is not in them; VP8 in WebM, which browsers play, costs 26 ms a frame at 640x480)."""
+"""The annotated video: H.264 in MP4, written with PyAV (:mod:`keypoints.predict.video_writer`), which browsers
+play; see docs/decisions.md, "Videos browsers play"."""
 
 TRACK_PASSES = 1
 """Passes of the network per tracked face and frame, each cut around the previous pass's keypoints;
@@ -82,6 +83,9 @@ class FrameFace:
         The detector's score of the face when its track started (NaN for a detector without one).
     low_score : bool
         That score was under the detector's ``min_score`` (kept only with ``keep_low_score``).
+    error_px : float
+        Estimated mean keypoint error of this frame's prediction, frame pixels (before smoothing), from the
+        disagreement of the face's and its mirror image's predictions; NaN without a mirror pass.
     """
 
     frame: int
@@ -92,6 +96,7 @@ class FrameFace:
     keypoints: np.ndarray
     score: float = float("nan")
     low_score: bool = False
+    error_px: float = float("nan")
 
 
 @dataclass
@@ -176,9 +181,10 @@ class FrameLoop:
         self.order = column_indices(model.columns, KEYPOINT_COLUMNS)
         mirror_sum = model.card.get("flip_mirror_sum_px")
         if FLIP_AVERAGE and mirror_sum is not None:
-            self.predict = partial(predict_pixels_flip_averaged, columns=model.columns, mirror_sum=mirror_sum)
+            # the flip-averaged keypoints and the mirror disagreement of each face: its error estimate
+            self.predict = partial(predict_with_disagreement, columns=model.columns, mirror_sum=mirror_sum)
         else:
-            self.predict = predict_pixels
+            self.predict = _without_disagreement
 
     def __call__(self, gray, index):
         """The faces of frame ``index`` (gray, (H, W) uint8); returns a list of FrameFace."""
@@ -191,7 +197,9 @@ class FrameLoop:
             for step in range(self.passes):
                 if step:
                     crops = [t.crop_for(p, c) for t, c, p in zip(tracks, crops, points)]
-                points = self._keypoints(gray, crops)
+                points, errors = self._keypoints(gray, crops)
+            for track, error in zip(tracks, errors):
+                track.error_px = float(error)
             kept = [track for track, crop, p in zip(tracks, crops, points) if track.update(crop, p, size)]
             lost = len(kept) < len(tracks)
             self.tracker.tracks = kept
@@ -202,18 +210,23 @@ class FrameLoop:
         for number, track in enumerate(self.tracker.tracks):
             points = track.smoother(track.keypoints, time_s) if track.smoother else track.keypoints
             faces.append(
-                FrameFace(index, time_s, track.number, number, track.box, points, track.score, track.low_score)
+                FrameFace(
+                    index, time_s, track.number, number, track.box, points, track.score, track.low_score, track.error_px
+                )
             )
         return faces
 
     def _keypoints(self, gray, crops):
-        """The keypoints (15, 2) in frame pixels of the faces in the tracks' crops: one pass, or ``--refine``'s."""
+        """The keypoints (15, 2) in frame pixels of the faces in the tracks' crops, and their estimated errors
+        (F,) in frame pixels: one pass, or ``--refine``'s (no mirror pass: NaN errors)."""
         if self.windows is not None:  # the tracks' crops are upright squares then, as the photo path cuts them
-            return [clip_to_crop(refine_keypoints(gray, c, self.windows, self.model.columns), c) for c in crops]
+            points = [clip_to_crop(refine_keypoints(gray, c, self.windows, self.model.columns), c) for c in crops]
+            return points, np.full(len(crops), np.nan)
         with one_thread():
-            pixels = self.predict(self.model.module, cut_crops(gray, crops))
+            pixels, gaps = self.predict(self.model.module, cut_crops(gray, crops))
         pixels = pixels[:, self.order].reshape(-1, len(KEYPOINTS), 2)
-        return [crop_to_photo(p, c) for p, c in zip(pixels, crops)]
+        errors = estimate_error(gaps, [c.side for c in crops])
+        return [crop_to_photo(p, c) for p, c in zip(pixels, crops)], errors
 
     def _detect(self, gray, index):
         """A key frame: the detector's faces that no track follows start tracks, predicted as a photo's are."""
@@ -224,8 +237,16 @@ class FrameLoop:
         faces = predict_faces(gray, found.take(fresh), self.model, windows=self.windows, align=self.options.align)
         for face in faces:
             # followed from the photo path's crop: turned by its own eye line when that was turned, upright when not
-            self.tracker.start(face.keypoints, face.crop, index, face.score, face.low_score, turn=self.options.align)
+            track = self.tracker.start(
+                face.keypoints, face.crop, index, face.score, face.low_score, turn=self.options.align
+            )
+            track.error_px = face.error_px
         self.tracker.drop_duplicates()
+
+
+def _without_disagreement(module, images):
+    """One plain pass, for a model that cannot be flip-averaged: keypoints (N, K), and NaN disagreements (N,)."""
+    return predict_pixels(module, images), np.full(len(images), np.nan)
 
 
 def read_frames(capture):
@@ -312,10 +333,11 @@ def predict_video(
     if draw:
         out_dir.mkdir(parents=True, exist_ok=True)
     partial_video = out_dir / f"{name}.partial{OUTPUT_SUFFIX}"  # renamed when closed, so no half-written file
-    writer = cv2.VideoWriter(str(partial_video), cv2.VideoWriter_fourcc(*OUTPUT_CODEC), fps, size) if draw else None
-    if draw and not writer.isOpened():
+    try:
+        writer = H264Writer(partial_video, fps, size) if draw else None
+    except VideoError:
         capture.release()
-        raise VideoError(f"{partial_video}: OpenCV cannot write a video there; is {out_dir} writable?")
+        raise
     loop = FrameLoop(model, detector, options, fps, size, windows=windows)
     bar = tqdm(total=expected, desc=path.name, unit="frame", disable=not progress, leave=False)
     try:
@@ -339,7 +361,7 @@ def predict_video(
         bar.close()
         capture.release()
         if writer is not None:
-            writer.release()
+            writer.close()
         if draw and result.frames:
             os.replace(partial_video, result.video)
         else:
