@@ -256,6 +256,13 @@ def _add_predict(subcommands):
         metavar="N",
         help=f"videos: look for new faces every N frames (default: {DETECT_EVERY}); between, faces are followed",
     )
+    predict.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="one line per photo and video also on a terminal, where a progress bar shows otherwise "
+        "(without a terminal, as in a log, the lines are always written)",
+    )
     _add_detector_options(predict)
     predict.set_defaults(handler=commands.predict)
 

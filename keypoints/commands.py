@@ -192,22 +192,33 @@ def synth(args):
 
 
 def predict(args):
+    from tqdm import tqdm
+
     from keypoints import paths
     from keypoints.errors import NoPhotosError
     from keypoints.predict import predict_photos
     from keypoints.predict.detect import make_detector
     from keypoints.predict.options import PredictOptions
 
+    bars = sys.stderr.isatty()  # a terminal: progress bars, and the per-file lines only with --verbose
+    lines = args.verbose or not sys.stdout.isatty()  # a log gets one line per file
+
+    def say(text, file=sys.stdout):
+        if bars:
+            tqdm.write(text, file=file)  # above the bars, not through them
+        else:
+            print(text, file=file)
+
     def report(result):
-        if hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
-            print(
+        if lines and hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
+            say(
                 f"{result.path}: {result.frames} frames, {result.tracks} face track{'s'[: result.tracks != 1]}, "
                 f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s -> {result.video}"
             )
         if result.error:
-            print(f"error: {result.error}", file=sys.stderr)
-        elif not hasattr(result, "frames"):
-            print(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
+            say(f"error: {result.error}", file=sys.stderr)
+        elif lines and not hasattr(result, "frames"):
+            say(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
 
     from keypoints.predict import load_predictor_model
     from keypoints.predictor import card_warnings
@@ -231,7 +242,7 @@ def predict(args):
             options=options,
             images=not args.no_images,
             json=args.json,
-            progress=sys.stderr.isatty(),
+            progress=bars,
             detector=make_detector(args.detector, min_score=args.min_score, upsample=args.upsample),
         )
     except NoPhotosError as error:

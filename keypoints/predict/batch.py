@@ -6,8 +6,11 @@ Entry point::
     predict_photos(["clip.mp4"], model, "results", options=PredictOptions(keep_low_score=True))  # photos and videos
 """
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from tqdm import tqdm
 
 from keypoints import atomic, paths
 from keypoints.errors import NoPhotosError
@@ -108,8 +111,9 @@ def predict_photos(
     json : bool
         Also write ``results.json`` (see :func:`keypoints.predict.outputs.results_document`).
     progress : bool
-        A progress bar for each video. Ctrl-C during a video stops there, with its frames done written,
-        and the summary's ``interrupted`` set.
+        Progress bars on stderr: one over the photos and videos (done, left, time left), and one over each
+        video's frames. Ctrl-C during a video stops there, with its frames done written, and the summary's
+        ``interrupted`` set.
     detector : str or FaceDetector, optional
         A name for :func:`keypoints.predict.detect.make_detector` (``yunet``, ``haar``) or a detector
         made with it (with its ``min_score``); default YuNet.
@@ -146,14 +150,19 @@ def predict_photos(
     # whole (a video stopped by Ctrl-C is kept: it is closed, playable and said so)
     with atomic.RunFolder(out_dir) as run:
         predict = _Predict(model, detector, options, windows, images, progress, run, out_dir)
-        for path in photos:
-            result = predict(path, names[path])
-            results.append(result)
-            if on_result:
-                on_result(result)
-            if getattr(result, "interrupted", False):
-                interrupted = result
-                break
+        bar = tqdm(total=len(photos), desc="predict", unit="file", disable=not progress, file=sys.stderr)
+        try:
+            for path in photos:
+                result = predict(path, names[path])
+                results.append(result)
+                bar.update()
+                if on_result:
+                    on_result(result)
+                if getattr(result, "interrupted", False):
+                    interrupted = result
+                    break
+        finally:
+            bar.close()
         run.commit()
         html_path = out_dir / "index.html" if images else None
         summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", html_path, interrupted=interrupted)
