@@ -1,4 +1,5 @@
-"""Small faces: the share found at each face size, with and without ``--upsample`` (docs/decisions.md, "Small faces").
+"""Small faces: the share found at each face size, with and without ``--upsample``
+(docs/decisions.md, "Small faces: --upsample").
 
     .venv/bin/python tools/measure_small_faces.py PHOTOS_DIR [--sizes 16,18,20,22,24,26,28,30] [--upsample 1,2,3,4]
 
