@@ -11,7 +11,7 @@ from pathlib import Path
 from keypoints import atomic, paths
 from keypoints.errors import NoPhotosError
 from keypoints.predict.detect import make_detector
-from keypoints.predict.discover import find_photos, printable_names, refuse_overwriting_inputs
+from keypoints.predict.discover import describe_missing, find_photos, printable_names, refuse_overwriting_inputs
 from keypoints.predict.pipeline import ALIGN, PhotoResult, load_predictor_model, predict_file
 from keypoints.predict.refine import fully_convolutional_model
 
@@ -138,10 +138,10 @@ def predict_photos(
         model_summary,
         result_names,
         write_csv,
-        write_html,
         write_json,
         write_photo_images,
     )
+    from keypoints.predict.page import write_html
     from keypoints.predict.video import DETECT_EVERY, is_video, predict_video
     from keypoints.predict.video import OUTPUT_SUFFIX as VIDEO_SUFFIX
 
@@ -150,7 +150,7 @@ def predict_photos(
     photos, missing = find_photos(photo_paths, exclude=[out_dir])
     if not photos:
         where = ", ".join(str(p) for p in photo_paths) or "(no paths given)"
-        extra = f" ({', '.join(str(p) for p in missing)}: no such file or folder)" if missing else ""
+        extra = f" ({'; '.join(describe_missing(p) for p in missing)})" if missing else ""
         raise NoPhotosError(
             f"no photos in {where}{extra}. Give image files ("
             ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff), videos (.mp4, .avi, .mov, .mkv, .webm) "
@@ -162,9 +162,13 @@ def predict_photos(
     names = printable_names(result_names(photos))
     videos_out = [Path(names[p]).stem + VIDEO_SUFFIX for p in photos if is_video(p)]
     refuse_overwriting_inputs(
-        out_dir, photo_paths, photos, [*names.values(), *videos_out, "keypoints.csv", "results.json", "index.html"]
+        out_dir,
+        photo_paths,
+        photos,
+        [*names.values(), *videos_out, "keypoints.csv", "results.json", "index.html"],
+        images,
     )
-    results = [PhotoResult(path, error=f"{atomic.show(path)}: no such file or folder") for path in missing]
+    results = [PhotoResult(path, error=describe_missing(path)) for path in missing]
     for result in results:
         if on_result:
             on_result(result)
