@@ -147,6 +147,8 @@ def load_model(path, device="cpu"):
         raise ModelFileError(
             f"{path}: a folder, not a model file; pass the .pt file inside it (e.g. models/bnconv.pt)."
         )
+    if not path.is_file() and (path.exists() or path.is_symlink()):
+        raise ModelFileError(f"{path}: {atomic.missing_reason(path)}; pass the .pt model file itself.")
     if not path.is_file():
         raise ModelFileError(
             f"{path}: no such model file. Train one with `make train`, "

@@ -76,7 +76,7 @@ def _parser():
 
     synth = subcommands.add_parser("synth", help="write synthetic faces as a Kaggle-format CSV")
     synth.add_argument("out", help="CSV to write (.csv or .csv.gz)")
-    synth.add_argument("-n", "--faces", type=guards.positive_int, default=2000, help="number of faces (default 2000)")
+    synth.add_argument("-n", "--faces", type=guards.face_count, default=2000, help="number of faces (default 2000)")
     synth.add_argument("--seed", type=guards.seed, default=0)
     synth.add_argument(
         "--incomplete",
@@ -101,7 +101,7 @@ def _parser():
         help="comma-separated networks (default: the preset's; bnconv,bnlocal for default); known: "
         + ", ".join(_network_names()),
     )
-    train.add_argument("--epochs", type=guards.positive_int, help="epochs for every network (default: from the preset)")
+    train.add_argument("--epochs", type=guards.epoch_count, help="epochs for every network (default: from the preset)")
     train.add_argument(
         "--preset",
         default="default",
@@ -111,19 +111,19 @@ def _parser():
     )
     train.add_argument(
         "--seeds",
-        type=guards.positive_int,
+        type=guards.seed_count,
         default=None,
         help="training runs per network, seeds SEED, SEED+1... (default: preset's)",
     )
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=guards.seed, default=0, help="seed of the split and of the first training run")
     train.add_argument(
-        "--valid-fraction", type=guards.fraction, default=0.2, help="share of the people kept for validation"
+        "--valid-fraction", type=guards.valid_fraction, default=0.2, help="share of the people kept for validation"
     )
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(
         "--mirror-sum",
-        type=guards.finite_float,
+        type=guards.mirror_sum,
         default=None,
         help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
         "real-face data; 95 for the synthetic faces)",
@@ -184,7 +184,7 @@ def _parser():
     )
     bench.add_argument(
         "--epochs",
-        type=guards.positive_int,
+        type=guards.epoch_count,
         default=None,
         help="cap on the full presets' epochs in the GPU time-to-best rows",
     )
@@ -214,7 +214,7 @@ def _parser():
     )
     predict.add_argument(
         "--detect-every",
-        type=guards.positive_int,
+        type=guards.frames_between,
         default=None,
         metavar="N",
         help="videos: look for new faces every N frames (default: 30); between, faces are followed",
@@ -233,10 +233,10 @@ def _parser():
     explain.add_argument("--out", default=None, help="folder for the PNG figures (default: results/explain)")
     explain.add_argument("--keypoint", default="nose_tip", help="keypoint of the one-keypoint saliency panel")
     explain.add_argument(
-        "--patch", type=guards.positive_int, default=12, help="side of the grey occlusion square in pixels"
+        "--patch", type=guards.face_pixels, default=12, help="side of the grey occlusion square in pixels"
     )
     explain.add_argument(
-        "--stride", type=guards.positive_int, default=4, help="step between occlusion positions in pixels"
+        "--stride", type=guards.face_pixels, default=4, help="step between occlusion positions in pixels"
     )
     explain.set_defaults(handler=commands.explain)
 

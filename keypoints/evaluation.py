@@ -39,13 +39,14 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
     import numpy as np
 
     from keypoints.checkpoint import require_columns
-    from keypoints.data.loader import load_kaggle_csv
+    from keypoints.data.loader import check_csv_path, load_kaggle_csv
     from keypoints.guards import check_finite_predictions
     from keypoints.inference import predict_pixels
     from keypoints.training.metrics import rmse_per_keypoint
     from keypoints.training.trainer import file_sha256, prepare
 
     require_columns(model, "evaluate scores")  # before reading the data
+    check_csv_path(data_path)  # a named pipe would block the hash below
     card = model.card
     trained_on = card.get("data_sha256") is not None and file_sha256(data_path) == card["data_sha256"]
     if split == "valid":
