@@ -165,11 +165,11 @@ def missing_reason(path):
                 return "a symbolic link loop (its links lead back to themselves, never to a file)"
             return f"a symbolic link that cannot be followed ({error.strerror or error})"
     if stat.S_ISFIFO(status.st_mode):
-        return "a named pipe (FIFO), not a file: give the file itself"
+        return "a named pipe (FIFO), not a file"
     if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode):
-        return "a device, not a file: give the file itself"
+        return "a device, not a file"
     if stat.S_ISSOCK(status.st_mode):
-        return "a socket, not a file: give the file itself"
+        return "a socket, not a file"
     if stat.S_ISDIR(status.st_mode):
         return "a folder"
     return "a file"

@@ -68,7 +68,7 @@ def odd_path(request, tmp_path):
         path.symlink_to(tmp_path / "gone.csv")
         return path, f"a symbolic link to {tmp_path / 'gone.csv'}, which does not exist"
     os.mkfifo(path)
-    return path, "a named pipe (FIFO), not a file: give the file itself"
+    return path, "a named pipe (FIFO), not a file"
 
 
 def test_a_link_loop_a_pipe_or_a_dangling_link_on_the_command_line_is_named(odd_path, model, tmp_path, capsys):

@@ -89,7 +89,8 @@ def page_name(first, number):
 def _pages_html(names, current, per_page, total):
     items = []
     for number, name in enumerate(names):
-        span = f"{number * per_page + 1}-{min((number + 1) * per_page, total)}"
+        first, last = number * per_page + 1, min((number + 1) * per_page, total)
+        span = f"{first}-{last}" if last > first else str(first)
         if number == current:
             items.append(f' <strong aria-current="page">{span}</strong>')
         else:
