@@ -96,7 +96,7 @@ def _add_synth(subcommands):
     synth = subcommands.add_parser("synth", help="write synthetic faces as a Kaggle-format CSV")
     synth.add_argument("out", help="CSV to write (.csv or .csv.gz)")
     synth.add_argument(
-        "-n", "--faces", type=guards.positive_int, default=2000, help="number of faces (default %(default)s)"
+        "-n", "--faces", type=guards.face_count, default=2000, help="number of faces (default %(default)s)"
     )
     synth.add_argument("--seed", type=guards.seed, default=0)
     synth.add_argument(
@@ -129,7 +129,7 @@ def _add_train(subcommands):
         help="comma-separated networks (default: the preset's; bnconv,bnlocal for default); known: "
         + ", ".join(_network_names()),
     )
-    train.add_argument("--epochs", type=guards.positive_int, help="epochs for every network (default: from the preset)")
+    train.add_argument("--epochs", type=guards.epoch_count, help="epochs for every network (default: from the preset)")
     train.add_argument(
         "--preset",
         choices=("default", "full", "synthetic"),
@@ -138,17 +138,17 @@ def _add_train(subcommands):
     )
     train.add_argument(
         "--seeds",
-        type=guards.positive_int,
+        type=guards.seed_count,
         default=None,
         help="training runs per network, seeds SEED, SEED+1... (default: preset's)",
     )
     train.add_argument("--device", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=guards.seed, help="seed of the split and of the first training run")
-    train.add_argument("--valid-fraction", type=guards.fraction, help="share of the people kept for validation")
+    train.add_argument("--valid-fraction", type=guards.valid_fraction, help="share of the people kept for validation")
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(
         "--mirror-sum",
-        type=guards.finite_float,
+        type=guards.mirror_sum,
         default=None,
         help=f"x + mirrored x of the labels for flips, in pixels (default: {REAL_FACES_MIRROR_SUM:g}, measured on "
         f"the real-face data; {MIRROR_SUM:g} for the synthetic faces)",
@@ -217,7 +217,7 @@ def _add_bench(subcommands):
     )
     bench.add_argument(
         "--epochs",
-        type=guards.positive_int,
+        type=guards.epoch_count,
         default=None,
         help="cap on the full presets' epochs in the GPU time-to-best rows",
     )
@@ -251,7 +251,7 @@ def _add_predict(subcommands):
     )
     predict.add_argument(
         "--detect-every",
-        type=guards.positive_int,
+        type=guards.frames_between,
         default=None,
         metavar="N",
         help=f"videos: look for new faces every N frames (default: {DETECT_EVERY}); between, faces are followed",
@@ -279,8 +279,8 @@ def _add_explain(subcommands):
     explain.add_argument("--model", help="model file (default: the shipped model)")
     explain.add_argument("--out", default=None, help="folder for the PNG figures (default: results/explain)")
     explain.add_argument("--keypoint", help="keypoint of the one-keypoint saliency panel")
-    explain.add_argument("--patch", type=guards.positive_int, help="side of the grey occlusion square in pixels")
-    explain.add_argument("--stride", type=guards.positive_int, help="step between occlusion positions in pixels")
+    explain.add_argument("--patch", type=guards.face_pixels, help="side of the grey occlusion square in pixels")
+    explain.add_argument("--stride", type=guards.face_pixels, help="step between occlusion positions in pixels")
     explain.set_defaults(handler=commands.explain)
 
 
@@ -328,7 +328,7 @@ def _add_detector_options(parser):
     )
     parser.add_argument(
         "--upsample",
-        type=guards.positive_int,
+        type=guards.upsample_factor,
         default=1,
         metavar="N",
         help="search a copy N times larger for small faces (default 1; 3 finds faces of 18 px in a 1920x1080 "

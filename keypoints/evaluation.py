@@ -38,9 +38,15 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
     ------
     DataError
         No keypoint columns, or ``split="valid"`` on a file the model was not trained on.
+    ModelFileError
+        The model does not predict all 30 columns.
     """
+    from keypoints.checkpoint import require_columns
+    from keypoints.data.loader import check_csv_path
     from keypoints.training.trainer import file_sha256
 
+    require_columns(model, "evaluate scores")  # before reading the data
+    check_csv_path(data_path)  # a named pipe would block the hash below
     card = model.card
     trained_on = card.get("data_sha256") is not None and file_sha256(data_path) == card["data_sha256"]
     if split == "valid":

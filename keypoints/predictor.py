@@ -231,12 +231,19 @@ def to_bgr(image, channels="rgb"):
 
         return read_photo(image), "rgb"
     if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image, without importing PIL
+        from keypoints.predict.read import check_image_size
+
+        check_image_size(tuple(image.size), f"a PIL image of mode {image.mode}: its image is")
         return cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR), "rgb"
     if not isinstance(image, np.ndarray):
         raise ImageError(f"an image of type {type(image).__name__}: pass a file path, a NumPy array or a PIL image")
     what = f"an array of shape {image.shape} and dtype {image.dtype}"
     if image.size == 0:
         raise ImageError(f"{what} is empty: it holds no pixels")
+    if image.ndim >= 2:  # before any copy: a huge array would not fit twice
+        from keypoints.predict.read import check_image_size
+
+        check_image_size((image.shape[1], image.shape[0]), f"{what}: its image is")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):

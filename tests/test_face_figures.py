@@ -9,7 +9,8 @@ import numpy as np
 
 from keypoints.predict.crop import MEAN_KEYPOINTS
 from keypoints.predict.face_figures import draw_numbers, face_figures, figures_html, numbered, reading_order
-from keypoints.predict.outputs import results_document, results_table, write_html
+from keypoints.predict.outputs import results_document, results_table
+from keypoints.predict.page import write_html
 
 
 def face(x, y, side, error=2.0, score=0.9):

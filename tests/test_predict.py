@@ -119,7 +119,15 @@ def test_cli_writes_annotated_copies_csv_and_html(tmp_path, mean_model_file, fac
     assert all(min(nme(f, t) for t in truths) < 0.3 for f in found)
 
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["b>.jpg", "blank.jpg", "faces", "index.html", "keypoints.csv", "two people.jpg"]
+    assert written == [
+        ".keypoints-results",
+        "b>.jpg",
+        "blank.jpg",
+        "faces",
+        "index.html",
+        "keypoints.csv",
+        "two people.jpg",
+    ]
     assert cv2.imread(str(out / "two people.jpg")).shape == (480, 640, 3)
     page = (out / "index.html").read_text()
     assert "<b>x</b>" not in page and "/photos/&lt;b&gt;x&lt;/b&gt;.png</h2>" in page

@@ -200,7 +200,7 @@ def test_photos_and_videos_mixed_share_one_csv(tmp_path, model, clip, face_photo
 def test_detect_every_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         main(["predict", "x.mp4", "--detect-every", "0"])
-    assert "'0' must be 1 or more" in capsys.readouterr().err
+    assert "'0' is out of range: the number of frames between detections" in capsys.readouterr().err
 
 
 def test_a_track_keeps_its_number_while_confirmed_and_is_dropped_when_not():

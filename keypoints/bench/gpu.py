@@ -132,7 +132,7 @@ def time_to_best_data(settings, say=print):
     if not path and os.environ.get("KEYPOINTS_DATA_DIR"):
         path = paths.find_training_file(os.environ["KEYPOINTS_DATA_DIR"])
     if path:
-        return prepare(path, say=say), str(path)
+        return prepare(path, say=say, skip_option=None), str(path)  # bench has no --skip-bad-rows
     n = settings.size("time_to_best_faces")
     say(f"time to best: no data given (--data or KEYPOINTS_DATA_DIR), so {n} synthetic faces")
     split = synthetic_split(n, seed=0, valid_fraction=VALID_FRACTION)

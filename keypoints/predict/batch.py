@@ -15,7 +15,7 @@ from tqdm import tqdm
 from keypoints import atomic, paths
 from keypoints.errors import NoPhotosError
 from keypoints.predict.detect import make_detector
-from keypoints.predict.discover import find_photos, printable_names, refuse_overwriting_inputs
+from keypoints.predict.discover import describe_missing, find_photos, printable_names, refuse_overwriting_inputs
 from keypoints.predict.options import PredictOptions
 from keypoints.predict.pipeline import PhotoResult, load_predictor_model, predict_file
 from keypoints.predict.refine import refine_windows
@@ -140,8 +140,8 @@ def predict_photos(
     model = load_predictor_model(model)
     windows = refine_windows(model, options)  # refused before any photo
     detector = make_detector(detector or "yunet") if detector is None or isinstance(detector, str) else detector
-    names = _output_names(photo_paths, photos, out_dir)
-    results = [PhotoResult(path, error=f"{atomic.show(path)}: no such file or folder") for path in missing]
+    names = _output_names(photo_paths, photos, out_dir, images)
+    results = [PhotoResult(path, error=describe_missing(path)) for path in missing]
     for result in results:
         if on_result:
             on_result(result)
@@ -181,7 +181,7 @@ def _find_inputs(photo_paths, out_dir):
     photos, missing = find_photos(photo_paths, exclude=[out_dir])
     if not photos:
         where = ", ".join(str(p) for p in photo_paths) or "(no paths given)"
-        extra = f" ({', '.join(str(p) for p in missing)}: no such file or folder)" if missing else ""
+        extra = f" ({'; '.join(describe_missing(p) for p in missing)})" if missing else ""
         raise NoPhotosError(
             f"no photos in {where}{extra}. Give image files ("
             ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff), videos (.mp4, .avi, .mov, .mkv, .webm) "
@@ -190,7 +190,7 @@ def _find_inputs(photo_paths, out_dir):
     return photos, missing
 
 
-def _output_names(photo_paths, photos, out_dir):
+def _output_names(photo_paths, photos, out_dir, images):
     """Each input's output file name in ``out_dir``; refuses a run whose outputs would overwrite an input."""
     from keypoints.predict.outputs import result_names
     from keypoints.predict.video import OUTPUT_SUFFIX, is_video
@@ -198,7 +198,11 @@ def _output_names(photo_paths, photos, out_dir):
     names = printable_names(result_names(photos))
     videos_out = [Path(names[p]).stem + OUTPUT_SUFFIX for p in photos if is_video(p)]
     refuse_overwriting_inputs(
-        out_dir, photo_paths, photos, [*names.values(), *videos_out, "keypoints.csv", "results.json", "index.html"]
+        out_dir,
+        photo_paths,
+        photos,
+        [*names.values(), *videos_out, "keypoints.csv", "results.json", "index.html"],
+        images,
     )
     return names
 
@@ -250,7 +254,8 @@ class _Predict:
 
 def _write_tables(summary, about, json):
     """``keypoints.csv``, ``results.json`` when asked for, and the page last: it points at everything else."""
-    from keypoints.predict.outputs import write_csv, write_html, write_json
+    from keypoints.predict.outputs import write_csv, write_json
+    from keypoints.predict.page import write_html
 
     write_csv(summary.csv_path, summary.results)
     if json:

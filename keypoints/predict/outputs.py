@@ -1,4 +1,4 @@
-"""What the predictor writes: annotated photos, face crops, ``keypoints.csv``, ``results.json`` and ``index.html``.
+"""What the predictor writes: annotated photos, face crops, ``keypoints.csv`` and ``results.json`` (the page: ``page``).
 
 Faces are numbered from 0 in each photo in reading order (rows from the top, each
 from the left; :func:`keypoints.predict.face_figures.reading_order`): the ``face``
@@ -6,22 +6,20 @@ column of ``keypoints.csv``, the ``face`` field of ``results.json``, the number
 drawn on the annotated photo and the one on the page are one numbering.
 """
 
-import html
 import json
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from keypoints import atomic
 from keypoints.atomic import ESCAPE
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
-from keypoints.predict.draw import PART_COLOURS, draw_faces, draw_photo_faces, part_of
-from keypoints.predict.face_figures import draw_numbers, face_figures, figures_html, numbered
+from keypoints.predict.draw import draw_faces, draw_photo_faces
+from keypoints.predict.face_figures import draw_numbers, face_figures, numbered
 
 FIGURE_COLUMNS = ("score", "error_px", "error_eye_share", "yaw", "pitch", "roll")
 """The per-face figures (:mod:`keypoints.predict.face_figures`): the detector's score (0 to 1; empty for Haar),
@@ -48,6 +46,10 @@ FACE_MARGIN = 1.5
 
 DIR_FACES = "faces"
 """Subfolder of the output folder for the zoomed face crops."""
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet run a cell as a formula: such a text cell of ``keypoints.csv``
+gets a leading ``'`` (OWASP's advice against CSV injection)."""
 
 
 def result_names(photos):
@@ -156,9 +158,16 @@ def results_table(results):
     return table
 
 
+def inert_cell(text):
+    """A text cell a spreadsheet shows as text: one that starts with ``FORMULA_STARTS`` gets a leading ``'``."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def write_csv(path, results):
-    """Write ``keypoints.csv``; keypoints with two decimals (1/100 px). Returns the path."""
-    text = results_table(results).to_csv(index=False, float_format="%.2f")
+    """Write ``keypoints.csv``; keypoints with two decimals (1/100 px), file names inert. Returns the path."""
+    table = results_table(results)
+    table["file"] = table["file"].map(inert_cell)  # a photo named "=cmd.jpg" is not a formula
+    text = table.to_csv(index=False, float_format="%.2f")
     return _write_atomic(path, text.encode("utf-8", errors=ESCAPE))
 
 
@@ -248,162 +257,6 @@ def write_json(path, results, about=None):
     return _write_atomic(path, (text + "\n").encode("utf-8"))
 
 
-def write_html(path, results, about=None, links=("keypoints.csv",)):
-    """Write ``index.html``: a summary at the top, then every photo with its faces, then the unreadable files.
-
-    Every name is HTML-escaped and every link URL-quoted, so a photo named
-    ``<b>x</b>.jpg`` shows as that text.
-
-    Parameters
-    ----------
-    path : str or Path
-    results : list of PhotoResult
-    about : dict, optional
-        From :func:`model_summary`: the model, its card's figures and the detector.
-    links : sequence of str
-        Files beside the page to link at the top (``keypoints.csv``, ``results.json``).
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(path)
-    about = about or {}
-    read = [r for r in results if r.error is None]
-    unreadable = [r for r in results if r.error is not None]
-    photos = [r for r in read if not hasattr(r, "frames")]
-    n_faces = sum(len(r.faces) for r in photos)
-    n_empty = sum(1 for r in photos if not r.faces)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>keypoints: results</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f'<header><h1 id="counts">{_counts(photos, n_faces, [r for r in read if hasattr(r, "frames")])}</h1>',
-        f'<p class="counts">{_plural(n_empty, "photo")} without a face; '
-        f"{_plural(len(unreadable), 'file')} could not be read.</p>",
-        _about_html(about),
-        _legend_html(),
-        '<p class="links">Data: '
-        + ", ".join(f'<a href="{quote(name)}">{html.escape(name)}</a>' for name in links)
-        + "</p></header>",
-    ]
-    for index, result in enumerate(read):
-        parts.append(_photo_html(index, result, path.parent))
-    if unreadable:
-        parts.append(f'<section id="unreadable"><h2>{_plural(len(unreadable), "file")} could not be read</h2><ul>')
-        parts += [f'<li class="error">{html.escape(r.error)}</li>' for r in unreadable]
-        parts.append("</ul></section>")
-    parts.append("</body></html>")
-    return _write_atomic(path, ("\n".join(parts) + "\n").encode("utf-8", errors=ESCAPE))
-
-
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:1em auto;max-width:1200px;padding:0 1em;color:#222}"
-    "header{border-bottom:1px solid #ccc;margin-bottom:1em}h1{margin:.2em 0}"
-    "h2{font-size:1.1em;overflow-wrap:anywhere;margin:.2em 0}"
-    "dl.about{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;margin:.5em 0}dt{font-weight:bold}"
-    "dd{margin:0}ul.legend{list-style:none;padding:0;display:flex;gap:1em;flex-wrap:wrap}"
-    ".swatch{display:inline-block;width:.9em;height:.9em;border-radius:50%;border:1px solid #000;"
-    "vertical-align:middle;margin-right:.3em}"
-    "section.photo{border-bottom:1px solid #eee;padding:1em 0}"
-    "img.photo,video.photo{max-width:100%;max-height:480px;display:block;margin:.5em 0}"
-    ".faces{display:flex;flex-wrap:wrap;gap:1em}"
-    "article.face{border:1px solid #ccc;border-radius:6px;padding:.5em;width:256px}"
-    "article.face img{width:256px;height:256px;display:block;image-rendering:auto}"
-    "article.face h3{margin:.3em 0;font-size:1em}table{border-collapse:collapse;font-size:.85em}"
-    "td,th{padding:0 .4em;text-align:right}td:first-child{text-align:left}"
-    ".none,.error{color:#b00}.warning{color:#a60;font-weight:bold}"
-)
-
-
-def _about_html(about):
-    rows = []
-    if about.get("model"):
-        model = html.escape(Path(about["model"]).name)
-        if about.get("network"):
-            model += f" ({html.escape(str(about['network']))})"
-        rows.append(("model", model))
-    if about.get("valid_rmse_px") is not None:
-        text = f"{about['valid_rmse_px']:.3f} px in the network's 96 x 96 px face crops, on people it never saw"
-        rows.append(("validation RMSE", text))
-    if about.get("data"):
-        data = html.escape(str(about["data"]))
-        if about.get("synthetic_data"):
-            data += ' <span class="warning">(synthetic faces: not a model for real photos)</span>'
-        rows.append(("trained on", data))
-    if about.get("detector"):
-        rows.append(("detector", html.escape(str(about["detector"]))))
-    rows.append(("date", html.escape(_now())))
-    body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
-    return f'<dl class="about">{body}</dl>'
-
-
-_PART_LABELS = {"eye": "eyes", "eyebrow": "eyebrows", "nose": "nose tip", "mouth": "mouth"}
-
-
-def _legend_html():
-    items = []
-    for part, (b, g, r) in PART_COLOURS.items():
-        names = ", ".join(n.replace("_", " ") for n in KEYPOINTS if part_of(n) == part)
-        items.append(
-            f'<li title="{html.escape(names)}"><span class="swatch" style="background:#{r:02x}{g:02x}{b:02x}">'
-            f"</span>{_PART_LABELS[part]}</li>"
-        )
-    return '<ul class="legend" id="legend">' + "".join(items) + "</ul>"
-
-
-def _photo_html(index, result, page_dir):
-    if hasattr(result, "frames"):
-        return _video_html(index, result, page_dir)
-    name = html.escape(str(result.path))
-    original = quote(_relative(result.path, page_dir), errors="surrogateescape")  # a name's own bytes
-    width, height = result.size or ("?", "?")
-    lines = [
-        f'<section class="photo" id="photo-{index}"><h2>{name}</h2>',
-        f'<p>{width} x {height} px; <a class="original" href="{original}">original</a>; '
-        f"{_plural(len(result.faces), 'face')}</p>",
-    ]
-    if getattr(result, "output", None):
-        lines.append(
-            f'<a href="{quote(result.output.name)}"><img class="photo" src="{quote(result.output.name)}" '
-            f'alt="{html.escape(str(result.path), quote=True)} with its keypoints"></a>'
-        )
-    if not result.faces:
-        lines.append(
-            '<p class="none">No face found: the detector found no face, or only faces too small '
-            "(under 20 px) or turned too far from the camera.</p></section>"
-        )
-        return "\n".join(lines)
-    lines.append('<div class="faces">')
-    crops = getattr(result, "crops", None) or []
-    for number, face in numbered(result.faces):
-        lines.append(_face_html(number, face, crops[number] if number < len(crops) else None, result.size))
-    lines.append("</div></section>")
-    return "\n".join(lines)
-
-
-def _video_html(index, result, page_dir):
-    """A video: the annotated video in a ``<video>`` element (its first annotated frame as the poster)."""
-    name = html.escape(str(result.path))
-    width, height = result.size or ("?", "?")
-    lines = [
-        f'<section class="photo video" id="photo-{index}"><h2>{name}</h2>',
-        f"<p>video, {width} x {height} px, {result.frames} frames at {result.fps:g} fps; "
-        f'<a class="original" href="{quote(_relative(result.path, page_dir))}">original</a>; '
-        f"{_plural(result.tracks, 'face track')}</p>",
-    ]
-    if result.output and result.video:
-        lines.append(
-            f'<video class="photo" controls preload="metadata" poster="{quote(result.output.name)}" '
-            f'src="{quote(result.video.name)}" title="{html.escape(str(result.path), quote=True)} with its '
-            f'keypoints"><a href="{quote(result.video.name)}">the annotated video</a></video>'
-        )
-    lines.append("</section>")
-    return "\n".join(lines)
-
-
 def _keypoints_json(face):
     """``{name: {"x", "y"}}`` in photo pixels, with each keypoint's estimated ``error_px`` when the face has them."""
     errors = getattr(face, "keypoint_errors_px", None)
@@ -421,53 +274,8 @@ def _in_order(result):
     return numbered(result.faces)
 
 
-def _face_html(number, face, crop, size):
-    details = figures_html(face_figures(face, size))
-    x, y, w, h = (int(v) for v in face.box)
-    image = (
-        f'<img src="{quote(DIR_FACES + "/" + crop.name)}" alt="face {number} zoomed, with its keypoints">'
-        if crop
-        else ""
-    )
-    table = "".join(
-        f"<tr><td>{n.replace('_', ' ')}</td><td>{px:.1f}</td><td>{py:.1f}</td></tr>"
-        for n, (px, py) in zip(KEYPOINTS, face.keypoints)
-    )
-    return (
-        f'<article class="face" data-face="{number}">{image}<h3>face {number}</h3>'
-        f"<ul><li>box {w} x {h} px at ({x}, {y})</li>{details}</ul>"
-        f"<details><summary>the 30 values (photo pixels)</summary><table><tr><th>keypoint</th><th>x</th>"
-        f"<th>y</th></tr>{table}</table></details></article>"
-    )
-
-
-def _relative(target, start):
-    """A link from ``start`` to ``target``: relative when possible (the page can be moved with the photos)."""
-    try:
-        return Path(os.path.relpath(Path(target).resolve(), Path(start).resolve())).as_posix()
-    except ValueError:  # another drive on Windows
-        return Path(target).resolve().as_uri()
-
-
-def _counts(photos, n_faces, videos):
-    """The page's headline: photos and their faces, then videos, their frames and face tracks, counted apart."""
-    parts = [f"{_plural(len(photos), 'photo')}, {_plural(n_faces, 'face')}"] if photos or not videos else []
-    if videos:
-        frames, tracks = sum(v.frames for v in videos), sum(v.tracks for v in videos)
-        parts.append(f"{_plural(len(videos), 'video')}, {_plural(frames, 'frame')}, {_plural(tracks, 'face track')}")
-    return "; ".join(parts)
-
-
-def _plural(count, noun):
-    return f"{count} {noun}{'s'[: count != 1]}"
-
-
 def _finite(value):
     return round(float(value), 2) if math.isfinite(float(value)) else None
-
-
-def _now():
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def write_jpeg(path, image):
@@ -481,16 +289,15 @@ def write_jpeg(path, image):
 
 
 def _write_atomic(path, data):
-    """Write bytes under a temporary name, then rename: a reader never sees half a file."""
+    """Write bytes under a temporary name, then rename (:func:`keypoints.atomic.write_bytes`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return atomic.write_bytes(path, data)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         from keypoints.errors import KeypointsError
 
-        raise KeypointsError(f"{path}: could not be written ({error.strerror}); is {path.parent} writable?") from None
-    return path
+        raise KeypointsError(
+            f"{atomic.show(path)}: could not be written ({error.strerror or error}); is {path.parent} writable "
+            "and is there room on its disk?"
+        ) from None

@@ -40,6 +40,7 @@ from keypoints.predict.draw import draw_faces
 from keypoints.predict.options import PredictOptions
 from keypoints.predict.outputs import write_jpeg
 from keypoints.predict.pipeline import FLIP_AVERAGE, predict_faces
+from keypoints.predict.read import check_video_size
 from keypoints.predict.refine import refine_keypoints, refine_windows
 from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_to_photo, cut_crops
 from keypoints.predict.video_writer import H264Writer
@@ -278,6 +279,7 @@ def open_video(path):
             "its index, which is written last); copy it again, or convert it with ffmpeg"
         )
     size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    check_video_size(path, size, VideoError)  # the capture is released when it goes out of scope
     fps = capture.get(cv2.CAP_PROP_FPS)
     fps = float(fps) if np.isfinite(fps) and fps > 0 else FALLBACK_FPS
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))

@@ -65,9 +65,18 @@ def resolve_data(requested=None, data_dir=None, say=print):
     return synthetic, True
 
 
-def prepare(path, valid_fraction=VALID_FRACTION, seed=0, skip_bad_rows=False, synthetic=False, say=print):
-    """Load a training file and split it, by person when the people are known."""
-    data = load_kaggle_csv(path, skip_bad_rows=skip_bad_rows)
+def prepare(
+    path,
+    valid_fraction=VALID_FRACTION,
+    seed=0,
+    skip_bad_rows=False,
+    synthetic=False,
+    say=print,
+    skip_option="--skip-bad-rows",
+):
+    """Load a training file and split it, by person when the people are known (``skip_option``: as for
+    :func:`keypoints.data.loader.load_kaggle_csv`)."""
+    data = load_kaggle_csv(path, skip_bad_rows=skip_bad_rows, skip_option=skip_option)
     for problem in data.skipped:
         say(f"skipped {problem}")
     if not data.columns:

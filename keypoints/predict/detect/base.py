@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from keypoints.errors import DetectorError
+from keypoints.guards import MAX_UPSAMPLE
 
 LANDMARKS = ("right_eye", "left_eye", "nose_tip", "right_mouth_corner", "left_mouth_corner")
 """The five landmarks, in the order of ``Detections.landmarks``; right and left
@@ -107,10 +108,6 @@ def as_detections(found):
         return found
     boxes = np.asarray(found, dtype=np.float64).reshape(-1, 4)
     return Detections(boxes, np.full(len(boxes), np.nan), None)
-
-
-MAX_UPSAMPLE = 8
-"""The largest ``upsample`` accepted: 8 times the usual search copy is a 5120-px image per photo."""
 
 
 def check_upsample(upsample):
