@@ -59,6 +59,17 @@ def bench(args):
     return 0
 
 
+def export(args):
+    from keypoints.export import export_model
+
+    done = export_model(args.model, args.out, force=args.force)
+    print(
+        f"wrote {done.path} ({done.network}, {done.size_bytes / 2**20:.1f} MB); OpenCV's DNN module against torch "
+        f"on the check faces: largest keypoint difference {done.max_difference_px:.2g} px"
+    )
+    return 0
+
+
 def download(args):
     from keypoints import paths
     from keypoints.data.download import download_competition
@@ -139,12 +150,11 @@ def evaluate(args):
 def evaluate_photos(args):
     import json
 
-    from keypoints import paths
     from keypoints.evaluation import evaluate_photo_folder
     from keypoints.predict import load_predictor_model
 
     out = sys.stderr if args.json else sys.stdout
-    model = load_predictor_model(args.model or paths.DEFAULT_MODEL)
+    model = load_predictor_model(args.model)
     figures = evaluate_photo_folder(args.folder, model, labels=args.labels)
     width = max([len(p["file"]) for p in figures["photos"]] + [4])
     for photo in figures["photos"]:
