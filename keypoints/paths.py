@@ -13,7 +13,12 @@ ASSETS = Path(str(resources.files("keypoints") / "assets"))
 """Package data: the shipped model and its card (installed with the package)."""
 
 DEFAULT_MODEL = ASSETS / "default.pt"
-"""The model the predictor and ``keypoints evaluate`` use when ``--model`` is not given."""
+"""The shipped model as PyTorch weights: what ``keypoints evaluate``, ``explain`` and ``submit`` use when
+``--model`` is not given, and what ``default.onnx`` is exported from."""
+
+PREDICTOR_MODEL = ASSETS / "default.onnx"
+"""The shipped model exported to ONNX (``keypoints export``): what ``keypoints predict``, ``evaluate-photos``
+and ``keypoints.Predictor()`` run, in OpenCV's DNN module, without torch."""
 
 MODEL_CARD = ASSETS / "MODEL_CARD.md"
 """The shipped model's card for people: data, terms, split, figures."""

@@ -11,16 +11,15 @@ Entry points (the benchmarks time :func:`predict_file`)::
 :mod:`keypoints.predict.batch` runs it over many photos and videos and writes the results.
 """
 
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from keypoints import paths
-from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError
 from keypoints.guards import check_finite_predictions
@@ -139,25 +138,41 @@ class PhotoResult:
     crops: list = None
 
 
-def load_predictor_model(model=None, device="cpu"):
-    """The model the predictor uses: a loaded model, a path, or the default file.
+def load_predictor_model(model=None, device=None):
+    """The model the predictor uses: a loaded model, a path, or the shipped one.
+
+    Parameters
+    ----------
+    model : str, Path, LoadedModel or OnnxModel, optional
+        A ``.onnx`` file (``keypoints export``) runs in OpenCV's DNN module, without torch; a ``.pt``
+        file runs in torch. Default: the shipped ``default.onnx``, or with ``device`` the shipped ``default.pt``.
+    device : str, optional
+        Run a torch model there (``"cuda"``, ``"cpu"``); needs torch.
 
     Raises
     ------
     ModelFileError
-        No such file (the message says how to get one), not a keypoints
-        model, or not one that predicts all 15 keypoints.
+        No such file (the message says how to get one), not a keypoints model, not one that
+        predicts all 15 keypoints, or a ``.pt`` file (or a ``device``) where torch is not installed.
     """
+    from keypoints.onnx_model import is_onnx_file, load_onnx_model
+
     if model is None:
-        if not paths.DEFAULT_MODEL.is_file():
+        model = paths.PREDICTOR_MODEL if device is None else paths.DEFAULT_MODEL
+        if not model.is_file():
             raise ModelFileError(
-                f"no model file: {paths.DEFAULT_MODEL} is missing. It ships with the project "
-                "(restore it with `git checkout keypoints/assets/default.pt`), or train one with `make train` "
+                f"no model file: {model} is missing. It ships with the project "
+                f"(restore it with `git checkout keypoints/assets/{model.name}`), or train one with `make train` "
                 "and pass it with --model models/bnconv.pt"
             )
-        model = paths.DEFAULT_MODEL
-    if isinstance(model, (str, Path)):
-        model = load_model(model, device=device)
+    if isinstance(model, (str, Path)) and is_onnx_file(model):
+        if device not in (None, "cpu"):
+            raise ModelFileError(
+                f"{model}: an ONNX model runs on the CPU; for device={device!r} pass the .pt file it was exported from"
+            )
+        model = load_onnx_model(model)
+    elif isinstance(model, (str, Path)):
+        model = _load_torch_model(model, device or "cpu")
     missing = [c for c in KEYPOINT_COLUMNS if c not in model.columns]
     if missing:
         raise ModelFileError(
@@ -165,6 +180,20 @@ def load_predictor_model(model=None, device="cpu"):
             f"draws (missing {', '.join(missing[:4])}...); use a model trained on every keypoint"
         )
     return model
+
+
+def _load_torch_model(path, device):
+    try:
+        from keypoints.checkpoint import load_model
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        raise ModelFileError(
+            f"{path}: a PyTorch model file, and PyTorch is not installed here. Install it with "
+            '`pip install "keypoints[train]"`, or, where it is installed, export the model once '
+            "(`keypoints export " + Path(path).name + "`) and pass the .onnx file, which runs without torch."
+        ) from error
+    return load_model(path, device=device)
 
 
 def predict_faces(
@@ -337,14 +366,19 @@ def predict_file(path, model, detector=None, draw=True, windows=None, **options)
 
 @contextmanager
 def _one_thread():
-    """Run PyTorch on one thread inside the block, then restore the setting.
+    """Run the network (OpenCV's DNN module, and PyTorch where it is loaded) on one thread inside the block.
 
     A photo's few faces are too little work to share out, and on a busy machine waiting threads
     cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch = sys.modules.get("torch")  # only a torch model loads it; the ONNX path never imports it
+    threads, cv_threads = (torch.get_num_threads() if torch else None), cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    if torch:
+        torch.set_num_threads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv_threads)
+        if torch:
+            torch.set_num_threads(threads)

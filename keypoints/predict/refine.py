@@ -15,7 +15,7 @@ Off by default, because it did not lower the error where it was measured
 """
 
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINT_COLUMNS, KEYPOINTS, column_indices
-from keypoints.networks.fully_conv import predict_windows, to_fully_convolutional
+from keypoints.errors import ConversionError
 from keypoints.predict.crop import Crop, cut_square, to_photo
 
 REFINE_MARGIN = 8
@@ -29,8 +29,16 @@ def fully_convolutional_model(model):
     Raises
     ------
     ConversionError
-        For a network without one (``local``, ``hybrid``; ``bnconv``'s padding).
+        For a network without one (``local``, ``hybrid``; ``bnconv``'s padding), or an exported
+        (ONNX) model, whose weights are not torch's to convert.
     """
+    if not hasattr(model.module, "parameters"):
+        raise ConversionError(
+            f"{model.path}: --refine converts the PyTorch network to its fully-convolutional form; "
+            'pass --model with the .pt file (needs torch: pip install "keypoints[train]")'
+        )
+    from keypoints.networks.fully_conv import to_fully_convolutional
+
     return to_fully_convolutional(model)
 
 
@@ -58,6 +66,8 @@ def refine_keypoints(gray, crop, fully_conv, columns, margin=REFINE_MARGIN):
     x0, y0, side = crop
     extra = int(round(margin * side / IMAGE_SIZE))  # photo px around the crop
     big = Crop(x0 - extra, y0 - extra, side + 2 * extra)
+    from keypoints.networks.fully_conv import predict_windows
+
     pixels = predict_windows(fully_conv, cut_square(gray, big, size))  # (Hn, Wn, K) in the big square's frame
     order = column_indices(columns, KEYPOINT_COLUMNS)
     mean = pixels.reshape(-1, pixels.shape[-1]).mean(axis=0)[order].reshape(len(KEYPOINTS), 2)
