@@ -25,7 +25,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[train,test]"
 	@touch $@
 
 setup: $(STAMP) ## create .venv and install the pinned dependencies (every target does this first)
