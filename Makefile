@@ -48,8 +48,8 @@ lint: $(STAMP) ## check the code with ruff: lint findings and formatting
 	$(PY) -m ruff check keypoints tests tools
 	$(PY) -m ruff format --check keypoints tests tools
 
-bench: $(STAMP) ## print speed figures as ratios against baselines run alongside; BENCH=quick for a short run
-	$(PY) -m keypoints bench $(if $(BENCH),--$(BENCH))
+bench: $(STAMP) ## print speed figures as ratios against baselines run alongside; BENCH=quick for a short run (no peer venvs made)
+	$(PY) -m keypoints bench $(if $(BENCH),--$(BENCH),--install-peers)
 
 data: $(STAMP) ## download the Kaggle competition files into data/ (needs Kaggle credentials)
 	@$(PY) -c "import kaggle" 2>/dev/null || $(VENV)/bin/pip install --quiet kaggle >/dev/null 2>&1 || true

@@ -208,6 +208,21 @@ def _parser():
         default=None,
         help="cap on the full presets' epochs in the GPU time-to-best rows",
     )
+    bench.add_argument(
+        "--photos",
+        default=None,
+        metavar="FOLDER",
+        help="photos for the rows against dlib and MediaPipe (default: labelled/frames in KEYPOINTS_DATA_DIR, "
+        "else a synthetic photo)",
+    )
+    bench.add_argument(
+        "--peers-dir", default=None, metavar="DIR", help="the peers' venvs (default: .venv-peers); absent ones skip"
+    )
+    bench.add_argument(
+        "--install-peers",
+        action="store_true",
+        help="first make the peers' missing venvs (dlib-bin and face-recognition-models; mediapipe==0.10.21)",
+    )
     bench.set_defaults(handler=commands.bench)
 
     predict = subcommands.add_parser("predict", help="find faces in photos and draw their keypoints")

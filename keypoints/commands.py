@@ -54,7 +54,15 @@ def submit(args):
 def bench(args):
     from keypoints.bench import BenchSettings, run_benchmarks
 
-    settings = BenchSettings(quick=args.quick, device=args.device, data=args.data, epochs=args.epochs)
+    settings = BenchSettings(
+        quick=args.quick,
+        device=args.device,
+        data=args.data,
+        epochs=args.epochs,
+        photos=args.photos,
+        peers_dir=args.peers_dir,
+        install_peers=args.install_peers,
+    )
     run_benchmarks(out=args.out, settings=settings)
     return 0
 
