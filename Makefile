@@ -56,7 +56,7 @@ data: $(STAMP) ## download the Kaggle competition files into data/ (needs Kaggle
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m keypoints download --out data
 
 clean: ## remove .venv, caches, and the outputs git ignores (keeps data/, models/ and the committed report)
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info results data/synthetic
+	rm -rf $(VENV) .venv-peers .pytest_cache .ruff_cache build *.egg-info results data/synthetic
 	rm -f reports/bench.json reports/figures/saliency_*.png reports/figures/occlusion_*.png
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/keypoints"
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

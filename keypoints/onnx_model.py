@@ -11,7 +11,8 @@ through ``cv2.dnn``, which the predictor already needs for its detector::
     predict_pixels(model.module, faces)                      # keypoints.inference: (N, 30) pixels
 
 :class:`OnnxNetwork` answers the call :func:`keypoints.inference.predict_pixels`
-makes of a torch module, so the pipeline runs either.
+makes of a torch module, so the pipeline runs either. Why OpenCV and not onnxruntime:
+docs/decisions.md, "The predictor runs ONNX in OpenCV's DNN module".
 """
 
 import json
