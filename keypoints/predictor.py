@@ -102,10 +102,14 @@ class Predictor:
 
     Parameters
     ----------
-    model : str, Path or LoadedModel, optional
-        Default: the model shipped with the package (``keypoints/assets/default.pt``).
+    model : str, Path, LoadedModel or OnnxModel, optional
+        Default: the model shipped with the package, ``keypoints/assets/default.onnx``, run by OpenCV's
+        DNN module without torch. A ``.pt`` file runs in torch.
     detector : object, optional
         A face detector with ``detect(gray)``; default: the one ``keypoints predict`` uses.
+    device : str, optional
+        Run the network in torch on this device (``"cuda"``, ``"cpu"``): the shipped ``default.pt``, or the
+        given ``.pt`` file. Needs torch (``pip install "keypoints[train]"``).
 
     Raises
     ------
@@ -118,11 +122,11 @@ class Predictor:
         The model's card says it was trained on synthetic faces, or that it did no better than the mean face.
     """
 
-    def __init__(self, model=None, detector=None):
+    def __init__(self, model=None, detector=None, device=None):
         from keypoints.predict.detect import make_detector
         from keypoints.predict.pipeline import load_predictor_model
 
-        self.model = load_predictor_model(model)
+        self.model = load_predictor_model(model, device=device)
         self.detector = detector if detector is not None else make_detector()
         for message in card_warnings(self.model.card, self.model.path):
             warnings.warn(message, UserWarning, stacklevel=2)

@@ -26,13 +26,13 @@ class BenchRow:
 
 
 def format_table(rows):
-    """The rows as an aligned text table, ratio first."""
+    """The rows as an aligned text table, ratio first (above 1: ours is better than the baseline)."""
     width = max(len(r.name) for r in rows)
-    lines = [f"{'benchmark':{width}}  {'ratio':>8}  {'ours':>12}  {'baseline':>12}  baseline is"]
+    lines = [f"{'benchmark':{width}}  {'ratio (>1: ours better)':>23}  {'ours':>12}  {'baseline':>12}  baseline is"]
     for r in rows:
         ratio = f"{r.ratio:7.1f}x" if r.ratio >= 10 else f"{r.ratio:7.2f}x" if r.ratio >= 0.1 else f"{r.ratio:7.4f}x"
         lines.append(
-            f"{r.name:{width}}  {ratio}  {_amount(r.ours, r.unit):>12}  "
+            f"{r.name:{width}}  {ratio:>23}  {_amount(r.ours, r.unit):>12}  "
             f"{_amount(r.baseline, r.unit):>12}  {r.baseline_name}"
         )
     return "\n".join(lines)
