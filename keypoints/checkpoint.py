@@ -124,43 +124,13 @@ def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False
     return path
 
 
-def model_path(path=None):
-    """The model file a command uses: ``path``, or the shipped model when it is None.
-
-    Every command that takes ``--model`` resolves it here, so a missing shipped model
-    gives one message everywhere.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    ModelFileError
-        ``path`` is None and the shipped model (``paths.DEFAULT_MODEL``) is missing.
-    """
-    if path is not None:
-        return Path(path)
-    if not paths.DEFAULT_MODEL.is_file():
-        raise ModelFileError(
-            f"no model file: {paths.DEFAULT_MODEL} is missing. It ships with the project "
-            "(restore it with `git checkout keypoints/assets/default.pt`), or train one with `make train` "
-            "and pass it with --model models/bnconv.pt"
-        )
-    return paths.DEFAULT_MODEL
-
-
 def load_model(path=None, device="cpu"):
     """Rebuild a network from a model file alone.
 
     Parameters
     ----------
     path : str or Path, optional
-        None: the shipped model (see :func:`model_path`).
+        None: the shipped model (see :func:`keypoints.paths.model_path`).
     device : str
 
     Returns
@@ -173,7 +143,7 @@ def load_model(path=None, device="cpu"):
         The file is missing, is not one of ours, carries pickled code, or its
         weights do not fit its network.
     """
-    path = model_path(path)
+    path = paths.model_path(path)
     if path.is_dir():
         raise ModelFileError(
             f"{path}: a folder, not a model file; pass the .pt file inside it (e.g. models/bnconv.pt)."

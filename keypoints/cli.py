@@ -27,6 +27,11 @@ def main(argv=None):
         except KeypointsError as error:
             print_error(error)
             code = getattr(error, "exit_code", EXIT_ERROR)
+        except ModuleNotFoundError as error:
+            if error.name not in TRAINING_EXTRAS:
+                raise
+            print_error(KeypointsError(training_extra_missing(error.name, argv)))
+            code = EXIT_ERROR
         except KeyboardInterrupt:
             print(
                 "interrupted (Ctrl-C): files written before are complete, nothing was left half-written",
@@ -37,6 +42,21 @@ def main(argv=None):
         return code
     except BrokenPipeError:
         return _quiet_broken_pipe()
+
+
+TRAINING_EXTRAS = ("torch", "skorch", "onnx", "sklearn", "matplotlib", "scipy")
+"""Modules of ``pip install "keypoints[train]"``: training, evaluation on CSVs, explain, export and the bench
+need them; predicting photos and videos does not."""
+
+
+def training_extra_missing(module, argv=None):
+    """The message of a command that needs a training extra that is not installed."""
+    command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), "this command")
+    return (
+        f"`keypoints {command}` needs {module}, which is not installed here: the plain install is the predictor. "
+        'Add the training extras with `pip install "keypoints[train]"` (from a checkout: '
+        '`pip install -e ".[train]"`, or `make setup`).'
+    )
 
 
 def _printable_streams():
@@ -77,6 +97,7 @@ def _parser():
         _add_predict,
         _add_explain,
         _add_submit,
+        _add_export,
     ):
         add(subcommands)
     return parser
@@ -221,6 +242,21 @@ def _add_bench(subcommands):
         default=None,
         help="cap on the full presets' epochs in the GPU time-to-best rows",
     )
+    bench.add_argument(
+        "--photos",
+        default=None,
+        metavar="FOLDER",
+        help="photos for the rows against dlib and MediaPipe (default: labelled/frames in KEYPOINTS_DATA_DIR, "
+        "else a synthetic photo)",
+    )
+    bench.add_argument(
+        "--peers-dir", default=None, metavar="DIR", help="the peers' venvs (default: .venv-peers); absent ones skip"
+    )
+    bench.add_argument(
+        "--install-peers",
+        action="store_true",
+        help="first make the peers' missing venvs (dlib-bin and face-recognition-models; mediapipe==0.10.21)",
+    )
     bench.set_defaults(handler=commands.bench)
 
 
@@ -229,7 +265,11 @@ def _add_predict(subcommands):
 
     predict = subcommands.add_parser("predict", help="find faces in photos and draw their keypoints")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
-    predict.add_argument("--model", help="model file (default: the shipped model, keypoints/assets/default.pt)")
+    predict.add_argument(
+        "--model",
+        help="model file: .onnx (keypoints export) or .pt (needs torch); default: the shipped "
+        "keypoints/assets/default.onnx",
+    )
     predict.add_argument("--out", default=None, help="folder for the results (default: results/ here)")
     predict.add_argument("--json", action="store_true", help="also write results.json (every face, named keypoints)")
     predict.add_argument(
@@ -291,6 +331,16 @@ def _add_submit(subcommands):
     submit.add_argument("--model", help="model file (default: the shipped model)")
     submit.add_argument("--out", default=None, help="submission CSV to write (default: submission.csv)")
     submit.set_defaults(handler=commands.submit)
+
+
+def _add_export(subparsers):
+    export = subparsers.add_parser(
+        "export", help="write a model file as ONNX (what the predictor runs, without torch), checked against torch"
+    )
+    export.add_argument("model", metavar="MODEL.pt", help="a model file written by `keypoints train`")
+    export.add_argument("--out", default=None, metavar="FILE.onnx", help="the file to write (default: MODEL.onnx)")
+    export.add_argument("--force", action="store_true", help="replace FILE.onnx if it exists")
+    export.set_defaults(handler=commands.export)
 
 
 NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv", "bnlocal")

@@ -24,8 +24,8 @@ def print_error(error):
 
 def explain(args):
     from keypoints import paths
-    from keypoints.checkpoint import model_path
     from keypoints.explain.images import explain_images
+    from keypoints.paths import model_path
 
     given = dict(keypoint=args.keypoint, patch=args.patch, stride=args.stride)
     options = {name: value for name, value in given.items() if value is not None}  # left out: explain_images' default
@@ -38,7 +38,7 @@ def explain(args):
 
 def submit(args):
     from keypoints import paths
-    from keypoints.checkpoint import model_path
+    from keypoints.paths import model_path
     from keypoints.submit import write_submission
 
     written = write_submission(args.test, args.lookup, model_path(args.model), args.out or paths.SUBMISSION_FILE)
@@ -49,8 +49,27 @@ def submit(args):
 def bench(args):
     from keypoints.bench import BenchSettings, run_benchmarks
 
-    settings = BenchSettings(quick=args.quick, device=args.device, data=args.data, epochs=args.epochs)
+    settings = BenchSettings(
+        quick=args.quick,
+        device=args.device,
+        data=args.data,
+        epochs=args.epochs,
+        photos=args.photos,
+        peers_dir=args.peers_dir,
+        install_peers=args.install_peers,
+    )
     run_benchmarks(out=args.out, settings=settings)
+    return 0
+
+
+def export(args):
+    from keypoints.export import export_model
+
+    done = export_model(args.model, args.out, force=args.force)
+    print(
+        f"wrote {done.path} ({done.network}, {done.size_bytes / 2**20:.1f} MB); OpenCV's DNN module against torch "
+        f"on the check faces: largest keypoint difference {done.max_difference_px:.2g} px"
+    )
     return 0
 
 

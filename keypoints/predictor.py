@@ -67,11 +67,15 @@ class Predictor:
 
     Parameters
     ----------
-    model : str, Path or LoadedModel, optional
-        Default: the model shipped with the package (``keypoints/assets/default.pt``).
+    model : str, Path, LoadedModel or OnnxModel, optional
+        Default: the model shipped with the package, ``keypoints/assets/default.onnx``, run by OpenCV's
+        DNN module without torch. A ``.pt`` file runs in torch.
     detector : FaceDetector, optional
         A face detector from :func:`keypoints.predict.detect.make_detector`; default: the one
         ``keypoints predict`` uses.
+    device : str, optional
+        Run the network in torch on this device (``"cuda"``, ``"cpu"``): the shipped ``default.pt``, or the
+        given ``.pt`` file. Needs torch (``pip install "keypoints[train]"``).
     upsample : int
         The default detector searches a copy this many times larger, for small faces (``--upsample``).
 
@@ -86,11 +90,11 @@ class Predictor:
         The model's card says it was trained on synthetic faces, or that it did no better than the mean face.
     """
 
-    def __init__(self, model=None, detector=None, upsample=1):
+    def __init__(self, model=None, detector=None, device=None, upsample=1):
         from keypoints.predict.detect import make_detector
         from keypoints.predict.pipeline import load_predictor_model
 
-        self.model = load_predictor_model(model)
+        self.model = load_predictor_model(model, device=device)
         if detector is not None and upsample != 1:
             raise DetectorError("upsample= makes the default detector: give it to make_detector(..., upsample=N)")
         self.detector = detector if detector is not None else make_detector(upsample=upsample)

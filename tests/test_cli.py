@@ -18,13 +18,16 @@ MODEL_COMMANDS = {
 
 @pytest.mark.parametrize("command", sorted(MODEL_COMMANDS))
 def test_a_missing_shipped_model_gives_one_message_in_every_command(command, tmp_path, monkeypatch, capsys):
-    missing = tmp_path / "assets" / "default.pt"
-    monkeypatch.setattr(paths, "DEFAULT_MODEL", missing)
+    monkeypatch.setattr(paths, "DEFAULT_MODEL", tmp_path / "assets" / "default.pt")
+    monkeypatch.setattr(paths, "PREDICTOR_MODEL", tmp_path / "assets" / "default.onnx")
     monkeypatch.chdir(tmp_path)
+    # the predictor runs the ONNX export; the other commands the torch weights
+    shipped = "default.onnx" if command in ("predict", "evaluate-photos") else "default.pt"
+    missing = tmp_path / "assets" / shipped
     assert main(MODEL_COMMANDS[command]) == 1
     assert capsys.readouterr().err == (
         f"error: no model file: {missing} is missing. It ships with the project (restore it with "
-        "`git checkout keypoints/assets/default.pt`), or train one with `make train` and pass it with "
+        f"`git checkout keypoints/assets/{shipped}`), or train one with `make train` and pass it with "
         "--model models/bnconv.pt\n"
     )
 

@@ -178,12 +178,12 @@ def test_no_photos_exits_2(tmp_path, mean_model_file, capsys):
 def test_missing_model_says_how_to_get_one(tmp_path, faces, capsys, monkeypatch):
     from keypoints import paths
 
-    monkeypatch.setattr(paths, "DEFAULT_MODEL", tmp_path / "models/default.pt")
+    monkeypatch.setattr(paths, "PREDICTOR_MODEL", tmp_path / "models/default.onnx")
     path, _ = _photo(tmp_path, "a.jpg", [(0, 100, 100, 150)], faces)
     assert main(["predict", str(path), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
-    assert f"error: no model file: {tmp_path / 'models/default.pt'} is missing" in err
-    assert "make train" in err and "--model" in err
+    assert f"error: no model file: {tmp_path / 'models/default.onnx'} is missing" in err
+    assert "git checkout keypoints/assets/default.onnx" in err and "make train" in err and "--model" in err
 
 
 class _Trap:

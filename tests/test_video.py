@@ -325,7 +325,7 @@ def _loop_keypoints(loop, clip):
 
 
 def test_a_video_keeps_its_low_scored_faces_with_keep_low_score_drawn_dashed_red(tmp_path, model, clip, monkeypatch):
-    strict = ["predict", str(clip.path), "--model", str(paths.DEFAULT_MODEL), "--min-score", "0.99"]  # it scores 0.93
+    strict = ["predict", str(clip.path), "--model", str(model.path), "--min-score", "0.99"]  # it scores 0.93
     assert main([*strict, "--out", str(tmp_path / "left_out")]) == 0
     assert len(pd.read_csv(tmp_path / "left_out" / "keypoints.csv")) == 0
     drawn, draw = [], video_module.draw_faces
@@ -345,7 +345,7 @@ def test_a_video_with_no_align_is_followed_with_upright_crops(tmp_path, model, c
     assert frame_nme(points, clip.truth).mean() < 0.1  # the tilted face is still followed
     turned, _ = _loop_keypoints(FrameLoop(model, options=PredictOptions(smooth=False, detect_every=100)), clip)
     assert np.abs(turned - points).max() > 0.5  # turned crops give other keypoints, so the option shows
-    command = ["predict", str(clip.path), "--model", str(paths.DEFAULT_MODEL), "--out", str(tmp_path)]
+    command = ["predict", str(clip.path), "--model", str(model.path), "--out", str(tmp_path)]
     assert main([*command, "--no-align", "--no-smooth", "--detect-every", "100"]) == 0
     np.testing.assert_allclose(_csv_keypoints(tmp_path / "keypoints.csv"), points, atol=0.006)
 

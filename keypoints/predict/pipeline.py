@@ -19,7 +19,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from keypoints.checkpoint import load_model
+from keypoints import paths
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError
 from keypoints.guards import check_finite_predictions
@@ -137,17 +137,35 @@ class PhotoResult:
     crops: list = None
 
 
-def load_predictor_model(model=None, device="cpu"):
-    """The model the predictor uses: a loaded model, a path, or the default file.
+def load_predictor_model(model=None, device=None):
+    """The model the predictor uses: a loaded model, a path, or the shipped one.
+
+    Parameters
+    ----------
+    model : str, Path, LoadedModel or OnnxModel, optional
+        A ``.onnx`` file (``keypoints export``) runs in OpenCV's DNN module, without torch; a ``.pt``
+        file runs in torch. Default: the shipped ``default.onnx``, or with ``device`` the shipped ``default.pt``.
+    device : str, optional
+        Run a torch model there (``"cuda"``, ``"cpu"``); needs torch.
 
     Raises
     ------
     ModelFileError
-        No such file (the message says how to get one), not a keypoints
-        model, or not one that predicts all 15 keypoints.
+        No such file (the message says how to get one), not a keypoints model, not one that
+        predicts all 15 keypoints, or a ``.pt`` file (or a ``device``) where torch is not installed.
     """
-    if model is None or isinstance(model, (str, Path)):
-        model = load_model(model, device=device)  # None: the shipped model
+    from keypoints.onnx_model import is_onnx_file, load_onnx_model
+
+    if model is None:
+        model = paths.model_path(None, paths.PREDICTOR_MODEL if device is None else paths.DEFAULT_MODEL)
+    if isinstance(model, (str, Path)) and is_onnx_file(model):
+        if device not in (None, "cpu"):
+            raise ModelFileError(
+                f"{model}: an ONNX model runs on the CPU; for device={device!r} pass the .pt file it was exported from"
+            )
+        model = load_onnx_model(model)
+    elif isinstance(model, (str, Path)):
+        model = _load_torch_model(model, device or "cpu")
     missing = [c for c in KEYPOINT_COLUMNS if c not in model.columns]
     if missing:
         raise ModelFileError(
@@ -155,6 +173,20 @@ def load_predictor_model(model=None, device="cpu"):
             f"draws (missing {', '.join(missing[:4])}...); use a model trained on every keypoint"
         )
     return model
+
+
+def _load_torch_model(path, device):
+    try:
+        from keypoints.checkpoint import load_model
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        raise ModelFileError(
+            f"{path}: a PyTorch model file, and PyTorch is not installed here. Install it with "
+            '`pip install "keypoints[train]"`, or, where it is installed, export the model once '
+            "(`keypoints export " + Path(path).name + "`) and pass the .onnx file, which runs without torch."
+        ) from error
+    return load_model(path, device=device)
 
 
 class _Framing(NamedTuple):

@@ -15,11 +15,9 @@ Off by default, because it did not lower the error where it was measured
 """
 
 import numpy as np
-import torch
 
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINT_COLUMNS, KEYPOINTS, column_indices
-from keypoints.inference import forward_pixels, module_device
-from keypoints.networks.fully_conv import to_fully_convolutional
+from keypoints.errors import ConversionError
 from keypoints.predict.crop import Crop, cut_square, to_photo
 
 REFINE_MARGIN = 8
@@ -33,12 +31,19 @@ def fully_convolutional_model(model):
     Raises
     ------
     ConversionError
-        For a network without one (``local``, ``hybrid``; ``bnconv``'s padding).
+        For a network without one (``local``, ``hybrid``; ``bnconv``'s padding), or an exported
+        (ONNX) model, whose weights are not torch's to convert.
     """
+    if not hasattr(model.module, "parameters"):
+        raise ConversionError(
+            f"{model.path}: --refine converts the PyTorch network to its fully-convolutional form; "
+            'pass --model with the .pt file (needs torch: pip install "keypoints[train]")'
+        )
+    from keypoints.networks.fully_conv import to_fully_convolutional
+
     return to_fully_convolutional(model)
 
 
-@torch.no_grad()
 def predict_windows(fully_conv, image):
     """Keypoints of every window of a gray image, in the image's pixels.
 
@@ -54,8 +59,13 @@ def predict_windows(fully_conv, image):
         Keypoints ``(x, y, x, y, ...)`` of window ``(i, j)``, shifted by its
         origin ``(S*j, S*i)``, so in the coordinates of ``image``.
     """
+    import torch  # --refine runs a torch network: prediction without it never comes here
+
+    from keypoints.inference import forward_pixels, module_device
+
     x = torch.from_numpy(np.ascontiguousarray(image)).to(module_device(fully_conv))[None, None]  # (1, 1, H', W')
-    pixels = forward_pixels(fully_conv, x)[0].permute(1, 2, 0).cpu().numpy()  # (Hn, Wn, K), each window's frame
+    with torch.no_grad():
+        pixels = forward_pixels(fully_conv, x)[0].permute(1, 2, 0).cpu().numpy()  # (Hn, Wn, K), each window's frame
     rows, cols = np.mgrid[0 : pixels.shape[0], 0 : pixels.shape[1]] * fully_conv.stride
     pixels[..., 0::2] += cols[..., None]
     pixels[..., 1::2] += rows[..., None]
