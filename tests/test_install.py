@@ -188,7 +188,8 @@ def test_the_plain_install_is_the_predictor_and_train_adds_torch():
     def names(requirements):
         return {re.split(r"[<>=!\[ ]", r, maxsplit=1)[0] for r in requirements}
 
-    assert names(project["dependencies"]) == {"numpy", "opencv-python-headless", "pandas", "tqdm"}
+    # av writes the annotated videos as H.264, which browsers play
+    assert names(project["dependencies"]) == {"numpy", "opencv-python-headless", "pandas", "tqdm", "av"}
     train = project["optional-dependencies"]["train"]
     assert "torch==2.13.0" in train and {"skorch", "onnx", "scikit-learn", "matplotlib"} <= names(train)
     assert '".[train,test]"' in (ROOT / "Makefile").read_text()  # make train and make test set all up
