@@ -17,8 +17,8 @@ import pandas as pd
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
 from keypoints.metrics import nme
 from keypoints.predict.detect import make_detector
-from keypoints.predict.options import ALIGN
-from keypoints.predict.pipeline import REFINE_STEPS, predict_faces
+from keypoints.predict.options import ALIGN, PredictOptions
+from keypoints.predict.pipeline import REFINE_STEPS, search_faces
 from keypoints.predict.read import read_labels, read_photo
 
 ANGLES = (0, 15, 30, 45, 60)
@@ -135,7 +135,9 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
     detector = detector or make_detector()
     scores = []
     for name, image, truth in items:
-        found = detector.detect(image)
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        # the predictor's own search, turned copies included where they pay
+        found, faces = search_faces(image, gray, model, detector, PredictOptions(align=align), windows, refine_steps)
         centre = truth.mean(axis=0)
         holds = [
             k
@@ -145,8 +147,7 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
         if not holds:
             scores.append(PhotoScore(name, False, float("nan")))
             continue
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        face = predict_faces(gray, found.take(holds[:1]), model, refine_steps, windows, align=align)[0]
+        face = faces[holds[0]]
         error = float(np.linalg.norm(face.keypoints - truth, axis=1).mean())
         frame_error = error * IMAGE_SIZE / face.crop.side
         scores.append(

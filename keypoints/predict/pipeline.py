@@ -61,6 +61,12 @@ error, and the two predictions' disagreement gives the keypoint confidence. Each
 costs two passes (see docs/decisions.md, "Re-framing and flip averaging")."""
 
 
+TURN_ERROR = 0.07
+"""A face found on the upright copy alone whose estimated error exceeds this fraction of its predicted
+eye distance sends the photo to every turned copy of the detector (see docs/decisions.md, "Passes that pay"):
+lower than ``LARGE_ERROR``, as YuNet's wrong landmarks on faces turned 45 degrees often give 0.07-0.10."""
+
+
 @dataclass
 class PhotoFace:
     """One face found in a photo.
@@ -366,12 +372,66 @@ def predict_image(image, model, detector=None, draw=True, options=None, windows=
     options = options or PredictOptions()
     detector = detector or make_detector()
     windows = refine_windows(model, options, windows)
-    found = detector.detect(image, keep_low_score=options.keep_low_score)
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    faces = predict_faces(gray, found, model, refine_steps, windows, align=options.align)
+    faces = detect_and_predict(image, model, detector, options, windows, refine_steps)
     if draw and faces:
         draw_photo_faces(image, faces)
     return faces
+
+
+def detect_and_predict(image, model, detector, options, windows=None, refine_steps=REFINE_STEPS):
+    """The faces of a BGR photo and their keypoints, the detector's turned copies searched where they pay.
+
+    A detector that turns its search (YuNet) first trusts its upright copy when that finds only faces
+    near upright; if one of the faces predicted from it then has a large estimated error (``TURN_ERROR``; its landmarks
+    were wrong, as YuNet's are on faces turned 45 degrees and more), the photo is searched again on every
+    turned copy and predicted anew (see docs/decisions.md, "Passes that pay").
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W, 3)
+    model : LoadedModel
+    detector : FaceDetector
+    options : PredictOptions
+    windows : FullyConvolutional, optional
+    refine_steps : int
+
+    Returns
+    -------
+    list of PhotoFace
+    """
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return search_faces(image, gray, model, detector, options, windows, refine_steps)[1]
+
+
+def search_faces(image, gray, model, detector, options, windows=None, refine_steps=REFINE_STEPS):
+    """:func:`detect_and_predict` on a photo and its gray copy, with the detections too (for the videos' key frames).
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W, 3) or (H, W)
+        What the detector searches.
+    gray : ndarray of uint8, shape (H, W)
+    model, detector, options, windows, refine_steps
+        As for :func:`detect_and_predict`.
+
+    Returns
+    -------
+    found : Detections
+    faces : list of PhotoFace
+        Predicted from ``found``, in its order.
+    """
+    found = detector.detect(image, keep_low_score=options.keep_low_score)
+    faces = predict_faces(gray, found, model, refine_steps, windows, align=options.align)
+    if not found.all_turns and any(worth_turning(face) for face in faces):
+        found = detector.detect(image, keep_low_score=options.keep_low_score, every_turn=True)
+        faces = predict_faces(gray, found, model, refine_steps, windows, align=options.align)
+    return found, faces
+
+
+def worth_turning(face):
+    """Whether a face's estimated error (NaN: no) is over ``TURN_ERROR`` of its predicted eye distance."""
+    eyes = np.linalg.norm(face.keypoints[0] - face.keypoints[1])
+    return bool(face.error_px > TURN_ERROR * eyes)
 
 
 def predict_file(path, model, detector=None, draw=True, options=None, windows=None):

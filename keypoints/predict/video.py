@@ -39,7 +39,7 @@ from keypoints.predict.discover import VIDEO_SUFFIXES
 from keypoints.predict.draw import draw_faces
 from keypoints.predict.options import PredictOptions
 from keypoints.predict.outputs import write_jpeg
-from keypoints.predict.pipeline import FLIP_AVERAGE, predict_faces
+from keypoints.predict.pipeline import FLIP_AVERAGE, search_faces
 from keypoints.predict.read import check_video_size
 from keypoints.predict.refine import refine_keypoints, refine_windows
 from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_to_photo, cut_crops
@@ -232,10 +232,11 @@ class FrameLoop:
     def _detect(self, gray, index):
         """A key frame: the detector's faces that no track follows start tracks, predicted as a photo's are."""
         self.detections += 1
-        found = self.detector.detect(gray, keep_low_score=self.options.keep_low_score)
+        # the photo path's search: the turned copies where the upright one's faces are tilted or doubtful
+        found, predicted = search_faces(gray, gray, self.model, self.detector, self.options, self.windows)
         new = self.tracker.match(found.boxes, index)
         fresh = [k for k, box in enumerate(found.boxes) if any(np.array_equal(box, b) for b in new)]
-        faces = predict_faces(gray, found.take(fresh), self.model, windows=self.windows, align=self.options.align)
+        faces = [predicted[k] for k in fresh]
         for face in faces:
             # followed from the photo path's crop: turned by its own eye line when that was turned, upright when not
             track = self.tracker.start(

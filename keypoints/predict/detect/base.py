@@ -29,12 +29,16 @@ class Detections(NamedTuple):
     low : ndarray of bool, shape (N,), or None
         Scored under the detector's ``min_score`` (only asked-for faces, ``keep_low_score``, are such);
         None: none is.
+    all_turns : bool
+        Every turned copy the detector has was searched (True for a detector without turned copies);
+        False when a detector that turns its search (YuNet) trusted its upright copy alone.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     landmarks: np.ndarray = None
     low: np.ndarray = None
+    all_turns: bool = True
 
     def __len__(self):
         return len(self.boxes)
@@ -48,7 +52,7 @@ class Detections(NamedTuple):
         """The detections selected by a boolean mask or an index array (N,)."""
         landmarks = None if self.landmarks is None else self.landmarks[keep]
         low = None if self.low is None else self.low[keep]
-        return Detections(self.boxes[keep], self.scores[keep], landmarks, low)
+        return Detections(self.boxes[keep], self.scores[keep], landmarks, low, self.all_turns)
 
 
 class FaceDetector(ABC):
@@ -67,6 +71,7 @@ class FaceDetector(ABC):
 
     name = None
     min_score = None
+    turnable = False  # find() takes every_turn: it can search turned copies of the photo on request
 
     @abstractmethod
     def find(self, image):
@@ -77,7 +82,7 @@ class FaceDetector(ABC):
         image : ndarray of uint8, shape (H, W, 3) BGR or (H, W) gray
         """
 
-    def detect(self, image, keep_low_score=False):
+    def detect(self, image, keep_low_score=False, every_turn=False):
         """The faces in a photo, the detector's own threshold applied.
 
         Parameters
@@ -85,15 +90,17 @@ class FaceDetector(ABC):
         image : ndarray of uint8, shape (H, W, 3) BGR or (H, W) gray
         keep_low_score : bool
             Keep the faces scored under ``min_score``, marked in ``Detections.low``; by default they are left out.
+        every_turn : bool
+            Search every turned copy, whatever the upright one found (detectors that are ``turnable``).
 
         Returns
         -------
         Detections
             Largest first, with ``low`` set.
         """
-        found = self.find(image)
+        found = self.find(image, every_turn=True) if every_turn and self.turnable else self.find(image)
         low = np.zeros(len(found), bool) if self.min_score is None else found.scores < self.min_score  # NaN: not low
-        found = Detections(found.boxes, found.scores, found.landmarks, low)
+        found = Detections(found.boxes, found.scores, found.landmarks, low, found.all_turns)
         return found if keep_low_score else found.take(~low)
 
 
