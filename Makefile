@@ -25,7 +25,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[train,test]"
 	@touch $@
 
 setup: $(STAMP) ## create .venv and install the pinned dependencies (every target does this first)
@@ -48,15 +48,15 @@ lint: $(STAMP) ## check the code with ruff: lint findings and formatting
 	$(PY) -m ruff check keypoints tests tools
 	$(PY) -m ruff format --check keypoints tests tools
 
-bench: $(STAMP) ## print speed figures as ratios against baselines run alongside; BENCH=quick for a short run
-	$(PY) -m keypoints bench $(if $(BENCH),--$(BENCH))
+bench: $(STAMP) ## print speed figures as ratios against baselines run alongside; BENCH=quick for a short run (no peer venvs made)
+	$(PY) -m keypoints bench $(if $(BENCH),--$(BENCH),--install-peers)
 
 data: $(STAMP) ## download the Kaggle competition files into data/ (needs Kaggle credentials)
 	@$(PY) -c "import kaggle" 2>/dev/null || $(VENV)/bin/pip install --quiet kaggle >/dev/null 2>&1 || true
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m keypoints download --out data
 
 clean: ## remove .venv, caches, and the outputs git ignores (keeps data/, models/ and the committed report)
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info results data/synthetic
+	rm -rf $(VENV) .venv-peers .pytest_cache .ruff_cache build *.egg-info results data/synthetic
 	rm -f reports/bench.json reports/figures/saliency_*.png reports/figures/occlusion_*.png
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/keypoints"
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -18,8 +18,10 @@ same folder is refused instead of mixing its rows with the first one's.
 import codecs
 import contextlib
 import errno
+import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -30,6 +32,11 @@ LOCK_NAME = ".keypoints.lock"
 
 STAGING_PREFIX = ".keypoints-run-"
 """Prefix of a run's staging folder inside its output folder (hidden, so photo searches skip it)."""
+
+MARKER_NAME = ".keypoints-results"
+"""The marker of a results folder: JSON naming what wrote it and the files (relative paths) of its last run."""
+
+MARKER_FORMAT = "keypoints-results"
 
 
 ESCAPE = "keypoints.escape"
@@ -99,9 +106,11 @@ def replacing(path, suffix=None):
     os.close(handle)
     temporary = Path(temporary)
     try:
+        os.chmod(temporary, 0o666 & ~current_umask())  # as open() would make it, not mkstemp's 0600
         yield temporary
         _fsync(temporary)
         os.replace(temporary, path)
+        note_written(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -117,6 +126,53 @@ def write_bytes(path, data):
 def write_text(path, text, encoding="utf-8"):
     """Write ``text`` atomically; characters that cannot be encoded (a file name's stray bytes) become escapes."""
     return write_bytes(path, text.encode(encoding, errors=ESCAPE))
+
+
+def current_umask():
+    """The process's umask (read by setting it and putting it back; nothing else runs in between)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def missing_reason(path):
+    """Why a path the user named is neither a file nor a folder that can be read, in words after ``path:``.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+        ``no such file or folder``, or what it is instead: a symbolic link to nothing, a symbolic link
+        loop, a named pipe, a device, a socket.
+    """
+    path = Path(path)
+    try:
+        status = path.lstat()
+    except FileNotFoundError:
+        return "no such file or folder"
+    except OSError as error:
+        return f"cannot be looked at ({error.strerror or error})"
+    if stat.S_ISLNK(status.st_mode):
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            return f"a symbolic link to {show(os.readlink(path))}, which does not exist"
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return "a symbolic link loop (its links lead back to themselves, never to a file)"
+            return f"a symbolic link that cannot be followed ({error.strerror or error})"
+    if stat.S_ISFIFO(status.st_mode):
+        return "a named pipe (FIFO), not a file"
+    if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode):
+        return "a device, not a file"
+    if stat.S_ISSOCK(status.st_mode):
+        return "a socket, not a file"
+    if stat.S_ISDIR(status.st_mode):
+        return "a folder"
+    return "a file"
 
 
 def _fsync(path):
@@ -170,6 +226,11 @@ def check_output_folder(path, option="--out"):
 def _check_folder_writable(folder, option, named):
     existing = Path(os.path.abspath(folder))
     while not existing.exists():
+        if existing.is_symlink():  # mkdir would fail on it with "file exists"
+            raise OutputPathError(
+                f"{option} {show(named)}: {show(existing)} is {missing_reason(existing)}; point it at a folder, "
+                f"or choose another {option}"
+            )
         existing = existing.parent
     if not existing.is_dir():
         raise OutputPathError(f"{option} {show(named)}: {show(existing)} is a file, so no folder can be made there")
@@ -199,7 +260,7 @@ class FolderLock:
         """Take the lock, or raise :class:`OutputPathError` when a live run holds it."""
         for _ in range(3):  # a stale lock is removed, then the creation tried again
             try:
-                handle = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                handle = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
                 holder = _read_pid(self.path)
                 if holder is not None and _alive(holder):
@@ -250,23 +311,101 @@ def _alive(pid):
     return True
 
 
+def results_files(folder):
+    """The files (relative POSIX paths) that the marker of a results folder lists, or None without a marker.
+
+    A marker that cannot be read lists nothing (an empty set): the folder is still one keypoints wrote.
+    """
+    marker = Path(folder) / MARKER_NAME
+    if not marker.is_file():
+        return None
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        return {str(name) for name in record["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def foreign_entries(folder):
+    """The entries of ``folder`` that no keypoints run wrote: not hidden, not listed in its marker.
+
+    A subfolder counts as written when the marker lists files in it or it holds a marker of its own.
+
+    Returns
+    -------
+    list of str
+        Sorted names; empty for a missing or empty folder, or one holding only results.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    listed = results_files(folder) or set()
+    tops = {name.split("/", 1)[0] for name in listed}
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.startswith(".") or entry.name in tops:
+            continue
+        if entry.is_dir() and not entry.is_symlink() and results_files(entry) is not None:
+            continue
+        found.append(entry.name)
+    return sorted(found)
+
+
+def record_results(folder, names, written_by, keep=()):
+    """Write the marker of a results folder, listing ``names`` and ``keep`` (POSIX paths relative to it).
+
+    Returns
+    -------
+    Path
+        The marker.
+    """
+    folder = Path(folder)
+    names = sorted(set(names) | set(keep))
+    record = {"format": MARKER_FORMAT, "written_by": written_by, "files": names}
+    return write_text(folder / MARKER_NAME, json.dumps(record, indent=1) + "\n")
+
+
+_RUNS = {}
+"""The results folders this process holds as :class:`RunFolder`: resolved path -> RunFolder."""
+
+
+def note_written(path):
+    """Tell the run that holds ``path``'s folder (if any) that ``path`` is one of its results."""
+    path = Path(path)
+    for folder in (path.parent, *path.parent.parents):
+        run = _RUNS.get(folder.resolve())
+        if run is not None:
+            relative = path.resolve().relative_to(folder.resolve())
+            if not any(part.startswith(".") for part in relative.parts):  # the staging folder: not a result yet
+                run.written.add(relative.as_posix())
+            return
+
+
 class RunFolder:
     """A run's results, written into a staging folder and moved into ``folder`` only when complete.
 
     Use as a context manager: it locks ``folder`` and makes ``stage``; write
     every result into ``stage``, then call :meth:`commit`. Leaving the block
     without a commit (an error, Ctrl-C) removes ``stage`` and leaves
-    ``folder`` as it was.
+    ``folder`` as it was. Files written into ``folder`` through this module
+    while the block runs count as results too. When the block ends, the
+    marker lists this run's files; on success, the files an earlier run wrote
+    there and this one did not are removed (never a file no run listed).
 
     Parameters
     ----------
     folder : str or Path
         The output folder (created when missing).
+    written_by : str
+        Stored in the marker.
     """
 
-    def __init__(self, folder):
+    def __init__(self, folder, written_by="keypoints predict"):
         self.folder = Path(folder)
         self.stage = None
+        self.written = set()
+        self.written_by = written_by
+        self._earlier = set()
         self._lock = FolderLock(self.folder)
 
     def __enter__(self):
@@ -277,9 +416,11 @@ class RunFolder:
             for old in self.folder.glob(STAGING_PREFIX + "*"):
                 shutil.rmtree(old, ignore_errors=True)  # left by a run that was killed; we hold the lock
             self.stage = Path(tempfile.mkdtemp(dir=self.folder, prefix=STAGING_PREFIX))
+            self._earlier = results_files(self.folder) or set()
         except BaseException:
             self._lock.release()
             raise
+        _RUNS[self.folder.resolve()] = self
         return self
 
     def commit(self, last=()):
@@ -302,15 +443,38 @@ class RunFolder:
         moved = []
         for path in staged:
             _fsync(path)
-            target = self.folder / path.relative_to(self.stage)
+            relative = path.relative_to(self.stage)
+            target = self.folder / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
+            self.written.add(relative.as_posix())
             moved.append(target)
         return moved
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, *exc):
+        _RUNS.pop(self.folder.resolve(), None)
         try:
             if self.stage is not None:
                 shutil.rmtree(self.stage, ignore_errors=True)
+            if self.written or kind is None:
+                # every file of the earlier run stays listed until it is gone, so none is ever taken for the user's
+                record_results(self.folder, self.written, self.written_by, keep=self._earlier)
+                if kind is None:
+                    self._remove_earlier()
+                    record_results(self.folder, self.written, self.written_by)
         finally:
             self._lock.release()
+
+    def _remove_earlier(self):
+        """Remove the files the earlier run wrote and this one did not, and the subfolders left empty."""
+        for name in sorted(self._earlier - self.written):
+            path = self.folder / name
+            inside = path.parent.resolve().is_relative_to(self.folder.resolve())
+            if not inside or path.is_symlink() or not path.is_file():
+                continue  # a marker is only trusted for plain files inside the folder
+            path.unlink(missing_ok=True)
+            for parent in path.parents:
+                if parent == self.folder or not parent.is_relative_to(self.folder):
+                    break
+                with contextlib.suppress(OSError):
+                    parent.rmdir()  # only when empty

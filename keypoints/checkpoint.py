@@ -13,9 +13,10 @@ from typing import NamedTuple
 
 import torch
 
-from keypoints import atomic
+from keypoints import atomic, paths
 from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.errors import BrokenModelError, ModelFileError
+from keypoints.errors import BrokenModelError, GeometryError, ModelFileError
+from keypoints.model_checks import Problem, check_saved, check_weights
 from keypoints.networks import get_network
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import SPEC_KINDS
@@ -123,12 +124,13 @@ def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False
     return path
 
 
-def load_model(path, device="cpu"):
+def load_model(path=None, device="cpu"):
     """Rebuild a network from a model file alone.
 
     Parameters
     ----------
-    path : str or Path
+    path : str or Path, optional
+        None: the shipped model (see :func:`keypoints.paths.model_path`).
     device : str
 
     Returns
@@ -141,11 +143,13 @@ def load_model(path, device="cpu"):
         The file is missing, is not one of ours, carries pickled code, or its
         weights do not fit its network.
     """
-    path = Path(path)
+    path = paths.model_path(path)
     if path.is_dir():
         raise ModelFileError(
             f"{path}: a folder, not a model file; pass the .pt file inside it (e.g. models/bnconv.pt)."
         )
+    if not path.is_file() and (path.exists() or path.is_symlink()):
+        raise ModelFileError(f"{path}: {atomic.missing_reason(path)}; pass the .pt model file itself.")
     if not path.is_file():
         raise ModelFileError(
             f"{path}: no such model file. Train one with `make train`, "
@@ -169,15 +173,29 @@ def load_model(path, device="cpu"):
             f"{path}: model file version {saved.get('version')}, this keypoints reads version {VERSION}."
         )
     try:
+        check_saved(saved)
         network = network_from_dict(saved["network"])
         module = build_module(network)
+        check_weights(saved["state_dict"], module.state_dict())
         state = {k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()}
         module.load_state_dict(state)
-    except ModelFileError:
-        raise
+        outputs = _output_size(module, network)
+        if outputs != len(saved["columns"]):
+            raise Problem(
+                f"columns lists {len(saved['columns'])} names, but the network predicts {outputs} values; "
+                "expected one name per value"
+            )
+    except Problem as problem:
+        raise ModelFileError(
+            f"{path}: not a model file keypoints can use: {problem}. Use a .pt file written by `keypoints train`."
+        ) from None
+    except GeometryError as error:
+        raise ModelFileError(f"{path}: the network stored in it cannot be built: {error}") from None
+    except ModelFileError as error:
+        raise ModelFileError(f"{path}: {error}") from None
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ModelFileError(
-            f"{path}: the weights do not fit the network stored with them ({str(error).splitlines()[0][:200]})."
+            f"{path}: the weights do not fit the network stored with them ({' '.join(str(error).split())[:300]})."
         ) from error
     non_finite = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if non_finite:
@@ -188,3 +206,32 @@ def load_model(path, device="cpu"):
         )
     module.to(device).eval()
     return LoadedModel(module, network, tuple(saved["columns"]), saved.get("card", {}), path)
+
+
+def _output_size(module, network):
+    """Values the network predicts per face, from one pass over a blank input."""
+    module.eval()
+    with torch.no_grad():
+        return int(module(torch.zeros(1, *network.input_volume)).reshape(1, -1).shape[1])
+
+
+def require_columns(model, use):
+    """Refuse a model that does not predict all 30 Kaggle columns, for a use that needs them all.
+
+    Parameters
+    ----------
+    model : LoadedModel
+    use : str
+        What needs them, for the message (``"evaluate scores"``).
+
+    Raises
+    ------
+    ModelFileError
+    """
+    missing = [c for c in KEYPOINT_COLUMNS if c not in model.columns]
+    if missing:
+        raise ModelFileError(
+            f"{model.path}: predicts {len(model.columns)} columns, not all {len(KEYPOINT_COLUMNS)} that {use} "
+            f"(missing {', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}); use a model trained on "
+            "every keypoint"
+        )

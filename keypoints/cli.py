@@ -27,6 +27,11 @@ def main(argv=None):
         except KeypointsError as error:
             print_error(error)
             code = getattr(error, "exit_code", EXIT_ERROR)
+        except ModuleNotFoundError as error:
+            if error.name not in TRAINING_EXTRAS:
+                raise
+            print_error(KeypointsError(training_extra_missing(error.name, argv)))
+            code = EXIT_ERROR
         except KeyboardInterrupt:
             print(
                 "interrupted (Ctrl-C): files written before are complete, nothing was left half-written",
@@ -37,6 +42,21 @@ def main(argv=None):
         return code
     except BrokenPipeError:
         return _quiet_broken_pipe()
+
+
+TRAINING_EXTRAS = ("torch", "skorch", "onnx", "sklearn", "matplotlib", "scipy")
+"""Modules of ``pip install "keypoints[train]"``: training, evaluation on CSVs, explain, export and the bench
+need them; predicting photos and videos does not."""
+
+
+def training_extra_missing(module, argv=None):
+    """The message of a command that needs a training extra that is not installed."""
+    command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), "this command")
+    return (
+        f"`keypoints {command}` needs {module}, which is not installed here: the plain install is the predictor. "
+        'Add the training extras with `pip install "keypoints[train]"` (from a checkout: '
+        '`pip install -e ".[train]"`, or `make setup`).'
+    )
 
 
 def _printable_streams():
@@ -65,7 +85,25 @@ def _parser():
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subcommands = parser.add_subparsers(title="commands", metavar="<command>")
+    for add in (
+        _add_check,
+        _add_synth,
+        _add_summary,
+        _add_train,
+        _add_evaluate,
+        _add_evaluate_photos,
+        _add_download,
+        _add_bench,
+        _add_predict,
+        _add_explain,
+        _add_submit,
+        _add_export,
+    ):
+        add(subcommands)
+    return parser
 
+
+def _add_check(subcommands):
     check = subcommands.add_parser("check", help="load and validate a Kaggle CSV, and summarise it")
     check.add_argument("csv", help="training.csv or test.csv (plain, .gz or .zip)")
     check.add_argument(
@@ -74,9 +112,13 @@ def _parser():
     check.add_argument("--no-cache", action="store_true", help="parse even if a cached copy exists")
     check.set_defaults(handler=commands.check)
 
+
+def _add_synth(subcommands):
     synth = subcommands.add_parser("synth", help="write synthetic faces as a Kaggle-format CSV")
     synth.add_argument("out", help="CSV to write (.csv or .csv.gz)")
-    synth.add_argument("-n", "--faces", type=guards.positive_int, default=2000, help="number of faces (default 2000)")
+    synth.add_argument(
+        "-n", "--faces", type=guards.face_count, default=2000, help="number of faces (default %(default)s)"
+    )
     synth.add_argument("--seed", type=guards.seed, default=0)
     synth.add_argument(
         "--incomplete",
@@ -86,9 +128,16 @@ def _parser():
     )
     synth.set_defaults(handler=commands.synth)
 
+
+def _add_summary(subcommands):
     summary = subcommands.add_parser("summary", help="print a network's layers, output volumes and parameters")
     summary.add_argument("net", help="a network name: " + ", ".join(_network_names()))
     summary.set_defaults(handler=commands.summary)
+
+
+def _add_train(subcommands):
+    """``keypoints train``; an option left out is None, and :class:`TrainSettings` gives its default."""
+    from keypoints.data.transforms import MIRROR_SUM, REAL_FACES_MIRROR_SUM
 
     train = subcommands.add_parser(
         "train", help="train networks over several seeds on one split; write models/ and reports/comparison.md"
@@ -101,38 +150,38 @@ def _parser():
         help="comma-separated networks (default: the preset's; bnconv,bnlocal for default); known: "
         + ", ".join(_network_names()),
     )
-    train.add_argument("--epochs", type=guards.positive_int, help="epochs for every network (default: from the preset)")
+    train.add_argument("--epochs", type=guards.epoch_count, help="epochs for every network (default: from the preset)")
     train.add_argument(
         "--preset",
-        default="default",
         choices=("default", "conclusive", "full", "synthetic"),
-        help="default: the twins over 3 seeds, sized for 2 CPU cores; full: GPU-length training of every network "
+        help="default: the twins over 3 seeds, sized for 2 CPU cores; conclusive: the twins until early stopping, "
+        "5 seeds each on its own split (reports/conclusive.md); full: GPU-length training of every network "
         "over 5 seeds; synthetic: a short run, chosen by itself when no data is found",
     )
     train.add_argument(
         "--seeds",
-        type=guards.positive_int,
+        type=guards.seed_count,
         default=None,
         help="training runs per network, seeds SEED, SEED+1... (default: preset's)",
     )
-    train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    train.add_argument("--seed", type=guards.seed, default=0, help="seed of the split and of the first training run")
-    train.add_argument(
-        "--valid-fraction", type=guards.fraction, default=0.2, help="share of the people kept for validation"
-    )
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    train.add_argument("--seed", type=guards.seed, help="seed of the split and of the first training run")
+    train.add_argument("--valid-fraction", type=guards.valid_fraction, help="share of the people kept for validation")
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(
         "--mirror-sum",
-        type=guards.finite_float,
+        type=guards.mirror_sum,
         default=None,
-        help="x + mirrored x of the labels for flips, in pixels (default: 97, measured on the "
-        "real-face data; 95 for the synthetic faces)",
+        help=f"x + mirrored x of the labels for flips, in pixels (default: {REAL_FACES_MIRROR_SUM:g}, measured on "
+        f"the real-face data; {MIRROR_SUM:g} for the synthetic faces)",
     )
     train.add_argument("--models-dir", default=None, help="where model files go (default: models/)")
     train.add_argument("--reports-dir", default=None, help="where the report goes (default: reports/)")
     train.add_argument("--report-only", action="store_true", help="train nothing: write the reports from reports/runs/")
     train.set_defaults(handler=commands.train)
 
+
+def _add_evaluate(subcommands):
     evaluate = subcommands.add_parser("evaluate", help="RMSE of a model on a labelled Kaggle-format CSV")
     evaluate.add_argument(
         "--data",
@@ -153,6 +202,8 @@ def _parser():
     evaluate.add_argument("--skip-bad-rows", action="store_true")
     evaluate.set_defaults(handler=commands.evaluate)
 
+
+def _add_evaluate_photos(subcommands):
     photos = subcommands.add_parser(
         "evaluate-photos", help="faces found and NME on photos with true keypoints (a keypoints.csv beside them)"
     )
@@ -164,10 +215,14 @@ def _parser():
     photos.add_argument("--json", action="store_true", help="print only a JSON object on stdout (the table on stderr)")
     photos.set_defaults(handler=commands.evaluate_photos)
 
+
+def _add_download(subcommands):
     download = subcommands.add_parser("download", help="download the Kaggle competition files (needs a token)")
     download.add_argument("--out", default=None, help="folder to unpack into (default: data/)")
     download.set_defaults(handler=commands.download)
 
+
+def _add_bench(subcommands):
     bench = subcommands.add_parser("bench", help="speed figures as ratios against baselines run alongside")
     bench.add_argument("--quick", action="store_true", help="a short run: fewer repeats")
     bench.add_argument("--out", default=None, help="JSON file for the figures (default: reports/bench.json)")
@@ -185,15 +240,38 @@ def _parser():
     )
     bench.add_argument(
         "--epochs",
-        type=guards.positive_int,
+        type=guards.epoch_count,
         default=None,
         help="cap on the full presets' epochs in the GPU time-to-best rows",
     )
+    bench.add_argument(
+        "--photos",
+        default=None,
+        metavar="FOLDER",
+        help="photos for the rows against dlib and MediaPipe (default: labelled/frames in KEYPOINTS_DATA_DIR, "
+        "else a synthetic photo)",
+    )
+    bench.add_argument(
+        "--peers-dir", default=None, metavar="DIR", help="the peers' venvs (default: .venv-peers); absent ones skip"
+    )
+    bench.add_argument(
+        "--install-peers",
+        action="store_true",
+        help="first make the peers' missing venvs (dlib-bin and face-recognition-models; mediapipe==0.10.21)",
+    )
     bench.set_defaults(handler=commands.bench)
+
+
+def _add_predict(subcommands):
+    from keypoints.predict.options import DETECT_EVERY
 
     predict = subcommands.add_parser("predict", help="find faces in photos and draw their keypoints")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
-    predict.add_argument("--model", help="model file (default: the shipped model, keypoints/assets/default.pt)")
+    predict.add_argument(
+        "--model",
+        help="model file: .onnx (keypoints export) or .pt (needs torch); default: the shipped "
+        "keypoints/assets/default.onnx",
+    )
     predict.add_argument("--out", default=None, help="folder for the results (default: results/ here)")
     predict.add_argument("--json", action="store_true", help="also write results.json (every face, named keypoints)")
     predict.add_argument(
@@ -215,14 +293,24 @@ def _parser():
     )
     predict.add_argument(
         "--detect-every",
-        type=guards.positive_int,
+        type=guards.frames_between,
         default=None,
         metavar="N",
-        help="videos: look for new faces every N frames (default: 30); between, faces are followed",
+        help=f"videos: look for new faces every N frames (default: {DETECT_EVERY}); between, faces are followed",
+    )
+    predict.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="one line per photo and video also on a terminal, where a progress bar shows otherwise "
+        "(without a terminal, as in a log, the lines are always written)",
     )
     _add_detector_options(predict)
     predict.set_defaults(handler=commands.predict)
 
+
+def _add_explain(subcommands):
+    """``keypoints explain``; an option left out is None, and :func:`explain_images` gives its default."""
     explain = subcommands.add_parser("explain", help="saliency, occlusion and first-layer filter figures of a model")
     explain.add_argument(
         "images",
@@ -232,22 +320,29 @@ def _parser():
     )
     explain.add_argument("--model", help="model file (default: the shipped model)")
     explain.add_argument("--out", default=None, help="folder for the PNG figures (default: results/explain)")
-    explain.add_argument("--keypoint", default="nose_tip", help="keypoint of the one-keypoint saliency panel")
-    explain.add_argument(
-        "--patch", type=guards.positive_int, default=12, help="side of the grey occlusion square in pixels"
-    )
-    explain.add_argument(
-        "--stride", type=guards.positive_int, default=4, help="step between occlusion positions in pixels"
-    )
+    explain.add_argument("--keypoint", help="keypoint of the one-keypoint saliency panel")
+    explain.add_argument("--patch", type=guards.face_pixels, help="side of the grey occlusion square in pixels")
+    explain.add_argument("--stride", type=guards.face_pixels, help="step between occlusion positions in pixels")
     explain.set_defaults(handler=commands.explain)
 
+
+def _add_submit(subcommands):
     submit = subcommands.add_parser("submit", help="write the Kaggle submission file for test.csv")
     submit.add_argument("--test", required=True, help="the Kaggle test.csv (ImageId,Image)")
     submit.add_argument("--lookup", required=True, help="the Kaggle IdLookupTable.csv")
     submit.add_argument("--model", help="model file (default: the shipped model)")
     submit.add_argument("--out", default=None, help="submission CSV to write (default: submission.csv)")
     submit.set_defaults(handler=commands.submit)
-    return parser
+
+
+def _add_export(subparsers):
+    export = subparsers.add_parser(
+        "export", help="write a model file as ONNX (what the predictor runs, without torch), checked against torch"
+    )
+    export.add_argument("model", metavar="MODEL.pt", help="a model file written by `keypoints train`")
+    export.add_argument("--out", default=None, metavar="FILE.onnx", help="the file to write (default: MODEL.onnx)")
+    export.add_argument("--force", action="store_true", help="replace FILE.onnx if it exists")
+    export.set_defaults(handler=commands.export)
 
 
 NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv", "bnlocal")
@@ -282,6 +377,14 @@ def _add_detector_options(parser):
         "--keep-low-score",
         action="store_true",
         help="keep the faces scored below --min-score, drawn with a dashed red box and their score",
+    )
+    parser.add_argument(
+        "--upsample",
+        type=guards.upsample_factor,
+        default=1,
+        metavar="N",
+        help="search a copy N times larger for small faces (default 1; 3 finds faces of 18 px in a 1920x1080 "
+        "photo, at about N*N times the detection time)",
     )
     parser.add_argument(
         "--no-align",

@@ -25,15 +25,11 @@ def print_error(error):
 def explain(args):
     from keypoints import paths
     from keypoints.explain.images import explain_images
+    from keypoints.paths import model_path
 
-    done = explain_images(
-        args.model or paths.DEFAULT_MODEL,
-        args.images,
-        args.out or paths.EXPLAIN_DIR,
-        keypoint=args.keypoint,
-        patch=args.patch,
-        stride=args.stride,
-    )
+    given = dict(keypoint=args.keypoint, patch=args.patch, stride=args.stride)
+    options = {name: value for name, value in given.items() if value is not None}  # left out: explain_images' default
+    done = explain_images(model_path(args.model), args.images, args.out or paths.EXPLAIN_DIR, **options)
     for _, error in done.problems:
         print_error(error)
     print(f"wrote {len(done.written)} figure(s); {len(done.problems)} of {len(args.images)} IMAGE argument(s) failed")
@@ -42,11 +38,10 @@ def explain(args):
 
 def submit(args):
     from keypoints import paths
+    from keypoints.paths import model_path
     from keypoints.submit import write_submission
 
-    written = write_submission(
-        args.test, args.lookup, args.model or paths.DEFAULT_MODEL, args.out or paths.SUBMISSION_FILE
-    )
+    written = write_submission(args.test, args.lookup, model_path(args.model), args.out or paths.SUBMISSION_FILE)
     print(f"wrote {written.rows} rows for {written.images} images to {written.path}")
     return 0
 
@@ -54,8 +49,27 @@ def submit(args):
 def bench(args):
     from keypoints.bench import BenchSettings, run_benchmarks
 
-    settings = BenchSettings(quick=args.quick, device=args.device, data=args.data, epochs=args.epochs)
+    settings = BenchSettings(
+        quick=args.quick,
+        device=args.device,
+        data=args.data,
+        epochs=args.epochs,
+        photos=args.photos,
+        peers_dir=args.peers_dir,
+        install_peers=args.install_peers,
+    )
     run_benchmarks(out=args.out, settings=settings)
+    return 0
+
+
+def export(args):
+    from keypoints.export import export_model
+
+    done = export_model(args.model, args.out, force=args.force)
+    print(
+        f"wrote {done.path} ({done.network}, {done.size_bytes / 2**20:.1f} MB); OpenCV's DNN module against torch "
+        f"on the check faces: largest keypoint difference {done.max_difference_px:.2g} px"
+    )
     return 0
 
 
@@ -90,8 +104,9 @@ def train(args):
 
     if args.seeds is not None and args.seeds < 1:
         raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
-    options = dict(
+    given = dict(
         data=args.data,
+        nets=args.nets,
         epochs=args.epochs,
         preset=args.preset,
         device=args.device,
@@ -100,13 +115,10 @@ def train(args):
         valid_fraction=args.valid_fraction,
         skip_bad_rows=args.skip_bad_rows,
         mirror_sum=args.mirror_sum,
+        models_dir=args.models_dir,
+        reports_dir=args.reports_dir,
     )
-    if args.nets is not None:
-        options["nets"] = args.nets
-    if args.models_dir:
-        options["models_dir"] = args.models_dir
-    if args.reports_dir:
-        options["reports_dir"] = args.reports_dir
+    options = {name: value for name, value in given.items() if value is not None}  # left out: the settings' default
     settings = TrainSettings(**options)
     # a record after every network and seed: a run cut short keeps what it finished
     run = train_networks(settings, on_result=lambda run: write_record(run, settings.reports_dir))
@@ -130,7 +142,7 @@ def evaluate(args):
             raise KeypointsError(
                 f"no training file ({', '.join(paths.TRAINING_NAMES)}) in {where}; pass one with --data FILE"
             )
-    model = load_model(args.model or paths.DEFAULT_MODEL)
+    model = load_model(args.model)  # None: the shipped model
     figures = evaluate_csv(
         data, model, split=args.split, skip_bad_rows=args.skip_bad_rows, say=lambda text: print(text, file=out)
     )
@@ -151,12 +163,11 @@ def evaluate(args):
 def evaluate_photos(args):
     import json
 
-    from keypoints import paths
     from keypoints.evaluation import evaluate_photo_folder
     from keypoints.predict import load_predictor_model
 
     out = sys.stderr if args.json else sys.stdout
-    model = load_predictor_model(args.model or paths.DEFAULT_MODEL)
+    model = load_predictor_model(args.model)  # None: the shipped model
     figures = evaluate_photo_folder(args.folder, model, labels=args.labels)
     width = max([len(p["file"]) for p in figures["photos"]] + [4])
     for photo in figures["photos"]:
@@ -212,21 +223,33 @@ def synth(args):
 
 
 def predict(args):
+    from tqdm import tqdm
+
     from keypoints import paths
     from keypoints.errors import NoPhotosError
     from keypoints.predict import predict_photos
     from keypoints.predict.detect import make_detector
+    from keypoints.predict.options import PredictOptions
+
+    bars = sys.stderr.isatty()  # a terminal: progress bars, and the per-file lines only with --verbose
+    lines = args.verbose or not sys.stdout.isatty()  # a log gets one line per file
+
+    def say(text, file=sys.stdout):
+        if bars:
+            tqdm.write(text, file=file)  # above the bars, not through them
+        else:
+            print(text, file=file)
 
     def report(result):
-        if hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
-            print(
+        if lines and hasattr(result, "frames") and result.video:  # a video: its outputs, and any error after them
+            say(
                 f"{result.path}: {result.frames} frames, {result.tracks} face track{'s'[: result.tracks != 1]}, "
                 f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s -> {result.video}"
             )
         if result.error:
-            print(f"error: {result.error}", file=sys.stderr)
-        elif not hasattr(result, "frames"):
-            print(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
+            say(f"error: {result.error}", file=sys.stderr)
+        elif lines and not hasattr(result, "frames"):
+            say(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
 
     from keypoints.predict import load_predictor_model
     from keypoints.predictor import card_warnings
@@ -234,21 +257,24 @@ def predict(args):
     model = load_predictor_model(args.model)
     for warning in card_warnings(model.card, model.path):
         print(f"warning: {warning}", file=sys.stderr)
+    options = PredictOptions(  # the same for photos and videos
+        keep_low_score=args.keep_low_score,
+        align=not args.no_align,
+        refine=args.refine,
+        smooth=not args.no_smooth,
+        **({} if args.detect_every is None else {"detect_every": args.detect_every}),
+    )
     try:
         summary = predict_photos(
             args.paths,
             model,
             args.out or paths.RESULTS_DIR,
             on_result=report,
-            refine=args.refine,
+            options=options,
             images=not args.no_images,
             json=args.json,
-            smooth=not args.no_smooth,
-            detect_every=args.detect_every,
-            progress=sys.stderr.isatty(),
-            detector=make_detector(args.detector, min_score=args.min_score),
-            keep_low_score=args.keep_low_score,
-            align=not args.no_align,
+            progress=bars,
+            detector=make_detector(args.detector, min_score=args.min_score, upsample=args.upsample),
         )
     except NoPhotosError as error:
         print_error(error)

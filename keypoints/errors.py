@@ -22,12 +22,28 @@ class ModelFileError(KeypointsError):
     """A model file is missing, not one of ours, or does not match its network."""
 
 
+class DetectorFileError(ModelFileError):
+    """The face detector's model file is missing or is not the file the package shipped."""
+
+
+class DetectorError(KeypointsError):
+    """A face detector cannot be made as asked: an unknown name, or a setting out of its range."""
+
+
 class TrainingError(KeypointsError):
     """Training cannot go on (for example the loss became NaN or infinite)."""
 
 
 class ImageError(KeypointsError):
     """A photo cannot be read: missing, empty, not an image, or truncated."""
+
+
+class BoxError(KeypointsError):
+    """Face boxes given to the predictor are not (N, 4) finite numbers of positive size."""
+
+
+class VideoError(KeypointsError):
+    """A video cannot be read, or was cut short."""
 
 
 class NoPhotosError(KeypointsError):
@@ -71,8 +87,11 @@ class BrokenModelError(ModelFileError):
     """A model predicts (or holds) NaN or infinite numbers: it trained badly and cannot give results."""
 
 
-class TrainingInterrupted(KeypointsError):
+class TrainingInterruptedError(KeypointsError):
     """Training was stopped with Ctrl-C; the message says what was kept.
+
+    What users see; inside training the stop travels as
+    :class:`keypoints.training.interrupts.FitInterrupted`, a ``KeyboardInterrupt``.
 
     Attributes
     ----------

@@ -4,6 +4,11 @@
 plain dicts, so the command line can print them as a table or as JSON.
 """
 
+from typing import NamedTuple
+
+import numpy as np
+
+from keypoints.data.splits import VALID_FRACTION
 from keypoints.errors import DataError
 
 
@@ -33,64 +38,94 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
     ------
     DataError
         No keypoint columns, or ``split="valid"`` on a file the model was not trained on.
+    ModelFileError
+        The model does not predict all 30 columns.
     """
-    import numpy as np
+    from keypoints.checkpoint import require_columns
+    from keypoints.data.loader import check_csv_path
+    from keypoints.training.trainer import file_sha256
 
-    from keypoints.data.loader import load_kaggle_csv
-    from keypoints.guards import check_finite_predictions
-    from keypoints.inference import predict_pixels
-    from keypoints.training.metrics import rmse_per_keypoint
-    from keypoints.training.trainer import file_sha256, prepare
-
+    require_columns(model, "evaluate scores")  # before reading the data
+    check_csv_path(data_path)  # a named pipe would block the hash below
     card = model.card
     trained_on = card.get("data_sha256") is not None and file_sha256(data_path) == card["data_sha256"]
     if split == "valid":
-        if not trained_on:
-            raise DataError(
-                f"{data_path}: --split valid scores the validation people of the run that trained {model.path}, "
-                f"but this is not its training file (the SHA-256 differs from its card's: {card.get('data')}, "
-                f"{str(card.get('data_sha256'))[:16]}...). Pass that file, or leave out --split."
-            )
-        prepared = prepare(
-            data_path, card.get("valid_fraction", 0.2), card.get("seed", 0), skip_bad_rows=skip_bad_rows, say=say
-        )
-        columns = list(prepared.columns)
-        images, truth = prepared.valid_images, prepared.valid_keypoints[:, [columns.index(c) for c in model.columns]]
-        split_text = f"validation faces of the training run ({prepared.split})"
+        faces = _validation_faces(data_path, model, trained_on, skip_bad_rows, say)
     else:
-        data = load_kaggle_csv(data_path, skip_bad_rows=skip_bad_rows)
-        for problem in data.skipped:
-            say(f"skipped {problem}")
-        if not data.columns:
-            raise DataError(f"{data_path}: no keypoint columns, so nothing to compare with (a test file?).")
-        truth = data.keypoints_in(model.columns)
-        labelled = ~np.isnan(truth).all(axis=1)
-        if not labelled.any():
-            raise DataError(
-                f"{data_path}: every keypoint of its {len(data)} faces is missing, so there is nothing to compare "
-                "the predictions with; evaluate on a labelled file (training.csv layout, keypoints filled in)."
-            )
-        images, truth = data.images[labelled], truth[labelled]
-        split_text = "every labelled face"
+        faces = _labelled_faces(data_path, model, skip_bad_rows, say)
         if trained_on:
             say(
                 f"note: {data_path} is the file {model.path} was trained on (its SHA-256 matches the card), so most "
                 "of these faces were seen in training and the RMSE flatters the model; its figure on people it "
                 f"never saw is {card.get('best_valid_rmse_px')} px: `--split valid` reproduces it"
             )
-    predicted = predict_pixels(model.module, images)
+    return _figures(model, data_path, faces, trained_on)
+
+
+class _Faces(NamedTuple):
+    """The faces to score: pixels, true keypoints in the model's columns, and what they are."""
+
+    images: np.ndarray  # (N, 96, 96)
+    truth: np.ndarray  # (N, C) in pixels, NaN where missing
+    split: str
+
+
+def _validation_faces(data_path, model, trained_on, skip_bad_rows, say):
+    """The validation people of the run that trained ``model``, re-made from its card's seed and fraction."""
+    from keypoints.training.trainer import prepare
+
+    card = model.card
+    if not trained_on:
+        raise DataError(
+            f"{data_path}: --split valid scores the validation people of the run that trained {model.path}, "
+            f"but this is not its training file (the SHA-256 differs from its card's: {card.get('data')}, "
+            f"{str(card.get('data_sha256'))[:16]}...). Pass that file, or leave out --split."
+        )
+    fraction = card.get("valid_fraction", VALID_FRACTION)
+    prepared = prepare(data_path, fraction, card.get("seed", 0), skip_bad_rows=skip_bad_rows, say=say)
+    columns = list(prepared.columns)
+    truth = prepared.valid_keypoints[:, [columns.index(c) for c in model.columns]]
+    return _Faces(prepared.valid_images, truth, f"validation faces of the training run ({prepared.split})")
+
+
+def _labelled_faces(data_path, model, skip_bad_rows, say):
+    """Every face of the file with at least one of the model's keypoints."""
+    from keypoints.data.loader import load_kaggle_csv
+
+    data = load_kaggle_csv(data_path, skip_bad_rows=skip_bad_rows)
+    for problem in data.skipped:
+        say(f"skipped {problem}")
+    if not data.columns:
+        raise DataError(f"{data_path}: no keypoint columns, so nothing to compare with (a test file?).")
+    truth = data.keypoints_in(model.columns)
+    labelled = ~np.isnan(truth).all(axis=1)
+    if not labelled.any():
+        raise DataError(
+            f"{data_path}: every keypoint of its {len(data)} faces is missing, so there is nothing to compare "
+            "the predictions with; evaluate on a labelled file (training.csv layout, keypoints filled in)."
+        )
+    return _Faces(data.images[labelled], truth[labelled], "every labelled face")
+
+
+def _figures(model, data_path, faces, trained_on):
+    """Predict ``faces`` and return :func:`evaluate_csv`'s dict."""
+    from keypoints.guards import check_finite_predictions
+    from keypoints.inference import predict_pixels
+    from keypoints.metrics import rmse_per_keypoint
+
+    predicted = predict_pixels(model.module, faces.images)
     check_finite_predictions(predicted, model.path)  # a broken model gives no figures
-    rmse, per_keypoint = rmse_per_keypoint(predicted, truth, model.columns)
+    rmse, per_keypoint = rmse_per_keypoint(predicted, faces.truth, model.columns)
     return {
         "model": str(model.path),
         "network": model.network.name,
         "data": str(data_path),
-        "split": split_text,
-        "n_faces": int(len(images)),
+        "split": faces.split,
+        "n_faces": int(len(faces.images)),
         "rmse": float(rmse),
         "per_keypoint": {k: float(v) if np.isfinite(v) else None for k, v in per_keypoint.items()},  # JSON: no NaN
         "trained_on_this_file": bool(trained_on),
-        "card_valid_rmse_px": card.get("best_valid_rmse_px"),
+        "card_valid_rmse_px": model.card.get("best_valid_rmse_px"),
     }
 
 

@@ -57,6 +57,61 @@ def seed(text):
     return value
 
 
+def whole_number_from(low, high, what):
+    """An argparse type: a whole number from ``low`` to ``high``; ``what`` says what it counts, for the message."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is out of range: {what} is a whole number from {low:,} to {high:,}"
+            )
+        return value
+
+    parse.__name__ = f"whole number from {low} to {high}"
+    return parse
+
+
+def number_from(low, high, what, open_ends=False):
+    """An argparse type: a finite number from ``low`` to ``high`` (both excluded with ``open_ends``)."""
+
+    def parse(text):
+        value = finite_float(text)
+        inside = low < value < high if open_ends else low <= value <= high
+        if not inside:
+            ends = f"more than {low:g} and less than {high:g}" if open_ends else f"from {low:g} to {high:g}"
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range: {what} is a number {ends}")
+        return value
+
+    parse.__name__ = f"number from {low} to {high}"
+    return parse
+
+
+MAX_FACES = 100_000
+"""Most synthetic faces ``synth`` writes: 0.9 GB of pixels (the Kaggle training file has 7049 faces)."""
+
+face_count = whole_number_from(1, MAX_FACES, "the number of faces")
+epoch_count = whole_number_from(1, 100_000, "the number of epochs")
+seed_count = whole_number_from(1, 100, "the number of training runs per network")
+frames_between = whole_number_from(1, 1_000_000, "the number of frames between detections")
+face_pixels = whole_number_from(1, 96, "a side in pixels of the 96x96 face")
+MAX_UPSAMPLE = 8
+"""The largest ``--upsample``: 8 times the detector's usual search copy is a 5120-px image per photo."""
+upsample_factor = whole_number_from(1, MAX_UPSAMPLE, "--upsample (times the usual search copy)")
+valid_fraction = number_from(0, 1, "the share of people kept for validation", open_ends=True)
+mirror_sum = number_from(
+    48,
+    144,
+    "x + mirrored x of the labels in pixels (97 for the Kaggle faces; the mirror axis lies within the "
+    "middle half of the 96-pixel frame)",
+)
+"""The argparse types of the commands' numeric options, each with its range (see docs/decisions.md,
+"Ranges of the numeric options")."""
+
+
 def name_list(text):
     """An argparse type: a comma-separated list of names with at least one name, none twice."""
     names = tuple(name.strip() for name in text.split(",") if name.strip())

@@ -2,17 +2,23 @@
 
 The one place that scales faces in, runs the module and scales keypoints out
 (:func:`forward_pixels`); prediction, explanation, submission, evaluation,
-the fully-convolutional windows and the benchmarks call it.
+the fully-convolutional windows and the benchmarks call it. The module is a
+torch network or an exported one (:class:`keypoints.onnx_model.OnnxNetwork`,
+which the predictor runs by default); torch is imported only for a torch network.
 """
 
+import sys
+from contextlib import contextmanager
+
 import numpy as np
-import torch
 
 from keypoints.data.transforms import HALF, flip_horizontal
 
 
 def module_device(module):
     """The device of a module's first parameter (CPU for a module without any)."""
+    import torch
+
     parameter = next(module.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
 
@@ -36,20 +42,24 @@ def forward_pixels(module, gray):
     Tensor of float32, shape (B, K) or (B, K, Hn, Wn)
         Keypoints in pixels of the frame the module reads.
     """
+    import torch
+
     scaled = gray.to(torch.float32) / 255
     return module(scaled).float() * HALF + HALF
 
 
-@torch.no_grad()
-def predict_pixels(module, images, device="cpu", batch_size=256, autocast_dtype=None):
+def predict_pixels(module, images, device=None, batch_size=256, autocast_dtype=None):
     """Keypoints in pixels for faces.
 
     Parameters
     ----------
-    module : torch.nn.Module
-        In eval mode: (B, 1, 96, 96) in [0, 1] -> (B, K) in [-1, 1].
+    module : torch.nn.Module or OnnxNetwork
+        In eval mode: (B, 1, 96, 96) in [0, 1] -> (B, K) in [-1, 1]. An
+        :class:`~keypoints.onnx_model.OnnxNetwork` runs on the CPU (``device``
+        and ``autocast_dtype`` are for torch).
     images : ndarray of uint8, shape (N, 1, 96, 96)
-    device : str
+    device : str, optional
+        Default: the module's own device.
     batch_size : int
     autocast_dtype : torch.dtype, optional
 
@@ -57,14 +67,19 @@ def predict_pixels(module, images, device="cpu", batch_size=256, autocast_dtype=
     -------
     ndarray of float32, shape (N, K)
     """
+    if hasattr(module, "predict_pixels"):
+        return module.predict_pixels(images, batch_size=batch_size)
+    import torch
+
     module.eval()
     outputs = []
-    device_type = torch.device(device).type
-    for start in range(0, len(images), batch_size):
-        # uint8 crosses to the device, a quarter of the float32 bytes
-        batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
-        with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            outputs.append(forward_pixels(module, batch).cpu().numpy())
+    device = module_device(module) if device is None else torch.device(device)
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            # uint8 crosses to the device, a quarter of the float32 bytes
+            batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+                outputs.append(forward_pixels(module, batch).cpu().numpy())
     if not outputs:
         return np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(outputs)
@@ -97,3 +112,25 @@ def predict_pixels_flip_averaged(module, images, columns, mirror_sum, **kwargs):
     mirrored = predict_pixels(module, np.ascontiguousarray(images[..., ::-1]), **kwargs)
     _, back = flip_horizontal(images[:0], mirrored, columns, scaled=False, mirror_sum=mirror_sum)
     return ((straight + back) / 2).astype(np.float32)
+
+
+@contextmanager
+def one_thread():
+    """Run the network (OpenCV's DNN module, and PyTorch where it is loaded) on one thread inside the block.
+
+    A photo's few faces are too little work to share out, and on a busy machine waiting threads
+    cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
+    """
+    import cv2
+
+    torch = sys.modules.get("torch")  # only a torch model loads it; the ONNX path never imports it
+    threads, cv_threads = (torch.get_num_threads() if torch else None), cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    if torch:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(cv_threads)
+        if torch:
+            torch.set_num_threads(threads)

@@ -13,7 +13,12 @@ ASSETS = Path(str(resources.files("keypoints") / "assets"))
 """Package data: the shipped model and its card (installed with the package)."""
 
 DEFAULT_MODEL = ASSETS / "default.pt"
-"""The model the predictor and ``keypoints evaluate`` use when ``--model`` is not given."""
+"""The shipped model as PyTorch weights: what ``keypoints evaluate``, ``explain`` and ``submit`` use when
+``--model`` is not given, and what ``default.onnx`` is exported from."""
+
+PREDICTOR_MODEL = ASSETS / "default.onnx"
+"""The shipped model exported to ONNX (``keypoints export``): what ``keypoints predict``, ``evaluate-photos``
+and ``keypoints.Predictor()`` run, in OpenCV's DNN module, without torch."""
 
 MODEL_CARD = ASSETS / "MODEL_CARD.md"
 """The shipped model's card for people: data, terms, split, figures."""
@@ -77,3 +82,39 @@ def find_training_file(data_dir=DATA_DIR):
             if (folder / name).is_file():
                 return folder / name
     return None
+
+
+def model_path(path=None, shipped=None):
+    """The model file a command uses: ``path``, or a shipped model when it is None.
+
+    Every command that takes ``--model`` resolves it here, so a missing shipped model
+    gives one message everywhere.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+    shipped : Path, optional
+        The shipped model to fall back on: :data:`DEFAULT_MODEL` (the default, for torch) or
+        :data:`PREDICTOR_MODEL` (the ONNX export the predictor runs).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ModelFileError
+        ``path`` is None and the shipped model is missing.
+    """
+    if path is not None:
+        return Path(path)
+    shipped = DEFAULT_MODEL if shipped is None else shipped
+    if not shipped.is_file():
+        from keypoints.errors import ModelFileError
+
+        raise ModelFileError(
+            f"no model file: {shipped} is missing. It ships with the project "
+            f"(restore it with `git checkout keypoints/assets/{shipped.name}`), or train one with `make train` "
+            "and pass it with --model models/bnconv.pt"
+        )
+    return shipped

@@ -1,25 +1,32 @@
 """Keypoints in Python in one line: ``faces = Predictor()("photo.jpg")``.
 
 The predictor loads the shipped model and the face detector once; each call
-finds the faces of one image and returns their boxes, keypoints and scores::
+finds the faces of an image (or of a list of images, one network batch for all)
+and returns them as :class:`~keypoints.faces.Faces`::
 
     from keypoints import Predictor
 
     predict = Predictor()                      # the shipped model and detector, loaded once
     faces = predict("photo.jpg")               # or an RGB array, a gray one, a PIL image
-    faces.keypoints                            # (N, 15, 2) image pixels, x then y
+    for face in faces:                         # largest first
+        face.box, face.keypoints, face.error_px, face.yaw   # (4,), (15, 2) image pixels, px, degrees
+    faces.keypoints                            # (N, 15, 2): the arrays, for vector work
     picture = faces.draw()                     # an annotated copy, in the input's channel order
+    many = predict([image_a, image_b])         # a list of Faces, the network batched across the images
+    mine = predict(image_a, boxes=[[x, y, w, h]])  # your own boxes: no detection, framed as the detector's
 """
 
 import math
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from keypoints.data.schema import KEYPOINTS
-from keypoints.errors import ImageError
+from keypoints.errors import BoxError, DetectorError, ImageError
+from keypoints.faces import Face, Faces
+
+__all__ = ["Face", "Faces", "Predictor", "card_warnings", "to_bgr"]
 
 CHANNELS = ("rgb", "bgr")
 
@@ -55,57 +62,22 @@ def card_warnings(card, path="the model"):
     return found
 
 
-@dataclass
-class Faces:
-    """The faces found in one image, largest first.
-
-    Attributes
-    ----------
-    boxes : ndarray of float64, shape (N, 4)
-        ``x, y, w, h`` in image pixels.
-    keypoints : ndarray of float64, shape (N, 15, 2)
-        ``x, y`` in image pixels, in :data:`keypoints.data.schema.KEYPOINTS` order.
-    scores : ndarray of float64, shape (N,)
-        The detector's confidence in [0, 1]; NaN for a detector that gives none.
-    names : tuple of str
-        The 15 keypoint names.
-    """
-
-    boxes: np.ndarray
-    keypoints: np.ndarray
-    scores: np.ndarray
-    names: tuple
-    _image: np.ndarray  # BGR uint8 copy of the input, for draw()
-    _channels: str
-
-    def __len__(self):
-        return len(self.boxes)
-
-    def draw(self):
-        """A copy of the image with each face's box and keypoints drawn (sized to the face, coloured by part).
-
-        Returns
-        -------
-        ndarray of uint8, shape (H, W, 3)
-            In the input's channel order: RGB for an RGB array, a path or a PIL image; BGR for ``channels="bgr"``.
-        """
-        import cv2
-
-        from keypoints.predict.draw import draw_faces
-
-        drawn = draw_faces(self._image.copy(), self.boxes, self.keypoints)
-        return drawn if self._channels == "bgr" else cv2.cvtColor(drawn, cv2.COLOR_BGR2RGB)
-
-
 class Predictor:
     """Faces and their 15 keypoints in any image; the model and detector are loaded once.
 
     Parameters
     ----------
-    model : str, Path or LoadedModel, optional
-        Default: the model shipped with the package (``keypoints/assets/default.pt``).
-    detector : object, optional
-        A face detector with ``detect(gray)``; default: the one ``keypoints predict`` uses.
+    model : str, Path, LoadedModel or OnnxModel, optional
+        Default: the model shipped with the package, ``keypoints/assets/default.onnx``, run by OpenCV's
+        DNN module without torch. A ``.pt`` file runs in torch.
+    detector : FaceDetector, optional
+        A face detector from :func:`keypoints.predict.detect.make_detector`; default: the one
+        ``keypoints predict`` uses.
+    device : str, optional
+        Run the network in torch on this device (``"cuda"``, ``"cpu"``): the shipped ``default.pt``, or the
+        given ``.pt`` file. Needs torch (``pip install "keypoints[train]"``).
+    upsample : int
+        The default detector searches a copy this many times larger, for small faces (``--upsample``).
 
     Raises
     ------
@@ -118,44 +90,139 @@ class Predictor:
         The model's card says it was trained on synthetic faces, or that it did no better than the mean face.
     """
 
-    def __init__(self, model=None, detector=None):
+    def __init__(self, model=None, detector=None, device=None, upsample=1):
         from keypoints.predict.detect import make_detector
         from keypoints.predict.pipeline import load_predictor_model
 
-        self.model = load_predictor_model(model)
-        self.detector = detector if detector is not None else make_detector()
+        self.model = load_predictor_model(model, device=device)
+        if detector is not None and upsample != 1:
+            raise DetectorError("upsample= makes the default detector: give it to make_detector(..., upsample=N)")
+        self.detector = detector if detector is not None else make_detector(upsample=upsample)
         for message in card_warnings(self.model.card, self.model.path):
             warnings.warn(message, UserWarning, stacklevel=2)
 
-    def __call__(self, image, channels="rgb"):
-        """Find the faces of one image and predict their keypoints.
+    def __call__(self, image, channels="rgb", boxes=None):
+        """Find the faces of an image, or of a list of images, and predict their keypoints.
 
         Parameters
         ----------
-        image : str, Path, ndarray or PIL.Image.Image
+        image : str, Path, ndarray, PIL.Image.Image, or a list of them
             A photo file; an array of shape (H, W) (gray), (H, W, 1) or (H, W, 3), uint8 or float in [0, 1];
-            or a PIL image. The caller's array is never changed.
+            or a PIL image. A list (or tuple) of them is predicted together: the network sees the faces of all
+            the images in one batch per pass. The caller's arrays are never changed.
         channels : {"rgb", "bgr"}
             The order of a 3-channel array's channels: ``"bgr"`` for arrays from OpenCV.
+        boxes : array-like of shape (N, 4), optional
+            Your own face boxes, ``x, y, w, h`` in image pixels (a list of such arrays for a list of images):
+            detection is skipped and each box is framed as the Haar detector's boxes are
+            (:func:`keypoints.predict.crop.crop_for_box`); the faces keep the boxes' order and get NaN scores.
 
         Returns
         -------
-        Faces
+        Faces, or list of Faces
+            One :class:`~keypoints.faces.Faces` per image, for a list.
 
         Raises
         ------
         ImageError
             A file that cannot be read, or an array that is not an image (empty, 4 channels, float outside
-            [0, 1], another dtype); the message says what to pass instead.
+            [0, 1], another dtype); the message says what to pass instead, and which image of a list.
+        BoxError
+            Boxes that are not (N, 4), not finite, or not of positive size; or not one array per image.
         """
-        from keypoints.predict.pipeline import predict_image
+        many = isinstance(image, (list, tuple))
+        images = list(image) if many else [image]
+        if boxes is None:
+            given = [None] * len(images)
+        elif many:
+            if not isinstance(boxes, (list, tuple)) or len(boxes) != len(images):
+                count = len(boxes) if isinstance(boxes, (list, tuple)) else "not a list"
+                raise BoxError(f"boxes: give one (N, 4) array per image, a list of {len(images)}; got {count}")
+            given = [as_boxes(b, f"boxes[{i}]") for i, b in enumerate(boxes)]
+        else:
+            given = [as_boxes(boxes)]
+        pictures = []
+        for index, one in enumerate(images):
+            try:
+                pictures.append(to_bgr(one, channels))
+            except ImageError as error:
+                raise ImageError(f"image {index} of {len(images)}: {error}" if many else str(error)) from None
+        found = self._predict([bgr for bgr, _ in pictures], given)
+        faces = [_as_faces(f, bgr, order) for f, (bgr, order) in zip(found, pictures)]
+        return faces if many else faces[0]
 
-        bgr, channels = to_bgr(image, channels)
-        found = predict_image(bgr, self.model, self.detector, draw=False)
-        boxes = np.array([f.box for f in found], dtype=np.float64).reshape(-1, 4)
-        points = np.array([f.keypoints for f in found], dtype=np.float64).reshape(-1, len(KEYPOINTS), 2)
-        scores = np.array([_score(f) for f in found], dtype=np.float64)
-        return Faces(boxes, points, scores, KEYPOINTS, bgr, channels)
+    def _predict(self, images, boxes):
+        """The PhotoFace lists of BGR images, every face of every image in one network batch per pass;
+        ``boxes[i]`` None detects image ``i``'s faces."""
+        import cv2
+
+        from keypoints.predict.pipeline import predict_faces_of_images, worth_turning
+
+        items = []
+        for bgr, given in zip(images, boxes):
+            found = self.detector.detect(bgr) if given is None else given
+            items.append((cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), found))
+        faces = predict_faces_of_images(items, self.model)
+        # as the photo path does: images whose upright search gave a doubtful face are searched on every turned copy
+        again = [
+            k
+            for k, ((_, found), predicted) in enumerate(zip(items, faces))
+            if boxes[k] is None and not found.all_turns and any(worth_turning(face) for face in predicted)
+        ]
+        if again:
+            retried = [(items[k][0], self.detector.detect(images[k], every_turn=True)) for k in again]
+            for k, redone in zip(again, predict_faces_of_images(retried, self.model)):
+                faces[k] = redone
+        return faces
+
+
+def as_boxes(boxes, name="boxes"):
+    """Boxes a caller gave as a float64 (N, 4) array of ``x, y, w, h``.
+
+    Raises
+    ------
+    BoxError
+        Not (N, 4) numbers, not finite, or a width or height that is not positive.
+    """
+    try:
+        array = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise BoxError(f"{name}: expected numbers x, y, w, h per face, got {type(boxes).__name__}") from None
+    if array.size == 0:
+        return np.zeros((0, 4))
+    if array.ndim == 1 and array.shape[0] == 4:
+        array = array[None]
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise BoxError(f"{name}: expected shape (N, 4), x, y, w, h per face; got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise BoxError(f"{name}: holds NaN or infinite values; every box needs finite x, y, w, h")
+    bad = np.flatnonzero((array[:, 2] <= 0) | (array[:, 3] <= 0))
+    if len(bad):
+        raise BoxError(f"{name}[{bad[0]}] = {array[bad[0]].tolist()}: width and height must be positive")
+    return array
+
+
+def _as_faces(found, bgr, channels):
+    """:class:`Faces` from the pipeline's PhotoFace list for one image (its BGR copy kept for draw())."""
+    from keypoints.predict.pose import head_pose
+
+    count, size = len(found), (bgr.shape[1], bgr.shape[0])
+    points = np.array([f.keypoints for f in found], dtype=np.float64).reshape(count, len(KEYPOINTS), 2)
+    errors = np.array([f.error_px for f in found], dtype=np.float64)
+    per_keypoint = np.array(
+        [getattr(f, "keypoint_errors_px", np.full(len(KEYPOINTS), np.nan)) for f in found], dtype=np.float64
+    ).reshape(count, len(KEYPOINTS))
+    return Faces(
+        boxes=np.array([f.box for f in found], dtype=np.float64).reshape(count, 4),
+        keypoints=points,
+        scores=np.array([_score(f) for f in found], dtype=np.float64),
+        errors_px=errors,
+        keypoint_errors_px=per_keypoint,
+        poses=head_pose(points, size),
+        size=size,
+        _image=bgr,
+        _channels=channels,
+    )
 
 
 def to_bgr(image, channels="rgb"):
@@ -179,12 +246,19 @@ def to_bgr(image, channels="rgb"):
 
         return read_photo(image), "rgb"
     if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image, without importing PIL
+        from keypoints.predict.read import check_image_size
+
+        check_image_size(tuple(image.size), f"a PIL image of mode {image.mode}: its image is")
         return cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR), "rgb"
     if not isinstance(image, np.ndarray):
         raise ImageError(f"an image of type {type(image).__name__}: pass a file path, a NumPy array or a PIL image")
     what = f"an array of shape {image.shape} and dtype {image.dtype}"
     if image.size == 0:
         raise ImageError(f"{what} is empty: it holds no pixels")
+    if image.ndim >= 2:  # before any copy: a huge array would not fit twice
+        from keypoints.predict.read import check_image_size
+
+        check_image_size((image.shape[1], image.shape[0]), f"{what}: its image is")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from keypoints.atomic import check_output_file, replacing
+from keypoints.atomic import check_output_file, missing_reason, replacing
 from keypoints.checkpoint import load_model
 from keypoints.data.loader import SHOWN_PROBLEMS, load_kaggle_csv
 from keypoints.data.schema import IMAGE_SIZE
@@ -71,6 +71,8 @@ def read_lookup(path, image_ids, columns):
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: a folder, not a file. Pass the Kaggle IdLookupTable.csv with --lookup.")
+    if not path.is_file() and (path.exists() or path.is_symlink()):
+        raise DataError(f"{path}: {missing_reason(path)}; pass the Kaggle IdLookupTable.csv itself with --lookup.")
     if not path.is_file():
         raise DataError(f"{path}: no such file. Pass the Kaggle IdLookupTable.csv with --lookup.")
     try:
@@ -139,7 +141,7 @@ def write_submission(test_path, lookup_path, model_path, out_path):
     """
     check_output_file(out_path, "--out", inputs=[test_path, lookup_path, model_path])  # before any work
     model = load_model(model_path)
-    test = load_kaggle_csv(test_path)
+    test = load_kaggle_csv(test_path, skip_option=None)  # every test image needs its answer: no row left out
     if test.image_ids is None:
         raise DataError(f"{test_path}: no ImageId column; the Kaggle test.csv has ImageId,Image.")
     repeated = pd.Series(test.image_ids).duplicated().to_numpy()

@@ -1,4 +1,5 @@
-"""The package's shape: no import cycle, no module over 500 lines, the version written once."""
+"""The package's shape: no import cycle, training and prediction as siblings, no module over 500 lines, the version
+written once."""
 
 import ast
 import tomllib
@@ -154,6 +155,50 @@ def test_no_import_cycle_between_the_stages():
             source, target = witness[(a, b)]
             lines.append(f"  {modules[source].relative_to(ROOT)}:{stages[a][b]} imports {target}")
     assert not cycles, "import cycles between stages (compose them one level up):\n" + "\n".join(lines)
+
+
+PREDICTION = ("keypoints.predict", "keypoints.predictor")
+"""The prediction stage: photos and videos in, keypoints out."""
+
+FORBIDDEN_IMPORTS = {
+    **{stage: ("keypoints.training",) for stage in PREDICTION},
+    "keypoints.training": PREDICTION,
+    **{
+        shared: ("keypoints.training", *PREDICTION)
+        for shared in ("keypoints.inference", "keypoints.metrics", "keypoints.networks", "keypoints.checkpoint")
+    },
+}
+"""Stage -> stages it never imports: training and prediction are siblings, and what both use sits below both."""
+
+
+def forbidden_imports(graph, forbidden=FORBIDDEN_IMPORTS):
+    """``(module, line, imported)`` for each import, anywhere in a file, that crosses a forbidden edge."""
+
+    def within(module, stage):
+        return module == stage or module.startswith(stage + ".")
+
+    found = []
+    for module, targets in sorted(graph.items()):
+        for stage, banned in forbidden.items():
+            if within(module, stage):
+                found += [(module, line, t) for t, line in targets.items() if any(within(t, b) for b in banned)]
+    return found
+
+
+def test_training_and_prediction_are_siblings():
+    graph, modules = import_graph(), module_files()
+    crossing = [f"  {modules[m].relative_to(ROOT)}:{line} imports {t}" for m, line, t in forbidden_imports(graph)]
+    assert not crossing, "imports across sibling stages (move what both need below both):\n" + "\n".join(crossing)
+
+
+def test_a_forbidden_import_is_found_with_its_line():
+    graph = {
+        "k.predict.video": {"k.training.metrics": 4, "k.metrics": 2},
+        "k.predictor": {"k.predict": 1},
+        "k.predictions": {"k.training": 9},  # a name that only starts like a stage is another stage
+    }
+    forbidden = {"k.predict": ("k.training",), "k.predictor": ("k.training",)}
+    assert forbidden_imports(graph, forbidden) == [("k.predict.video", 4, "k.training.metrics")]
 
 
 def test_the_stage_graph_keeps_one_import_behind_each_edge():

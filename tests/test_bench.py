@@ -5,7 +5,6 @@ import io
 import json
 import math
 
-import numpy as np
 import pytest
 
 from keypoints import bench
@@ -21,7 +20,9 @@ def quick_bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main(["bench", "--quick", "--device", "cpu", "--out", str(out)])
+        # no peer venvs: the peer rows skip dlib and MediaPipe, as in CI
+        peers = str(tmp_path_factory.mktemp("no-peers"))
+        code = main(["bench", "--quick", "--device", "cpu", "--out", str(out), "--peers-dir", peers])
     return code, json.loads(out.read_text()), printed.getvalue()
 
 
@@ -37,7 +38,11 @@ def test_quick_bench_writes_every_row_to_json_and_prints_the_table(quick_bench):
     assert [n.split(",")[0] for n in predictions[:2]] == ["predict bnconv", "predict conv"]
     assert [n.split(" end")[0] for n in predictions[2:6]] == ["photo 640x480", "photo 4000x3000"] * 2
     assert [n.split(",")[0] for n in predictions[6:]] == ["video 640x480"]
-    assert len(record["rows"]) == 17 and "17 rows in" in said
+    peers = [row["name"].split(": ", 1)[1] for row in record["rows"] if row["section"] == "peers"]
+    assert peers == ["keypoints --no-images (ONNX, the default)", "keypoints, images and page (ONNX)"]
+    assert "dlib HOG + 68 points skipped: no venv at" in said and "MediaPipe 0.10.21 Face Mesh skipped" in said
+    assert len(record["rows"]) == 19 and "19 rows in" in said
+    assert "ours vs baseline" in said and ("x faster" in said or "x slower" in said)  # which way is better
     for row in record["rows"]:
         assert row["ours"] > 0 and row["baseline"] > 0 and math.isfinite(row["ratio"]), row
         expected = row["ours"] / row["baseline"] if row["higher_is_better"] else row["baseline"] / row["ours"]
@@ -118,7 +123,7 @@ def test_settings_carry_no_results():
     settings = bench.BenchSettings(quick=True)
     with pytest.raises(AttributeError):
         settings.throughput = {}
-    assert set(vars(settings)) == {"quick", "device", "data", "epochs", "tiny"}
+    assert set(vars(settings)) == {"quick", "device", "data", "epochs", "tiny", "photos", "peers_dir", "install_peers"}
 
 
 def test_broadcast_product_size_comes_from_the_layer_geometry():
@@ -143,15 +148,16 @@ def test_floor_rows_come_from_the_throughput_they_are_given():
 
 def test_photo_rows_time_the_detector_they_are_given(tmp_path):
     from keypoints.bench.photos import bench_photos
+    from keypoints.predict.detect import FaceDetector, no_detections
 
-    class NoFaces:
+    class NoFaces(FaceDetector):
         """A detector that finds nothing, as a second detector's rows would be timed."""
 
         calls = 0
 
-        def detect(self, gray):
+        def find(self, image):
             NoFaces.calls += 1
-            return np.zeros((0, 4), dtype=np.int64)
+            return no_detections(with_landmarks=False)
 
     said = []
     rows = bench_photos(tmp_path, bench.BenchSettings(tiny=True), NoFaces(), label="none", say=said.append)
@@ -179,3 +185,14 @@ def test_the_yunet_path_is_timed_against_the_haar_path_and_a_video_against_its_f
     assert video.name == "video 160x120, one face, tracked (frames/s)" and video.higher_is_better
     assert 9 <= video.details["frames"] <= 10 and 1 <= video.details["detections"] <= video.details["frames"]
     assert video.ratio == pytest.approx(video.ours / video.baseline) and video.ours > 0
+
+
+@pytest.mark.slow
+def test_a_peer_that_cannot_be_installed_is_skipped_with_the_reason(tmp_path, monkeypatch):
+    from keypoints.bench import peers
+
+    monkeypatch.setattr(peers, "PEERS", {"absent": ("A peer", (str(tmp_path / "no-such-peer-1.0-py3-none-any.whl"),))})
+    failed = peers.install_peers(tmp_path / "venvs", say=lambda text: None)
+    assert list(failed) == ["absent"] and not (tmp_path / "venvs" / "absent").exists()
+    python, reason = peers.peer_python("absent", tmp_path / "venvs")
+    assert python is None and reason.startswith("could not be installed (") and "no-such-peer" in reason

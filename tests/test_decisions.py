@@ -1,11 +1,12 @@
-"""Every pointer from the code and the README to docs/decisions.md names a section that is there."""
+"""Every pointer from the code, the README and the other docs to docs/decisions.md names a section that is there."""
 
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DECISIONS = ROOT / "docs" / "decisions.md"
-POINTER = re.compile(r'docs/decisions\.md,\s+"([^"]+)"')
+# `docs/decisions.md, "Title"`, or from docs/: `[decisions.md](decisions.md), "Title"`
+POINTER = re.compile(r'decisions\.md\)?,\s+"([^"]+)"')
 
 
 def section_titles():
@@ -21,7 +22,13 @@ def section_titles():
 def pointers():
     """(file, title) for every pointer, a title broken over lines (and comment markers) joined."""
     found = []
-    for path in [*sorted((ROOT / "keypoints").rglob("*.py")), ROOT / "README.md", *sorted((ROOT / "tools").glob("*"))]:
+    docs = [path for path in sorted((ROOT / "docs").glob("*.md")) if path != DECISIONS]
+    for path in [
+        *sorted((ROOT / "keypoints").rglob("*.py")),
+        ROOT / "README.md",
+        *docs,
+        *sorted((ROOT / "tools").glob("*")),
+    ]:
         text = re.sub(r"\s*\n\s*(?:#\s*)?", " ", path.read_text(encoding="utf-8", errors="replace"))
         found += [(path.relative_to(ROOT), " ".join(title.split())) for title in POINTER.findall(text)]
     return found

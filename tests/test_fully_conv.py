@@ -8,7 +8,8 @@ from keypoints.data.transforms import unscale_keypoints
 from keypoints.errors import ConversionError
 from keypoints.networks import BatchNorm, Conv, Dense, Dropout, Flatten, Local, Pool, ReLU, build_network
 from keypoints.networks.build import Network, build_module
-from keypoints.networks.fully_conv import predict_windows, to_fully_convolutional
+from keypoints.networks.fully_conv import to_fully_convolutional
+from keypoints.predict.refine import predict_windows
 
 
 def crops_of(image, fully_conv):

@@ -75,7 +75,7 @@ def test_a_second_run_into_a_locked_folder_is_refused_and_a_stale_lock_taken_ove
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     (out / atomic.LOCK_NAME).write_text(gone.stdout)  # its holder has exited
     predict_photos([tmp_path / "a.jpg"], model, out)
-    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "index.html", "keypoints.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".keypoints-results", "a.jpg", "index.html", "keypoints.csv"]
 
 
 def test_an_output_folder_that_is_a_file_is_refused(tmp_path):

@@ -70,7 +70,12 @@ def test_one_huge_photo_does_not_end_the_batch(tmp_path, model):
     summary = predict_photos([tmp_path / "in"], model, tmp_path / "out")
     assert [r.path.name for r in summary.unreadable] == ["a_bomb.png"]
     assert [r.path.name for r in summary.read] == ["b.jpg"] and summary.exit_code == 1
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.jpg", "index.html", "keypoints.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".keypoints-results",
+        "b.jpg",
+        "index.html",
+        "keypoints.csv",
+    ]
     assert "megapixels" in (tmp_path / "out" / "index.html").read_text()
 
 
@@ -116,7 +121,12 @@ def test_a_photo_name_that_is_not_utf8_is_read_written_and_printed(tmp_path, mod
     assert main(["predict", str(folder), "--model", str(model), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "caf\\xe9.jpg: 0 faces" in out
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["caf\ufffd.jpg", "index.html", "keypoints.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".keypoints-results",
+        "caf\ufffd.jpg",
+        "index.html",
+        "keypoints.csv",
+    ]
     table = pd.read_csv(tmp_path / "out" / "keypoints.csv")
     assert list(table.columns[:2]) == ["file", "face"] and table.empty
     page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")

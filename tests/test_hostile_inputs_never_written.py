@@ -38,16 +38,26 @@ def test_out_inside_the_photos_folder_is_not_read_back(tmp_path, model):
     first = predict_photos([tmp_path], model, out)
     second = predict_photos([tmp_path], model, out)
     assert [r.path.name for r in first.results] == [r.path.name for r in second.results] == ["a.jpg", "b.png"]
-    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "b.jpg", "index.html", "keypoints.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".keypoints-results",
+        "a.jpg",
+        "b.jpg",
+        "index.html",
+        "keypoints.csv",
+    ]
 
 
-def test_out_above_the_photos_folder_still_finds_the_photos(tmp_path, model, monkeypatch):
+def test_out_above_the_photos_folder_is_a_folder_keypoints_did_not_write_so_it_is_refused(tmp_path, model, monkeypatch):
     (tmp_path / "photos").mkdir()
     photo(tmp_path / "photos" / "a.jpg")
     monkeypatch.chdir(tmp_path)
-    summary = predict_photos(["photos"], model, ".")
-    assert [r.path.name for r in summary.results] == ["a.jpg"]
-    assert (tmp_path / "a.jpg").is_file() and (tmp_path / "photos" / "a.jpg").is_file()
+    with pytest.raises(OutputPathError) as refused:
+        predict_photos(["photos"], model, ".")
+    assert str(refused.value) == (
+        "--out . holds 1 entry that no keypoints run wrote (photos): the results would mix with them, and they "
+        "are never removed. Choose a new or empty folder, or one an earlier `keypoints predict` wrote."
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
 
 
 def test_submit_refuses_an_out_that_is_an_input_or_a_folder_before_any_work(tmp_path, model, capsys):

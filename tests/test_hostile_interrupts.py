@@ -11,7 +11,7 @@ from skorch.callbacks import Callback
 
 from keypoints.checkpoint import load_model, save_model
 from keypoints.cli import main
-from keypoints.errors import TrainingInterrupted
+from keypoints.errors import TrainingInterruptedError
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
 from keypoints.training import interrupts
@@ -50,7 +50,7 @@ def fit_until_ctrl_c(epoch):
     interrupts.watch(regressor)
     regressor.callbacks.append(("ctrl_c", CtrlC(epoch)))
     handler = signal.getsignal(signal.SIGINT)
-    with pytest.raises(interrupts.InterruptedTraining) as caught:
+    with pytest.raises(interrupts.FitInterrupted) as caught:
         regressor.fit(face_tensors(images[:16], keypoints[:16]), y=None)
     assert signal.getsignal(signal.SIGINT) is handler  # put back after training
     return caught.value
@@ -59,7 +59,7 @@ def fit_until_ctrl_c(epoch):
 def test_ctrl_c_in_the_first_epoch_saves_nothing_and_says_so(tmp_path):
     stop = fit_until_ctrl_c(epoch=1)
     assert stop.module is None and stop.epochs_done == 0
-    with pytest.raises(TrainingInterrupted) as caught:
+    with pytest.raises(TrainingInterruptedError) as caught:
         interrupts.keep_best_so_far(stop, "tiny", tmp_path, {}, save_model)
     assert "interrupted in epoch 1 of 6, before any epoch finished: nothing was saved" in str(caught.value)
     assert caught.value.exit_code == 130
@@ -71,7 +71,7 @@ def test_ctrl_c_later_keeps_the_best_epoch_beside_the_finished_model(tmp_path):
     finished.write_bytes(b"a finished model")
     stop = fit_until_ctrl_c(epoch=3)
     assert stop.epochs_done == 2 and stop.best_epoch in (1, 2)
-    with pytest.raises(TrainingInterrupted, match=r"after 2 of 6 epochs.*tiny\.pt was not changed"):
+    with pytest.raises(TrainingInterruptedError, match=r"after 2 of 6 epochs.*tiny\.pt was not changed"):
         interrupts.keep_best_so_far(stop, "tiny", tmp_path, {"network": "tiny"}, save_tiny)
     assert finished.read_bytes() == b"a finished model"
     card = load_model(tmp_path / "tiny.interrupted.pt").card

@@ -103,7 +103,7 @@ def test_a_device_is_not_read_as_a_file():
     from keypoints.errors import ImageError
     from keypoints.predict.read import read_photo
 
-    with pytest.raises(DataError, match="/dev/zero: not a regular file"):
+    with pytest.raises(DataError, match="/dev/zero: a device, not a file; pass the Kaggle CSV itself"):
         load_kaggle_csv("/dev/zero")
     with pytest.raises(ImageError, match="/dev/zero: not a regular file"):
         read_photo("/dev/zero")

@@ -21,13 +21,13 @@ from keypoints.guards import MAX_SEED, check_finite_predictions
             f"argument --seed: '-1' is out of range; a seed is a whole number from 0 to {MAX_SEED}",
         ),
         (["train", "--seed", str(2**64)], "argument --seed: '18446744073709551616' is out of range"),
-        (["train", "--epochs", "0"], "argument --epochs: '0' must be 1 or more"),
+        (["train", "--epochs", "0"], "argument --epochs: '0' is out of range: the number of epochs is a whole number"),
         (["train", "--nets", ""], "argument --nets: '' names nothing"),
         (["train", "--nets", " , "], "argument --nets: ' , ' names nothing"),
         (["synth", "x.csv", "--incomplete", "nan"], "argument --incomplete: 'nan' is not a finite number"),
         (["synth", "x.csv", "--incomplete", "1.5"], "argument --incomplete: '1.5' is not a fraction from 0 to 1"),
-        (["synth", "x.csv", "-n", "-3"], "argument -n/--faces: '-3' must be 1 or more"),
-        (["explain", "x.jpg", "--stride", "0"], "argument --stride: '0' must be 1 or more"),
+        (["synth", "x.csv", "-n", "-3"], "argument -n/--faces: '-3' is out of range: the number of faces"),
+        (["explain", "x.jpg", "--stride", "0"], "argument --stride: '0' is out of range: a side in pixels"),
     ],
 )
 def test_bad_numbers_are_refused_at_parse_time(argv, message, capsys, tmp_path, monkeypatch):

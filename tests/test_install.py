@@ -16,6 +16,18 @@ from keypoints.cli import NETWORK_NAMES, _parser
 
 ROOT = Path(__file__).resolve().parent.parent
 
+NO_TORCH = """import sys
+
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch":
+            raise ModuleNotFoundError(f"No module named {name!r}", name="torch")
+
+
+sys.meta_path.insert(0, NoTorch())
+"""
+
 
 def _env(**extra):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -121,8 +133,16 @@ def test_the_wheel_installs_and_predicts_from_another_folder(tmp_path):
     ).stdout.split()
     assert all(line.startswith(site) for line in where), where  # the installed copy, not the source tree
     keypoints = venv / "bin" / "keypoints"
+    # torch is in the environment the dependencies come from: block it, as a plain install has none
+    blocker = tmp_path / "no_torch"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(NO_TORCH)
     done = subprocess.run(
-        [str(keypoints), "predict", "photo.jpg", "--json"], capture_output=True, text=True, cwd=elsewhere, env=_env()
+        [str(keypoints), "predict", "photo.jpg", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=_env(PYTHONPATH=str(blocker)),
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 photo read, 1 face found" in done.stdout
@@ -155,4 +175,21 @@ def test_outputs_default_to_the_current_folder_and_the_model_to_the_package():
     for relative in (paths.RESULTS_DIR, paths.MODELS_DIR, paths.REPORTS_DIR, paths.DATA_DIR, paths.SUBMISSION_FILE):
         assert not relative.is_absolute()
     assert paths.DEFAULT_MODEL.is_file() and paths.DEFAULT_MODEL.parent == ROOT / "keypoints" / "assets"
+    assert paths.PREDICTOR_MODEL.is_file() and paths.PREDICTOR_MODEL.parent == paths.DEFAULT_MODEL.parent
     assert paths.MODEL_CARD.is_file() and "terms" in paths.MODEL_CARD.read_text()
+
+
+def test_the_plain_install_is_the_predictor_and_train_adds_torch():
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def names(requirements):
+        return {re.split(r"[<>=!\[ ]", r, maxsplit=1)[0] for r in requirements}
+
+    # av writes the annotated videos as H.264, which browsers play
+    assert names(project["dependencies"]) == {"numpy", "opencv-python-headless", "pandas", "tqdm", "av"}
+    train = project["optional-dependencies"]["train"]
+    assert "torch==2.13.0" in train and {"skorch", "onnx", "scikit-learn", "matplotlib"} <= names(train)
+    assert '".[train,test]"' in (ROOT / "Makefile").read_text()  # make train and make test set all up

@@ -219,3 +219,11 @@ def test_cuda_autocast_bfloat16():
     torch.testing.assert_close(got.float(), expected, atol=0.05, rtol=0.05)
     got.float().sum().backward()
     assert layer.weight.grad.dtype == torch.float32
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_plain_operator_form_for_onnx_is_the_layer(seed):
+    geometry = random_geometry(random.Random(seed))
+    layer = LocallyConnected2d(**geometry, bias=seed % 2 == 0)
+    x = torch.randn(3, geometry["in_channels"], *geometry["input_size"])
+    torch.testing.assert_close(layer.forward_plain_ops(x), layer(x), rtol=1e-5, atol=1e-6)

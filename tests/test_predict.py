@@ -20,13 +20,13 @@ from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces
 from keypoints.data.transforms import scale_keypoints
+from keypoints.metrics import nme
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
 from keypoints.predict import load_predictor_model, predict_file, predict_photos
 from keypoints.predict.crop import MEAN_KEYPOINTS
 from keypoints.predict.detect import make_detector
 from keypoints.predict.outputs import CSV_COLUMNS
-from keypoints.training.metrics import nme
 
 HAAR = ["--detector", "haar"]
 
@@ -102,13 +102,16 @@ def test_cli_writes_annotated_copies_csv_and_html(tmp_path, mean_model_file, fac
 
     table = pd.read_csv(out / "keypoints.csv")
     assert tuple(table.columns) == CSV_COLUMNS
-    assert tuple(table.columns[8:]) == KEYPOINT_COLUMNS
+    assert tuple(table.columns[12:]) == KEYPOINT_COLUMNS
+    assert tuple(table.columns[6:12]) == ("score", "error_px", "error_eye_share", "yaw", "pitch", "roll")
     # Haar gives no score; this test model has no mirror axis in its card, so no mirror pass and no estimate
     assert table["score"].isna().all() and table["error_px"].isna().all()
     assert table["file"].tolist() == [str(photos / "<b>x</b>.png"), str(two), str(two)]
     assert table["face"].tolist() == [0, 0, 1]
     rows = table[table["file"] == str(two)]
-    assert rows["box_w"].iloc[0] >= rows["box_w"].iloc[1]  # largest face first
+    # reading order: the two faces share a row, so the left one (the smaller) is face 0
+    assert rows["box_x"].iloc[0] < rows["box_x"].iloc[1] and rows["box_w"].iloc[0] < rows["box_w"].iloc[1]
+    assert np.isfinite(rows[["yaw", "pitch", "roll"]].to_numpy()).all()  # the pose needs no mirror pass
     # each row's keypoints lie on one of the two pasted faces, one row each
     found = rows[list(KEYPOINT_COLUMNS)].to_numpy().reshape(-1, 15, 2)
     matched = sorted(int(np.argmin([nme(f, t) for t in truths])) for f in found)
@@ -116,7 +119,15 @@ def test_cli_writes_annotated_copies_csv_and_html(tmp_path, mean_model_file, fac
     assert all(min(nme(f, t) for t in truths) < 0.3 for f in found)
 
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["b>.jpg", "blank.jpg", "faces", "index.html", "keypoints.csv", "two people.jpg"]
+    assert written == [
+        ".keypoints-results",
+        "b>.jpg",
+        "blank.jpg",
+        "faces",
+        "index.html",
+        "keypoints.csv",
+        "two people.jpg",
+    ]
     assert cv2.imread(str(out / "two people.jpg")).shape == (480, 640, 3)
     page = (out / "index.html").read_text()
     assert "<b>x</b>" not in page and "/photos/&lt;b&gt;x&lt;/b&gt;.png</h2>" in page
@@ -167,12 +178,12 @@ def test_no_photos_exits_2(tmp_path, mean_model_file, capsys):
 def test_missing_model_says_how_to_get_one(tmp_path, faces, capsys, monkeypatch):
     from keypoints import paths
 
-    monkeypatch.setattr(paths, "DEFAULT_MODEL", tmp_path / "models/default.pt")
+    monkeypatch.setattr(paths, "PREDICTOR_MODEL", tmp_path / "models/default.onnx")
     path, _ = _photo(tmp_path, "a.jpg", [(0, 100, 100, 150)], faces)
     assert main(["predict", str(path), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
-    assert f"error: no model file: {tmp_path / 'models/default.pt'} is missing" in err
-    assert "make train" in err and "--model" in err
+    assert f"error: no model file: {tmp_path / 'models/default.onnx'} is missing" in err
+    assert "git checkout keypoints/assets/default.onnx" in err and "make train" in err and "--model" in err
 
 
 class _Trap:

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from keypoints.errors import DetectorError, DetectorFileError, KeypointsError, ModelFileError
 from keypoints.predict.align import (
     LANDMARK_TEMPLATE,
     AlignedCrop,
@@ -17,7 +18,7 @@ from keypoints.predict.align import (
     reframe_on_keypoints,
 )
 from keypoints.predict.crop import MEAN_KEYPOINTS
-from keypoints.predict.detect import Detections, DetectorFileError, YuNetDetector, make_detector
+from keypoints.predict.detect import Detections, FaceDetector, YuNetDetector, make_detector
 from keypoints.predict.detect.yunet import MODEL_FILE, model_path
 
 SAMPLES = "data/samples"
@@ -67,8 +68,38 @@ def test_haar_gives_boxes_without_scores_or_landmarks():
 
 
 def test_an_unknown_detector_is_refused():
-    with pytest.raises(ValueError, match="unknown detector 'dlib'; use one of yunet, haar"):
+    with pytest.raises(DetectorError, match="unknown detector 'dlib'; use one of yunet, haar"):
         make_detector("dlib")
+
+
+class ThreeFaces(FaceDetector):
+    """Three faces scored 0.9, 0.5 and not at all, whatever the photo."""
+
+    name = "three"
+
+    def __init__(self, min_score):
+        self.min_score = min_score
+
+    def find(self, image):
+        return Detections(
+            np.array([[0, 0, 10, 10], [20, 0, 10, 10], [40, 0, 10, 10]], float), np.array([0.9, 0.5, np.nan])
+        )
+
+
+def test_every_detector_applies_its_own_min_score():
+    image = np.zeros((10, 60), np.uint8)
+    found = ThreeFaces(0.7).detect(image)
+    assert found.boxes[:, 0].tolist() == [0, 40] and found.low.tolist() == [False, False]  # no score: not low
+    kept = ThreeFaces(0.7).detect(image, keep_low_score=True)
+    assert kept.boxes[:, 0].tolist() == [0, 20, 40] and kept.low.tolist() == [False, True, False]
+    assert kept.take([1]).low.tolist() == [True]
+    assert len(ThreeFaces(None).detect(image)) == 3 and not ThreeFaces(None).detect(image).low.any()
+
+
+def test_the_detectors_errors_are_the_packages():
+    assert issubclass(DetectorError, KeypointsError) and issubclass(DetectorFileError, ModelFileError)
+    with pytest.raises(DetectorError, match=r"YuNet's min_score must be within \[0, 1\], got 1.5"):
+        make_detector("yunet", min_score=1.5)
 
 
 def test_a_tampered_yunet_file_is_refused_by_name(tmp_path):
@@ -124,8 +155,8 @@ def test_a_spot_in_the_photo_lands_where_the_aligned_crop_says():
 
 @pytest.mark.parametrize("name", sorted(SAMPLE_FACES))
 def test_each_sample_photo_gives_its_one_real_face(name, yunet):
-    found = yunet.detect(cv2.imread(f"{SAMPLES}/{name}"))
-    kept = found.take(found.scores >= yunet.min_score)
+    kept = yunet.detect(cv2.imread(f"{SAMPLES}/{name}"))  # YuNet leaves out the faces under its min_score
+    assert (kept.scores >= yunet.min_score).all() and not kept.low.any()
     assert len(kept) == 1, f"{name}: {kept.boxes.round().tolist()} scored {kept.scores.round(2).tolist()}"
     x, y, w, h = kept.boxes[0]
     px, py = SAMPLE_FACES[name]
@@ -138,7 +169,7 @@ def test_samples_give_three_faces_with_confidence_columns_in_the_csv(tmp_path):
     from keypoints.cli import main
 
     if not paths.DEFAULT_MODEL.is_file():
-        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout models/default.pt)")
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout keypoints/assets/default.pt)")
     assert main(["predict", SAMPLES, "--out", str(tmp_path)]) == 0
     table = pd.read_csv(tmp_path / "keypoints.csv")
     assert list(table.columns[2:8]) == ["box_x", "box_y", "box_w", "box_h", "score", "error_px"]
@@ -163,13 +194,14 @@ def test_min_score_outside_0_to_1_is_refused_by_the_command_line(capsys):
 def test_low_scored_faces_are_left_out_unless_asked_for(tmp_path):
     from keypoints import paths
     from keypoints.predict import load_predictor_model, predict_file
+    from keypoints.predict.options import PredictOptions
 
     if not paths.DEFAULT_MODEL.is_file():
-        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout models/default.pt)")
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing (git checkout keypoints/assets/default.pt)")
     model = load_predictor_model()
     strict = make_detector("yunet", min_score=0.99)  # the camera sample's face scores 0.88
     assert predict_file(f"{SAMPLES}/camera.png", model, strict, draw=False).faces == []
-    kept = predict_file(f"{SAMPLES}/camera.png", model, strict, keep_low_score=True).faces
+    kept = predict_file(f"{SAMPLES}/camera.png", model, strict, options=PredictOptions(keep_low_score=True)).faces
     assert len(kept) == 1 and kept[0].low_score and kept[0].doubtful and 0.8 < kept[0].score < 0.99
     assert np.isfinite(kept[0].error_px) and kept[0].error_px > 0
 

@@ -21,12 +21,12 @@ def shared_photos(shared_data_dir):
 
 @pytest.fixture(scope="module")
 def shipped_model():
-    if not paths.DEFAULT_MODEL.is_file():
+    if not paths.PREDICTOR_MODEL.is_file():
         pytest.skip(
-            f"{paths.DEFAULT_MODEL} is missing: the shipped model is trained with the full preset "
-            "and committed with the project (git checkout keypoints/assets/default.pt)"
+            f"{paths.PREDICTOR_MODEL} is missing: the shipped model is trained with the full preset "
+            "and committed with the project (git checkout keypoints/assets/default.onnx)"
         )
-    return load_predictor_model(paths.DEFAULT_MODEL)
+    return load_predictor_model()  # what keypoints predict runs: default.onnx in OpenCV
 
 
 @pytest.fixture(scope="module")

@@ -124,11 +124,42 @@ def test_the_shipped_model_warns_of_nothing(predict):
 def test_import_keypoints_stays_light_and_predictor_is_exported_lazily():
     code = (
         "import sys, keypoints, keypoints.predictor; print('torch' in sys.modules); "
-        "print(keypoints.Predictor is keypoints.predictor.Predictor)"
+        "print(keypoints.Predictor is keypoints.predictor.Predictor); keypoints.Predictor(); "
+        "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "True"]  # torch is imported when a Predictor is made, not before
+    assert out == ["False", "True", "False"]  # not even a Predictor imports torch: it runs the ONNX model
     with pytest.raises(AttributeError, match="module 'keypoints' has no attribute 'Predicter'"):
         import keypoints
 
         keypoints.Predicter  # noqa: B018
+
+
+def test_the_default_runs_onnx_and_a_device_runs_the_torch_network_there(from_path):
+    import torch
+
+    from keypoints import paths
+    from keypoints.errors import ModelFileError
+    from keypoints.onnx_model import OnnxNetwork
+
+    assert isinstance(Predictor().model.module, OnnxNetwork)
+    on_cpu = Predictor(device="cpu")
+    assert isinstance(on_cpu.model.module, torch.nn.Module) and on_cpu.model.path == paths.DEFAULT_MODEL
+    assert {p.device.type for p in on_cpu.model.module.parameters()} == {"cpu"}
+    # the same network by two runtimes: the keypoints agree to a few thousandths of a pixel
+    assert np.abs(on_cpu(PHOTO).keypoints - from_path.keypoints).max() < 0.05
+    with pytest.raises(ModelFileError, match="an ONNX model runs on the CPU; for device='cuda' pass the .pt file"):
+        Predictor(model=paths.PREDICTOR_MODEL, device="cuda")
+
+
+def test_a_torch_network_is_run_on_its_own_device_unless_told(monkeypatch):
+    import torch
+
+    from keypoints import inference
+
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    seen = []
+    monkeypatch.setattr(inference, "forward_pixels", lambda m, batch: seen.append(batch.device) or m(batch / 255.0))
+    inference.predict_pixels(module, np.zeros((3, 1, 2, 2), np.uint8))
+    inference.predict_pixels(module, np.zeros((3, 1, 2, 2), np.uint8), device="cpu")
+    assert seen == [torch.device("cpu")] * 2

@@ -1,5 +1,6 @@
 """The two-command setup: make targets, CI script, and where `make train` finds its data."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -94,3 +95,12 @@ def test_download_with_credentials_runs_kaggle_and_unpacks_nested_zips(tmp_path,
 
     csvs = download.download_competition(out, run=fake_kaggle, say=lambda *a: None)
     assert [p.name for p in csvs] == ["IdLookupTable.csv", "training.csv"]
+
+
+def test_the_readme_is_a_short_path_and_every_link_of_the_docs_resolves():
+    readme = ROOT / "README.md"
+    assert len(readme.read_text().splitlines()) <= 200  # the manual and the figures live in docs/
+    for document in [readme, *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "data").rglob("README.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text()):
+            if not target.startswith(("http://", "https://")):
+                assert (document.parent / target).exists(), f"{document.relative_to(ROOT)}: {target}"

@@ -38,7 +38,7 @@ def test_paired_interval_that_straddles_zero_and_the_one_seed_case():
     assert d.mean == pytest.approx(0.0, abs=1e-12) and d.low < 0 < d.high and not d.excludes_zero
     one = paired_difference([1.0], [1.2])
     assert one.mean == pytest.approx(0.2) and np.isnan(one.low) and not one.excludes_zero
-    with pytest.raises(ValueError, match="equal, non-empty"):
+    with pytest.raises(KeypointsError, match="equal, non-empty"):
         paired_difference([1.0, 2.0], [1.0])
 
 

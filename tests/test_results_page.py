@@ -70,7 +70,7 @@ def test_no_images_writes_data_only(tmp_path):
     shutil.copy(SAMPLES / "grace_hopper.jpg", tmp_path / "a.jpg")
     out = tmp_path / "out"
     assert main(["predict", str(tmp_path / "a.jpg"), "--no-images", "--json", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["keypoints.csv", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".keypoints-results", "keypoints.csv", "results.json"]
     assert json.loads((out / "results.json").read_text())["photos"][0]["annotated"] is None
 
 

@@ -1,4 +1,4 @@
-"""The model that ships in models/default.pt: it loads, carries its card, and predicts."""
+"""The model that ships in keypoints/assets/default.pt: it loads, carries its card, and predicts."""
 
 import numpy as np
 
@@ -10,7 +10,7 @@ from keypoints.inference import predict_pixels
 
 
 def test_the_shipped_model_is_small_and_carries_its_model_card():
-    assert paths.DEFAULT_MODEL.is_file(), "models/default.pt must ship with the project"
+    assert paths.DEFAULT_MODEL.is_file(), "keypoints/assets/default.pt must ship with the project"
     assert paths.DEFAULT_MODEL.stat().st_size < 10 * 2**20
     card = load_model(paths.DEFAULT_MODEL).card
     for key in (

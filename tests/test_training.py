@@ -1,5 +1,6 @@
 """Training: the masked loss, whole-batch flips, learning on synthetic faces, checkpoints, `keypoints train`."""
 
+import functools
 import json
 import re
 
@@ -14,7 +15,7 @@ from keypoints.data.synthetic import generate_faces, write_synthetic_csv
 from keypoints.data.transforms import flip_horizontal
 from keypoints.errors import ModelFileError, TrainingError
 from keypoints.inference import predict_pixels
-from keypoints.training import speed
+from keypoints.training import speed, trainer
 from keypoints.training.batches import FaceBatches
 from keypoints.training.callbacks import PixelRmse, RunClock, format_duration
 from keypoints.training.estimator import Recipe
@@ -101,7 +102,7 @@ def test_missing_keypoints_stay_missing_through_a_flip():
 
 @pytest.fixture(scope="module")
 def trained():
-    """bnconv trained once on synthetic faces, shared by the tests below.
+    """bnconv trained on synthetic faces until it has learnt, for the learning test (slow: about 9 s).
 
     400 faces on one thread: see docs/decisions.md, "Tests: the training fixture's size and threads".
     """
@@ -127,6 +128,7 @@ def trained():
     return prepared, result, module
 
 
+@pytest.mark.slow
 def test_network_learns_synthetic_faces(trained):
     prepared, result, _ = trained
     first = result.history[0]["valid_rmse"]
@@ -136,8 +138,18 @@ def test_network_learns_synthetic_faces(trained):
     assert result.valid_rmse == pytest.approx(result.best_valid_rmse, rel=0.02)  # best weights restored
 
 
-def test_checkpoint_reloads_to_identical_predictions(trained, tmp_path):
-    prepared, result, module = trained
+def quick_speed_figure(monkeypatch):
+    """``train_one`` times inference on 4 faces, not 4 passes of 256: what these tests assert needs no speed figure."""
+    monkeypatch.setattr(
+        trainer, "seconds_per_face", functools.partial(trainer.seconds_per_face, batch_size=4, repeats=1)
+    )
+
+
+def test_checkpoint_reloads_to_identical_predictions(tmp_path, monkeypatch):
+    quick_speed_figure(monkeypatch)
+    images, keypoints = generate_faces(48, seed=6)
+    prepared = TrainValidSplit(None, "", KEYPOINT_COLUMNS, images[:32], keypoints[:32], images[32:], keypoints[32:], "")
+    result, module = train_one("bnconv", prepared, Recipe(epochs=1, lr=4e-3, batch_size=16), seed=0, verbose=0)
     path = save_model(tmp_path / "bnconv.pt", "bnconv", module, {"best_valid_rmse_px": result.best_valid_rmse})
     loaded = load_model(path)
     before = predict_pixels(module, prepared.valid_images[:16])
@@ -289,7 +301,8 @@ def test_unknown_network_is_refused_before_any_work(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
-def test_training_on_the_cpu_is_reproducible_for_a_seed():
+def test_training_on_the_cpu_is_reproducible_for_a_seed(monkeypatch):
+    quick_speed_figure(monkeypatch)
     images, keypoints = generate_faces(96, seed=4)
     prepared = TrainValidSplit(
         source=None,

@@ -7,6 +7,7 @@ follow the face and the track, smoothing and jitter are those of a real run.
 
 import json
 
+import av
 import cv2
 import numpy as np
 import pandas as pd
@@ -21,9 +22,11 @@ from keypoints.predict import video as video_module
 from keypoints.predict.align import AlignedCrop, aligned_to_photo
 from keypoints.predict.clips import make_clip, poses
 from keypoints.predict.crop import MEAN_KEYPOINTS, Crop, crop_for_box
+from keypoints.predict.options import PredictOptions
 from keypoints.predict.smoothing import OneEuroFilter
 from keypoints.predict.tracking import Tracker, box_of_crop, crop_centre, crop_like, keypoints_angle
-from keypoints.predict.video import FrameLoop, frame_nme, jitter, predict_video, read_frames, track_clip
+from keypoints.predict.video import FrameLoop, predict_video, read_frames
+from keypoints.predict.video_accuracy import frame_nme, jitter, track_clip
 
 FPS = 25.0
 SIZE = (240, 180)
@@ -34,7 +37,7 @@ GENTLE = (("hold", 0.6, None), ("move", 0.8, (8.0, 1.1, 30.0, 6.0)), ("hold", 0.
 @pytest.fixture(scope="module")
 def model():
     if not paths.DEFAULT_MODEL.is_file():
-        pytest.skip(f"{paths.DEFAULT_MODEL} is missing: restore it with `git checkout models/default.pt`")
+        pytest.skip(f"{paths.DEFAULT_MODEL} is missing: restore it with `git checkout keypoints/assets/default.pt`")
     return load_predictor_model()
 
 
@@ -92,6 +95,11 @@ def test_csv_has_a_row_per_frame_per_face_with_frame_time_and_a_stable_track(tmp
     assert len(table) == 50 and list(table["frame"]) == list(range(50))
     assert np.allclose(table["time_s"], table["frame"] / FPS, atol=0.005)
     assert table["track"].nunique() == 1 and (table["face"] == 0).all()
+    # every frame row carries the detector's score and this frame's error estimate
+    assert (table["score"] > 0.5).all() and ((table["error_px"] > 0) & (table["error_px"] < 10)).all()
+    assert table["error_px"].nunique() > 10  # estimated in each frame, not copied from the first
+    with av.open(str(tmp_path / "walk.mp4")) as played:  # H.264, which browsers play
+        assert played.streams.video[0].codec_context.name == "h264" and played.streams.video[0].frames == 50
     # the keypoints follow the face: mean error under a fifth of the eye distance in every frame
     points = table[list(KEYPOINT_COLUMNS)].to_numpy().reshape(-1, 15, 2)
     eyes = np.linalg.norm(clip.truth[:, 0] - clip.truth[:, 1], axis=1)
@@ -100,8 +108,9 @@ def test_csv_has_a_row_per_frame_per_face_with_frame_time_and_a_stable_track(tmp
     assert "walk.avi: 50 frames, 1 face track" in out
     assert f"1 video, 50 frames, 1 face track; results in {tmp_path}/" in out
     page = (tmp_path / "index.html").read_text()
-    assert '<a href="walk.mp4"><img class="photo" src="walk.jpg"' in page
-    assert page.count('class="face"') == 0  # a video is shown as its first frame, not 50 faces
+    assert '<video class="photo" controls preload="metadata" poster="walk.jpg" src="walk.mp4"' in page
+    assert page.count('class="face"') == 0  # a video is shown as the video, not 50 faces
+    assert '<h1 id="counts">1 video, 50 frames, 1 face track</h1>' in page  # not "1 photo, 50 faces"
 
 
 def test_smoothing_lowers_the_jitter_on_a_still_stretch(tmp_path, model, face_photo):
@@ -155,7 +164,7 @@ def test_a_file_that_is_no_video_is_reported(tmp_path, model):
 def test_ctrl_c_leaves_a_playable_video_and_the_csv_of_the_frames_done(tmp_path, model, clip, monkeypatch, capsys):
     calls = []
 
-    def draw_then_stop(image, boxes, keypoints):
+    def draw_then_stop(image, boxes, keypoints, doubts=None):
         calls.append(1)
         if len(calls) == 12:
             raise KeyboardInterrupt
@@ -174,7 +183,9 @@ def test_photos_and_videos_mixed_share_one_csv(tmp_path, model, clip, face_photo
     canvas = np.full((240, 320), 140, np.uint8)
     canvas[40:168, 60:188] = face_photo[0]
     cv2.imwrite(str(photo), canvas)
-    summary = predict_photos([photo, clip.path], model, tmp_path / "out", detect_every=5, json=True)
+    summary = predict_photos(
+        [photo, clip.path], model, tmp_path / "out", options=PredictOptions(detect_every=5), json=True
+    )
     table = pd.read_csv(summary.csv_path)
     assert len(table) == 51
     photo_row = table[table["file"] == str(photo)]
@@ -189,7 +200,7 @@ def test_photos_and_videos_mixed_share_one_csv(tmp_path, model, clip, face_photo
 def test_detect_every_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         main(["predict", "x.mp4", "--detect-every", "0"])
-    assert "'0' must be 1 or more" in capsys.readouterr().err
+    assert "'0' is out of range: the number of frames between detections" in capsys.readouterr().err
 
 
 def test_a_track_keeps_its_number_while_confirmed_and_is_dropped_when_not():
@@ -266,7 +277,7 @@ def test_a_turned_track_keeps_the_framing_of_its_first_crop():
 
 
 def test_a_tilted_face_is_tracked_with_crops_turned_as_it_is(model, clip):
-    loop = FrameLoop(model, smooth=False, detect_every=100, fps=FPS, size=SIZE)
+    loop = FrameLoop(model, options=PredictOptions(smooth=False, detect_every=100), fps=FPS, size=SIZE)
     capture = cv2.VideoCapture(str(clip.path))
     angles = []
     for index, frame in enumerate(read_frames(capture)):
@@ -284,7 +295,8 @@ def test_a_tilted_face_is_tracked_with_crops_turned_as_it_is(model, clip):
 
 
 def test_a_face_without_landmarks_is_tracked_with_upright_crops(model, clip):
-    loop = FrameLoop(model, detector=detect.make_detector("haar"), smooth=False, detect_every=100, fps=FPS, size=SIZE)
+    haar = detect.make_detector("haar")
+    loop = FrameLoop(model, haar, PredictOptions(smooth=False, detect_every=100), fps=FPS, size=SIZE)
     capture = cv2.VideoCapture(str(clip.path))
     points = []
     for index, frame in enumerate(read_frames(capture)):
@@ -296,3 +308,82 @@ def test_a_face_without_landmarks_is_tracked_with_upright_crops(model, clip):
     assert loop.detections == 1
     errors = frame_nme(np.array(points), clip.truth)
     assert np.isfinite(errors).all() and errors.mean() < 0.1
+
+
+def _csv_keypoints(path):
+    return pd.read_csv(path)[list(KEYPOINT_COLUMNS)].to_numpy().reshape(-1, 15, 2)
+
+
+def _loop_keypoints(loop, clip):
+    """Per frame: the keypoints (15, 2) of each face, and the tracks, as ``FrameLoop`` gives them."""
+    capture, points, tracks = cv2.VideoCapture(str(clip.path)), [], []
+    for index, frame in enumerate(read_frames(capture)):
+        points += [face.keypoints for face in loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)]
+        tracks.append(list(loop.tracker.tracks))
+    capture.release()
+    return np.array(points), tracks
+
+
+def test_a_video_keeps_its_low_scored_faces_with_keep_low_score_drawn_dashed_red(tmp_path, model, clip, monkeypatch):
+    strict = ["predict", str(clip.path), "--model", str(model.path), "--min-score", "0.99"]  # it scores 0.93
+    assert main([*strict, "--out", str(tmp_path / "left_out")]) == 0
+    assert len(pd.read_csv(tmp_path / "left_out" / "keypoints.csv")) == 0
+    drawn, draw = [], video_module.draw_faces
+    monkeypatch.setattr(video_module, "draw_faces", lambda image, *faces: drawn.append(faces[2]) or draw(image, *faces))
+    assert main([*strict, "--keep-low-score", "--out", str(tmp_path / "kept")]) == 0
+    table = pd.read_csv(tmp_path / "kept" / "keypoints.csv")
+    assert len(table) == 50 and table["score"].between(0.85, 0.99).all() and table["track"].nunique() == 1
+    assert len(drawn) == 50 and all(d == [f"score {table['score'][0]:.2f}"] for d in drawn)
+    document = predict_photos([clip.path], model, tmp_path / "json", json=True, images=False).json_path
+    assert document is not None and "score" in json.loads(document.read_text())["photos"][0]["faces"][0]
+
+
+def test_a_video_with_no_align_is_followed_with_upright_crops(tmp_path, model, clip):
+    options = PredictOptions(align=False, smooth=False, detect_every=100)
+    points, tracks = _loop_keypoints(FrameLoop(model, options=options, fps=FPS, size=SIZE), clip)
+    assert all(isinstance(t.crop, AlignedCrop) and t.crop.angle == 0.0 for frame in tracks for t in frame)
+    assert frame_nme(points, clip.truth).mean() < 0.1  # the tilted face is still followed
+    turned, _ = _loop_keypoints(FrameLoop(model, options=PredictOptions(smooth=False, detect_every=100)), clip)
+    assert np.abs(turned - points).max() > 0.5  # turned crops give other keypoints, so the option shows
+    command = ["predict", str(clip.path), "--model", str(model.path), "--out", str(tmp_path)]
+    assert main([*command, "--no-align", "--no-smooth", "--detect-every", "100"]) == 0
+    np.testing.assert_allclose(_csv_keypoints(tmp_path / "keypoints.csv"), points, atol=0.006)
+
+
+def test_a_video_with_refine_averages_the_windows_around_each_tracked_crop(tmp_path, clip):
+    import torch
+
+    from keypoints.checkpoint import load_model, save_model
+    from keypoints.networks import build_network
+    from keypoints.predict.crop import clip_to_crop
+    from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
+
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "conv.pt", "conv", build_network("conv"), {})
+    conv = load_predictor_model(load_model(path))
+    windows = fully_convolutional_model(conv)
+    loop = FrameLoop(conv, options=PredictOptions(refine=True, smooth=False, detect_every=100), fps=FPS, size=SIZE)
+    capture = cv2.VideoCapture(str(clip.path))
+    points = []
+    for index, frame in enumerate(read_frames(capture)):
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        faces = loop(gray, index)
+        for face, track in zip(faces, loop.tracker.tracks):
+            assert type(track.crop) is Crop  # the windows are upright squares
+            expected = clip_to_crop(refine_keypoints(gray, track.crop, windows, conv.columns), track.crop)
+            np.testing.assert_allclose(face.keypoints, expected, atol=1e-6)
+        points += [face.keypoints for face in faces]
+    capture.release()
+    assert len(points) >= 50
+    command = ["predict", str(clip.path), "--model", str(path), "--out", str(tmp_path / "out"), "--no-smooth"]
+    assert main([*command, "--refine", "--detect-every", "100"]) == 0
+    np.testing.assert_allclose(_csv_keypoints(tmp_path / "out" / "keypoints.csv"), np.array(points), atol=0.006)
+    plain, _ = _loop_keypoints(FrameLoop(conv, options=PredictOptions(smooth=False, detect_every=100)), clip)
+    assert plain.shape != np.shape(points) or np.abs(plain - np.array(points)).max() > 0.01
+
+
+def test_refine_with_a_model_that_has_no_windows_is_refused_before_the_video_is_read(tmp_path, clip, capsys):
+    command = ["predict", str(clip.path), "--model", str(paths.DEFAULT_MODEL), "--out", str(tmp_path), "--refine"]
+    assert main(command) == 1
+    assert "error: layer 'conv1' pads its input by (1, 1)" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

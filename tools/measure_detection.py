@@ -5,12 +5,14 @@ PYTHONPATH=. python tools/measure_detection.py photos PHOTOS_DIR [--detector haa
 PYTHONPATH=. python tools/measure_detection.py validation TRAINING_CSV   # calibration; NME as they are and degraded
 PYTHONPATH=. python tools/measure_detection.py photos PHOTOS_DIR --degrade
 PYTHONPATH=. python tools/measure_detection.py smallest PHOTOS_DIR       # smallest face found, time per photo
+PYTHONPATH=. python tools/measure_detection.py passes PHOTOS_DIR [--limit N] [--turned]  # what each pass buys
 """
 
 import argparse
 
 import numpy as np
 
+from keypoints.metrics import nme
 from keypoints.predict.accuracy import degraded_items, labelled_photos, rotation_table, score_faces
 from keypoints.predict.confidence import spearman
 from keypoints.predict.detect import make_detector
@@ -19,7 +21,9 @@ from keypoints.predict.pipeline import load_predictor_model
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["rotation", "photos", "validation", "smallest", "template", "scores"])
+    parser.add_argument(
+        "what", choices=["rotation", "photos", "validation", "smallest", "template", "scores", "passes"]
+    )
     parser.add_argument("folder", help="labelled photos with keypoints.csv (validation: the training CSV)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--detector", default="yunet")
@@ -27,8 +31,15 @@ def main():
     parser.add_argument(
         "--degrade", action="store_true", help="photos: degrade every photo first (accuracy.degrade_photo)"
     )
+    parser.add_argument("--limit", type=int, default=None, help="passes: the first N labelled photos (every k-th)")
+    parser.add_argument(
+        "--turned", action="store_true", help="passes: the photos turned by 0-60 degrees (accuracy.ANGLES) too"
+    )
     args = parser.parse_args()
     model = load_predictor_model(args.model)
+    if args.what == "passes":
+        passes(args.folder, model, args.limit, args.turned)
+        return
     if args.what == "rotation":
         print(rotation_table(args.folder, model).to_markdown(index=False, floatfmt=".4f"))
         return
@@ -52,6 +63,72 @@ def main():
     if len(found) > 2 and np.isfinite([s.estimated_px for s in found]).all():
         rho = spearman([s.estimated_px for s in found], [s.error_px for s in found])
         print(f"Spearman(estimated error, true error) over the faces found: {rho:.3f}")
+
+
+def passes(folder, model, limit=None, turned=False):
+    """Faces found and NME with and without each detector pass and each network pass (docs/decisions.md,
+    "Passes that pay"): the turned copies always, never, or only when the upright copy finds nothing or a
+    tilted face; 0-2 re-framing steps; with and without the mirror image."""
+    import time
+
+    import cv2
+
+    from keypoints.predict.accuracy import ANGLES, rotate_onto_canvas
+    from keypoints.predict.options import PredictOptions
+    from keypoints.predict.pipeline import detect_and_predict, predict_faces
+    from keypoints.predict.read import read_labels, read_photo
+
+    labels = read_labels(folder)
+    if limit and limit < len(labels):
+        labels = labels[:: len(labels) // limit][:limit]  # spread over the folder (its people come in runs)
+    photos = [(name, read_photo(f"{folder}/{name}"), truth) for name, truth in labels]
+    detectors = {
+        "three copies always": make_detector("yunet", tilt_limit=None),
+        "upright copy only": make_detector("yunet", turns=(0.0,)),
+        "turned when tilted (20 deg)": make_detector("yunet"),
+        "turned when tilted or doubtful": make_detector("yunet"),
+    }
+    networks = [(steps, flip) for steps in (2, 1, 0) for flip in (True, False)]
+    print(f"| {folder} | degrees | detection | steps | mirror | found | NME | copies/photo | detect ms |")
+    print("|---|---:|---|---:|---|---|---:|---:|---:|")
+    for degrees in ANGLES if turned else (0,):
+        items = [
+            (name, *rotate_onto_canvas(image, truth, degrees)) if degrees else (name, image, truth)
+            for name, image, truth in photos
+        ]
+        for label, detector in detectors.items():
+            detector.searches, seconds, found = 0, 0.0, []
+            for _name, image, truth in items:
+                start = time.perf_counter()
+                if label.endswith("doubtful"):  # the predictor's own policy: the network's error estimate decides too
+                    faces = detect_and_predict(image, model, detector, PredictOptions())
+                    seconds += time.perf_counter() - start
+                    faces = [f for f in faces if _holds(f.box, truth)]
+                    found.append((None, faces[0], truth) if faces else None)
+                    continue
+                faces = detector.detect(image)
+                seconds += time.perf_counter() - start
+                holds = [k for k, box in enumerate(faces.boxes) if _holds(box, truth)]
+                found.append((cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), faces.take(holds[:1]), truth) if holds else None)
+            copies, ms = detector.searches / len(items), seconds / len(items) * 1000
+            # the network's passes are measured on the full search's faces only
+            for steps, flip in networks if label == "three copies always" else networks[:1]:
+                nmes = [
+                    nme((f if g is None else predict_faces(g, f, model, steps, flip_average=flip)[0]).keypoints, t)
+                    for g, f, t in (x for x in found if x is not None)
+                ]
+                print(
+                    f"| | {degrees} | {label} | {steps} | {'yes' if flip else 'no'} | {len(nmes)}/{len(items)} "
+                    f"| {np.mean(nmes):.4f} | {copies:.2f} | {ms:.0f} |",
+                    flush=True,
+                )
+
+
+def _holds(box, truth):
+    """Whether an ``x, y, w, h`` box holds the centre of the true keypoints (the labelled face)."""
+    x, y, w, h = box
+    centre = truth.mean(axis=0)
+    return x - 0.5 <= centre[0] <= x + w - 0.5 and y - 0.5 <= centre[1] <= y + h - 0.5
 
 
 def validation(csv, model):
@@ -151,7 +228,7 @@ def smallest(folder):
             canvas[100 : 100 + h, 100 : 100 + w] = small
             centre = truth.mean(axis=0) * k + 100
             for name, detector in detectors.items():
-                boxes = detector.detect(canvas).boxes
+                boxes = detector.detect(canvas, keep_low_score=True).boxes  # every face reported, as measured
                 if any(x <= centre[0] <= x + bw and y <= centre[1] <= y + bh for x, y, bw, bh in boxes):
                     found[name] += 1
         print(f"| {width} | {found['haar']} / {len(photos)} | {found['yunet']} / {len(photos)} |")

@@ -1,4 +1,4 @@
-"""The video figures of README.md and docs/decisions.md: tracking against predicting every frame as a photo.
+"""The video figures of docs/figures.md and docs/decisions.md: tracking against predicting every frame as a photo.
 
     PYTHONPATH=. python tools/video_figures.py PHOTOS_DIR [--photos 0,5,12] [--detect-every 1,5,10,20]
 
@@ -15,7 +15,8 @@ import numpy as np
 
 from keypoints.predict import load_predictor_model
 from keypoints.predict.clips import labelled_photo, make_clip
-from keypoints.predict.video import make_detector, measure_clip, track_clip
+from keypoints.predict.detect import make_detector
+from keypoints.predict.video_accuracy import measure_clip, track_clip
 
 KEYS = (
     "nme_photo",

@@ -17,13 +17,15 @@ import numpy as np
 
 from keypoints.predict import load_predictor_model
 from keypoints.predict.clips import labelled_photo, make_clip
+from keypoints.predict.options import PredictOptions
 from keypoints.predict.smoothing import OneEuroFilter
-from keypoints.predict.video import FrameLoop, frame_nme, jitter, lag, read_frames
+from keypoints.predict.video import FrameLoop, read_frames
+from keypoints.predict.video_accuracy import frame_nme, jitter, lag
 
 
 def true_face_tracks(model, clip):
     """Per frame: (track number or None, unsmoothed keypoints (15, 2), crop side) of the face nearest the truth."""
-    capture, loop, record = cv2.VideoCapture(str(clip.path)), FrameLoop(model, smooth=False), []
+    capture, loop, record = cv2.VideoCapture(str(clip.path)), FrameLoop(model, options=PredictOptions(smooth=False)), []
     for index, frame in enumerate(read_frames(capture)):
         faces = loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)
         centre = clip.truth[index].mean(axis=0)

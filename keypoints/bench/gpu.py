@@ -6,6 +6,7 @@ from keypoints import paths
 from keypoints.bench.settings import TRAINING_NETWORKS
 from keypoints.bench.table import BenchRow
 from keypoints.bench.training import training_throughput
+from keypoints.data.splits import VALID_FRACTION
 from keypoints.training.faces import synthetic_split
 from keypoints.training.presets import recipe_for
 from keypoints.training.trainer import prepare, train_one
@@ -18,9 +19,6 @@ bench within minutes: each compiled variant costs tens of seconds per network.""
 TIME_TO_BEST_TARGET_S = {"conv": 60.0, "local": 180.0}
 """Seconds on one H200 for the full preset to reach its best validation RMSE; see
 docs/decisions.md, "Bench: time-to-best targets"."""
-
-SYNTHETIC_VALID_FRACTION = 0.2
-"""Share of the synthetic faces kept for validation when no data is given."""
 
 
 def speedup_rows(settings, device, variants=GPU_VARIANTS, say=print, networks=TRAINING_NETWORKS):
@@ -134,8 +132,8 @@ def time_to_best_data(settings, say=print):
     if not path and os.environ.get("KEYPOINTS_DATA_DIR"):
         path = paths.find_training_file(os.environ["KEYPOINTS_DATA_DIR"])
     if path:
-        return prepare(path, say=say), str(path)
+        return prepare(path, say=say, skip_option=None), str(path)  # bench has no --skip-bad-rows
     n = settings.size("time_to_best_faces")
     say(f"time to best: no data given (--data or KEYPOINTS_DATA_DIR), so {n} synthetic faces")
-    split = synthetic_split(n, seed=0, valid_fraction=SYNTHETIC_VALID_FRACTION)
+    split = synthetic_split(n, seed=0, valid_fraction=VALID_FRACTION)
     return split, f"synthetic ({n} faces)"

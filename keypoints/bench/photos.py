@@ -52,7 +52,7 @@ def bench_photos(folder, settings, detector, label="", say=print):
         Where the photos are written.
     settings : BenchSettings
     detector : object
-        What :func:`predict_file` detects with (``detector.detect(gray)``), e.g. :class:`FaceDetector`.
+        What :func:`predict_file` detects with: a :class:`~keypoints.predict.detect.FaceDetector`.
     label : str
         Added to the row names (empty for the default detector, so its rows keep their names).
     say : callable

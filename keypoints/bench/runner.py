@@ -15,6 +15,7 @@ from keypoints.bench.floor import bench_floor
 from keypoints.bench.gpu import bench_time_to_best, speedup_rows
 from keypoints.bench.layer import bench_local_layer
 from keypoints.bench.loading import bench_loading
+from keypoints.bench.peers import PEERS_DIR, bench_peers, install_peers
 from keypoints.bench.photos import bench_detector_paths, bench_photos
 from keypoints.bench.prediction import bench_prediction
 from keypoints.bench.settings import BenchSettings
@@ -29,7 +30,7 @@ def run_benchmarks(quick=False, out=None, say=print, settings=None):
     """Run every section, print the table, and write ``reports/bench.json``.
 
     The sections run in this order: loading, training, the local layer,
-    prediction, photos, the arithmetic floor (from the training rows'
+    prediction, photos, video, the peers (:mod:`keypoints.bench.peers`), the arithmetic floor (from the training rows'
     throughput), and on CUDA the speedup settings and the time to the best
     validation RMSE (with each network's fastest setting).
 
@@ -51,6 +52,8 @@ def run_benchmarks(quick=False, out=None, say=print, settings=None):
     out = Path(out or paths.REPORTS_DIR / "bench.json")
     say(f"keypoints bench ({settings.mode}) on {device}, {torch.get_num_threads()} threads")
     started = time.perf_counter()
+    if settings.install_peers:
+        install_peers(settings.peers_dir or PEERS_DIR, say=say)
     winners = {}
     with tempfile.TemporaryDirectory(prefix="keypoints-bench-") as folder:
         rows = bench_loading(folder, settings, say=say)
@@ -61,6 +64,7 @@ def run_benchmarks(quick=False, out=None, say=print, settings=None):
         rows += bench_photos(folder, settings, make_detector(), say=say)
         rows += bench_detector_paths(folder, settings, say=say)
         rows += bench_video(folder, settings, say=say)
+        rows += bench_peers(folder, settings, say=say)
         rows += bench_floor(settings, device, throughput_by_network(training), say=say)
         if device == "cuda":
             gpu_rows, winners = speedup_rows(settings, device, say=say)

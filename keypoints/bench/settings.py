@@ -20,7 +20,8 @@ SIZES = {
     # batches of 256, single_faces: faces fed one at a time; photos: the
     # sizes of the two photos; video_size, video_seconds: the clip of the video row;
     # gpu_epochs: training epochs per timed pass on a GPU;
-    # layer_seconds, matmul_seconds: least time spent timing one layer case or the matrix product.
+    # layer_seconds, matmul_seconds: least time spent timing one layer case or the matrix product;
+    # peer_photos: photos keypoints and its peers each run on, one after another; peer_rounds: alternating runs.
     "default": dict(
         csv_rows=KAGGLE_ROWS,
         train_batch=128,
@@ -41,6 +42,8 @@ SIZES = {
         gpu_faces=2688,
         gpu_epochs=8,
         time_to_best_faces=3378,
+        peer_photos=200,
+        peer_rounds=2,
     ),
     "quick": dict(
         csv_rows=KAGGLE_ROWS,
@@ -62,6 +65,8 @@ SIZES = {
         gpu_faces=2688,
         gpu_epochs=3,
         time_to_best_faces=3378,
+        peer_photos=24,
+        peer_rounds=1,
     ),
     # for the tests: every row, in seconds; the figures mean nothing
     "tiny": dict(
@@ -84,6 +89,8 @@ SIZES = {
         gpu_faces=16,
         gpu_epochs=1,
         time_to_best_faces=40,
+        peer_photos=3,
+        peer_rounds=1,
     ),
 }
 
@@ -105,6 +112,13 @@ class BenchSettings:
         Caps the full presets' epochs in the time-to-best rows.
     tiny : bool
         Smallest sizes, for the tests (every row, meaningless figures).
+    photos : str, optional
+        A folder of photos for the peer rows; else the labelled frames of ``KEYPOINTS_DATA_DIR``,
+        else a synthetic photo.
+    peers_dir : str, optional
+        Where the peers' venvs are (default ``.venv-peers``); a peer without one is skipped.
+    install_peers : bool
+        Make the peers' venvs that are missing first (``make bench`` asks for it; CI does not).
     """
 
     quick: bool = False
@@ -112,6 +126,9 @@ class BenchSettings:
     data: str = None
     epochs: int = None
     tiny: bool = False
+    photos: str = None
+    peers_dir: str = None
+    install_peers: bool = False
 
     @property
     def mode(self):

@@ -9,8 +9,9 @@ from keypoints.bench.table import BenchRow
 from keypoints.data.synthetic import generate_faces
 from keypoints.predict.clips import make_clip
 from keypoints.predict.detect import make_detector
+from keypoints.predict.options import DETECT_EVERY
 from keypoints.predict.pipeline import load_predictor_model
-from keypoints.predict.video import DETECT_EVERY, track_clip
+from keypoints.predict.video_accuracy import track_clip
 
 FACE_SIDE = 240
 """Side in pixels of the synthetic face the clip moves (a face a webcam frame holds)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keypoints.atomic import show
+from keypoints.atomic import missing_reason, show
 from keypoints.data import cache
 from keypoints.data.parse import RowProblem, parse_rows
 from keypoints.data.schema import (
@@ -78,7 +78,7 @@ class KaggleData:
         return self.keypoints[:, column_indices(self.columns, columns)]
 
 
-def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True):
+def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True, skip_option="--skip-bad-rows"):
     """Load a Kaggle-format CSV, validating every row.
 
     Parameters
@@ -92,6 +92,9 @@ def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True):
     use_cache : bool
         Reuse the parsed arrays from an earlier load of the same unchanged
         file (see :mod:`keypoints.data.cache`), and store them after a parse.
+    skip_option : str or None
+        The caller's option that sets ``skip_bad_rows``, which the message about bad rows advises;
+        None for a caller that has none (the message then says only to fix the rows).
 
     Returns
     -------
@@ -104,6 +107,30 @@ def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True):
         ``skip_bad_rows``) any row is bad. The message names the file, the
         line and the column of the first few bad rows, and how many there are.
     """
+    path = check_csv_path(path)
+    if use_cache:
+        hit = cache.load(path, skip_bad_rows)
+        if hit is not None:
+            return _from_arrays(path, *hit)
+    data = _parse_file(path, skip_bad_rows, skip_option)
+    if use_cache:
+        cache.store(path, skip_bad_rows, _to_arrays(data))
+    return data
+
+
+def check_csv_path(path):
+    """Refuse, before anything reads it, a path that is not a regular file, saying what it is instead.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    DataError
+        A folder (naming a CSV in it), a named pipe, a device, a symbolic link to nothing or a link loop,
+        or no such file.
+    """
     path = Path(path)
     if path.is_dir():
         found = sorted(p.name for p in path.iterdir() if p.name.lower().endswith((".csv", ".csv.gz", ".zip")))
@@ -111,21 +138,14 @@ def load_kaggle_csv(path, skip_bad_rows=False, use_cache=True):
             f"{show(path)}: a folder, not a CSV file. Pass the file itself"
             + (f", for example {show(path / found[0])}." if found else " (none of .csv, .csv.gz or .zip is in it).")
         )
-    if path.exists() and not path.is_file():
-        raise DataError(f"{show(path)}: not a regular file (a device or a pipe); pass the Kaggle CSV itself.")
+    if not path.is_file() and (path.exists() or path.is_symlink()):
+        raise DataError(f"{show(path)}: {missing_reason(path)}; pass the Kaggle CSV itself.")
     if not path.is_file():
         raise DataError(f"{show(path)}: no such file. Put the Kaggle CSV there, or pass the path of one.")
-    if use_cache:
-        hit = cache.load(path, skip_bad_rows)
-        if hit is not None:
-            return _from_arrays(path, *hit)
-    data = _parse_file(path, skip_bad_rows)
-    if use_cache:
-        cache.store(path, skip_bad_rows, _to_arrays(data))
-    return data
+    return path
 
 
-def _parse_file(path, skip_bad_rows):
+def _parse_file(path, skip_bad_rows, skip_option="--skip-bad-rows"):
     raw = _read_bytes(path)
     _check_encoding(path, raw)
     if b'"' in raw:
@@ -153,7 +173,7 @@ def _parse_file(path, skip_bad_rows):
         keep &= id_ok
     problems = sorted(rows.problems + problems, key=lambda p: p.line)
     if problems and not skip_bad_rows:
-        raise DataError(_describe_problems(path, problems, rows.n_rows))
+        raise DataError(_describe_problems(path, problems, rows.n_rows, skip_option))
     image_ids = None
     if ID_COLUMN in columns:
         image_ids = rows.fields[ID_COLUMN][keep].astype(np.int64)
@@ -190,38 +210,81 @@ def max_csv_bytes():
     return MAX_CSV_BYTES
 
 
+READ_CHUNK = 16 << 20
+"""Bytes read (and unpacked) at a time: the text grows by this much until the file ends or the limit is passed."""
+
+
 def _read_bytes(path):
-    """The file's text as bytes, unpacked from gzip or zip, at most ``max_csv_bytes()`` of them."""
+    """The file's text as bytes, unpacked from gzip or zip, at most ``max_csv_bytes()`` of them.
+
+    The text is read in ``READ_CHUNK`` pieces, so nothing larger than the file's own text (and one piece) is ever
+    asked of memory; running out of it on the way is said, with the limit, instead of a ``MemoryError``.
+    """
     limit = max_csv_bytes()
+    text = bytearray()
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                raw = handle.read(limit + 1)
-        elif path.suffix == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist() if n.lower().endswith(".csv") and not _zip_litter(n)]
-                if len(names) != 1:
-                    raise DataError(
-                        f"{show(path)}: expected one .csv inside the zip, found {len(names)} "
-                        f"({_clip(', '.join(names)) or 'none'}). Unzip it and pass the CSV."
-                    )
-                with archive.open(names[0]) as handle:
-                    raw = handle.read(limit + 1)
-        else:
-            with open(path, "rb") as handle:
-                raw = handle.read(limit + 1)
+        with _open_text(path) as handle:
+            while len(text) <= limit:
+                piece = handle.read(min(READ_CHUNK, limit + 1 - len(text)))
+                if not piece:
+                    break
+                text += piece
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError) as error:
         # RuntimeError: an encrypted zip member; NotImplementedError: a compression zipfile lacks
         raise DataError(f"{show(path)}: cannot be read ({error}). Is it a complete Kaggle CSV?") from error
-    if len(raw) > limit:
+    except MemoryError:
+        size = len(text)
+        del text
+        raise InputTooLargeError(
+            f"{show(path)}: memory ran out after {size:,} bytes of its text (once unpacked), before the "
+            f"{limit:,}-byte limit for a CSV: the file is larger than this machine can hold (the Kaggle "
+            "training.csv is about 240 MB). Check that it is the right file, or lower the limit with "
+            "KEYPOINTS_MAX_CSV_BYTES=<bytes> to stop earlier."
+        ) from None
+    if len(text) > limit:
         raise InputTooLargeError(
             f"{show(path)}: holds more than {limit:,} bytes of text once unpacked, the limit for a CSV "
             f"(the Kaggle training.csv is about 240 MB). If the file is right, raise the limit with "
             f"KEYPOINTS_MAX_CSV_BYTES=<bytes>."
         )
+    raw = bytes(text) if len(text) < READ_CHUNK else text  # a large text stays one buffer: no second copy
     if not raw or raw.isspace():
         raise DataError(f"{show(path)}: the file is empty. Expected a Kaggle CSV with a header line.")
     return raw
+
+
+def _open_text(path):
+    """A binary reader of the CSV's text: the file itself, or unpacked from a ``.gz`` or a one-CSV ``.zip``."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    if path.suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        names = [n for n in archive.namelist() if n.lower().endswith(".csv") and not _zip_litter(n)]
+        if len(names) != 1:
+            archive.close()
+            raise DataError(
+                f"{show(path)}: expected one .csv inside the zip, found {len(names)} "
+                f"({_clip(', '.join(names)) or 'none'}). Unzip it and pass the CSV."
+            )
+        return _ZipMember(archive, names[0])
+    return open(path, "rb")
+
+
+class _ZipMember:
+    """One member of a zip opened for reading, closing the archive with it."""
+
+    def __init__(self, archive, name):
+        self.archive, self.handle = archive, archive.open(name)
+
+    def read(self, size):
+        return self.handle.read(size)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+        self.archive.close()
 
 
 def _zip_litter(name):
@@ -308,11 +371,12 @@ def _check_ids(lines, ids):
     return problems, ok
 
 
-def _describe_problems(path, problems, n_rows):
+def _describe_problems(path, problems, n_rows, skip_option="--skip-bad-rows"):
     rows = "row is" if len(problems) == 1 else "rows are"
+    advice = f", or pass {skip_option} to leave them out (each is listed)" if skip_option else ""
     return (
         f"{show(path)}: {len(problems)} of {n_rows} data {rows} bad:\n{problem_lines(problems, SHOWN_PROBLEMS)}"
-        + "\nFix these rows in the file, or pass --skip-bad-rows to leave them out (each is listed)."
+        + f"\nFix these rows in the file{advice}."
     )
 
 

@@ -78,7 +78,7 @@ def parse_rows(text, columns, image_column, start=0, first_line=2):
 
     Parameters
     ----------
-    text : bytes
+    text : bytes or bytearray
         The file's text, with no quote characters, ending with a newline.
     columns : list of str
         The header's column names, in file order.
@@ -107,8 +107,9 @@ def parse_rows(text, columns, image_column, start=0, first_line=2):
 
     def parse(span, line):
         a, b = span
-        chunk = np.frombuffer(text, dtype=np.uint8, count=b - a, offset=a)
-        return _parse_chunk(chunk, text[a:b], int(line), columns, image_column)
+        piece = bytes(text[a:b])  # a bytearray's slices are bytearrays; the field parse wants bytes
+        chunk = np.frombuffer(piece, dtype=np.uint8)
+        return _parse_chunk(chunk, piece, int(line), columns, image_column)
 
     # NumPy lets go of the GIL inside its loops, so threads share the cores.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -237,6 +238,16 @@ def _diagnose(line, line_number, columns, image_column):
         return RowProblem(line_number, "(row)", f"{len(parts)} comma-separated fields, expected {len(columns)}")
     for name, value in zip(columns, parts):
         if name == image_column:
+            gap = next((k for k, c in enumerate(value) if c.isspace() and c != " "), None)
+            if gap is not None:  # a tab, a no-break space...: say which, not only that the count is off
+                after = len(value[:gap].split())
+                how = " (`tr '\\t' ' ' < FILE > NEW.csv`)" if value[gap] == "\t" else ""
+                return RowProblem(
+                    line_number,
+                    name,
+                    f"pixels are separated by {_space_name(value[gap])} (first after pixel {after}); this format "
+                    f"separates them by spaces: replace them with spaces{how}",
+                )
             tokens = [token for token in value.split(" ") if token]
             if len(tokens) != N_PIXELS:
                 return RowProblem(
@@ -266,6 +277,20 @@ def _diagnose(line, line_number, columns, image_column):
             if number is None or not np.isfinite(number):
                 return RowProblem(line_number, name, f"{_show(value)} is not a number")
     return RowProblem(line_number, "(row)", f"could not be parsed: {_show(text, 80)}")
+
+
+_SPACES = {
+    "\t": "tabs",
+    "\r": "carriage returns",
+    "\xa0": "no-break spaces (U+00A0)",
+    "\v": "vertical tabs",
+    "\f": "form feeds",
+}
+
+
+def _space_name(character):
+    """A white-space character other than the space, in words (``\t`` -> ``tabs``)."""
+    return _SPACES.get(character, f"the white-space character U+{ord(character):04X}")
 
 
 def _show(text, limit=20):

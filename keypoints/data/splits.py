@@ -15,6 +15,9 @@ from keypoints.errors import DataError
 
 IDENTITY_COLUMN = "identity"
 
+VALID_FRACTION = 0.2
+"""Share of the people (of the rows, when the people are unknown) kept for validation, unless told otherwise."""
+
 
 def identities_path_for(data_path):
     """Where the identities of a data file are looked for: ``training.csv.gz`` -> ``training_identities.csv``."""
@@ -61,7 +64,7 @@ def load_identities(path, n_rows=None):
     return identities
 
 
-def train_valid_split(n, groups=None, valid_fraction=0.2, seed=0):
+def train_valid_split(n, groups=None, valid_fraction=VALID_FRACTION, seed=0):
     """Indices of a seeded train/validation split.
 
     Parameters

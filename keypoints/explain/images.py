@@ -99,6 +99,10 @@ def explain_images(
                 stride,
             )
             say(f"{face.source}: wrote {written[-2].name}, {written[-1].name}")
+    earlier = atomic.results_files(out_dir) or set()  # figures of earlier runs stay listed: they are outputs too
+    atomic.record_results(
+        out_dir, [p.name for p in written], "keypoints explain", keep=earlier
+    )  # never read back as photos
     return Explained(written, problems)
 
 

@@ -37,12 +37,10 @@ import copy
 import dataclasses
 from collections import OrderedDict
 
-import numpy as np
 import torch
 from torch import nn
 
 from keypoints.errors import ConversionError, KeypointsError
-from keypoints.inference import forward_pixels, module_device
 from keypoints.networks.build import Network, walk
 from keypoints.networks.layers import BatchNorm, Conv, Dense, Dropout, Flatten, GlobalPool, Local, Pool, ReLU
 
@@ -159,7 +157,7 @@ def to_fully_convolutional(module, input_volume=None, allow_padding=False):
             converted[step.name] = layer
     if not conversion.dense:
         raise ConversionError("the network has no dense layer after a flatten, so nothing to convert")
-    body = nn.Sequential(converted).to(module_device(module))
+    body = nn.Sequential(converted).to(next(module.parameters()).device)  # it has a dense layer, so parameters
     return FullyConvolutional(body, conversion.stride, network.input_volume[1], conversion.exact).eval()
 
 
@@ -261,27 +259,3 @@ _CONVERTERS = {
     GlobalPool.kind: _Conversion.global_pool,
 }
 """How each kind of layer spec converts; a kind not here has no fully-convolutional form."""
-
-
-@torch.no_grad()
-def predict_windows(fully_conv, image):
-    """Keypoints of every window of a gray image, in the image's pixels.
-
-    Parameters
-    ----------
-    fully_conv : FullyConvolutional
-    image : ndarray of uint8, shape (H', W')
-        Gray pixels 0-255, at least the window's size.
-
-    Returns
-    -------
-    ndarray of float32, shape (Hn, Wn, K)
-        Keypoints ``(x, y, x, y, ...)`` of window ``(i, j)``, shifted by its
-        origin ``(S*j, S*i)``, so in the coordinates of ``image``.
-    """
-    x = torch.from_numpy(np.ascontiguousarray(image)).to(module_device(fully_conv))[None, None]  # (1, 1, H', W')
-    pixels = forward_pixels(fully_conv, x)[0].permute(1, 2, 0).cpu().numpy()  # (Hn, Wn, K), each window's frame
-    rows, cols = np.mgrid[0 : pixels.shape[0], 0 : pixels.shape[1]] * fully_conv.stride
-    pixels[..., 0::2] += cols[..., None]
-    pixels[..., 1::2] += rows[..., None]
-    return pixels

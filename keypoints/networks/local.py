@@ -11,6 +11,10 @@ batched product::
     bmm with weight (L, D1*F*F, K)                       -> (L, B, K)
     reshape                                               -> (B, K, H2, W2)
 
+Exported to ONNX (``torch.onnx.export``, :mod:`keypoints.export`) the layer
+takes a form of plain operators instead (:meth:`LocallyConnected2d.forward_plain_ops`):
+``F.unfold`` traces to index arithmetic that OpenCV's importer refuses.
+
 :func:`broadcast_locally_connected` keeps the naive broadcast version that is
 often copied from forums, as a baseline for benchmarks; do not use it in a network.
 """
@@ -125,6 +129,8 @@ class LocallyConnected2d(nn.Module):
         Tensor, shape (B, K, H2, W2)
             In the memory format of ``x`` (channels_last in, channels_last out).
         """
+        if torch.onnx.is_in_onnx_export():
+            return self.forward_plain_ops(x)
         self._check_input(x)
         batch = x.shape[0]
         height, width = self.output_size
@@ -145,6 +151,34 @@ class LocallyConnected2d(nn.Module):
             out.register_hook(_contiguous)
         out = out.view(height, width, batch, self.out_channels).permute(2, 3, 0, 1)  # (B, K, H2, W2)
         return out.contiguous(memory_format=_memory_format(x))
+
+    def forward_plain_ops(self, x):
+        """The same layer in operators every ONNX runtime reads: a depthwise convolution, MatMul, Transpose.
+
+        The patches come from a grouped convolution with one-hot filters
+        (exact: each output is one input value times 1), in ``F.unfold``'s
+        order; every reshape names its sizes, with -1 for the batch, so the
+        exported graph has no shape arithmetic and takes any batch size.
+
+        Parameters
+        ----------
+        x : Tensor, shape (B, D1, H, W)
+
+        Returns
+        -------
+        Tensor, shape (B, K, H2, W2)
+        """
+        height, width = self.output_size
+        positions, fan_in = self.weight.shape[:2]
+        side = self.kernel_size
+        one_hot = torch.eye(side * side, dtype=x.dtype, device=x.device).reshape(side * side, 1, side, side)
+        filters = one_hot.repeat(self.in_channels, 1, 1, 1)  # (D1*F*F, 1, F, F)
+        patches = F.conv2d(x, filters, stride=self.stride, padding=self.padding, groups=self.in_channels)
+        cols = patches.reshape(-1, fan_in, positions).permute(2, 0, 1)  # (L, B, D1*F*F)
+        out = torch.matmul(cols, self.weight)  # (L, B, K)
+        if self.bias is not None:
+            out = out + self.bias.reshape(self.out_channels, positions).t().unsqueeze(1)
+        return out.permute(1, 2, 0).reshape(-1, self.out_channels, height, width)
 
     def _check_input(self, x):
         expected = (self.in_channels, *self.input_size)

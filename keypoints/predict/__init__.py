@@ -6,8 +6,11 @@ One module per stage: :mod:`~keypoints.predict.discover` (which files),
 crops from the landmarks, and the exact map back), :mod:`~keypoints.predict.crop`
 (upright squares from a box), :mod:`~keypoints.predict.confidence` (the estimated
 keypoint error), :mod:`~keypoints.predict.draw`, :mod:`~keypoints.predict.outputs`
-(CSV and HTML), :mod:`~keypoints.predict.pipeline`, which runs them on one photo, and
-:mod:`~keypoints.predict.batch`, which runs them over many photos and videos and writes the results.
+(CSV and HTML), :mod:`~keypoints.predict.pipeline`, which runs them on one photo,
+:mod:`~keypoints.predict.video`, which follows faces through a video, and :mod:`~keypoints.predict.batch`,
+which runs them over many photos and videos and writes the results. One
+:class:`~keypoints.predict.options.PredictOptions` says how, for photos and videos alike; the
+measurements are apart (:mod:`~keypoints.predict.accuracy`, :mod:`~keypoints.predict.video_accuracy`).
 """
 
 import importlib
@@ -17,6 +20,7 @@ import importlib
 _HOMES = {
     "Detections": "keypoints.predict.detect",
     "make_detector": "keypoints.predict.detect",
+    "PredictOptions": "keypoints.predict.options",
     "PredictionSummary": "keypoints.predict.batch",
     "predict_photos": "keypoints.predict.batch",
     "PhotoFace": "keypoints.predict.pipeline",
@@ -38,6 +42,7 @@ __all__ = [
     "PhotoFace",
     "make_detector",
     "PhotoResult",
+    "PredictOptions",
     "PredictionSummary",
     "load_predictor_model",
     "predict_file",

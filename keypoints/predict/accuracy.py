@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
-from keypoints.predict.detect import as_detections, make_detector
-from keypoints.predict.pipeline import ALIGN, REFINE_STEPS, predict_faces
+from keypoints.metrics import nme
+from keypoints.predict.detect import make_detector
+from keypoints.predict.options import ALIGN, PredictOptions
+from keypoints.predict.pipeline import REFINE_STEPS, search_faces
 from keypoints.predict.read import read_labels, read_photo
-from keypoints.training.metrics import nme
 
 ANGLES = (0, 15, 30, 45, 60)
 """Degrees the labelled photos are turned by in :func:`rotation_table`."""
@@ -119,8 +120,8 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
         As :func:`labelled_photos` gives them.
     model : LoadedModel
     detector : detector, optional
-        From :func:`keypoints.predict.detect.make_detector` (default YuNet); faces under its
-        ``min_score`` are not counted as found, as the predictor leaves them out.
+        From :func:`keypoints.predict.detect.make_detector` (default YuNet); the faces it leaves
+        out (under its ``min_score``) are not counted as found, as in the predictor.
     align : bool
     refine_steps : int
     windows : FullyConvolutional, optional
@@ -132,12 +133,11 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
         One per photo; the face scored is the (largest) detection whose box holds the centre of the true keypoints.
     """
     detector = detector or make_detector()
-    threshold = getattr(detector, "min_score", None)
     scores = []
     for name, image, truth in items:
-        found = as_detections(detector.detect(image))
-        if threshold is not None:
-            found = found.take(~(found.scores < threshold))
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        # the predictor's own search, turned copies included where they pay
+        found, faces = search_faces(image, gray, model, detector, PredictOptions(align=align), windows, refine_steps)
         centre = truth.mean(axis=0)
         holds = [
             k
@@ -147,8 +147,7 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
         if not holds:
             scores.append(PhotoScore(name, False, float("nan")))
             continue
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        face = predict_faces(gray, found.take(holds[:1]), model, refine_steps, windows, align=align)[0]
+        face = faces[holds[0]]
         error = float(np.linalg.norm(face.keypoints - truth, axis=1).mean())
         frame_error = error * IMAGE_SIZE / face.crop.side
         scores.append(

@@ -3,17 +3,22 @@
 Entry point::
 
     summary = predict_photos(["a.jpg", "clip.mp4", "dir/"], model, "results")  # + keypoints.csv, index.html
+    predict_photos(["clip.mp4"], model, "results", options=PredictOptions(keep_low_score=True))  # photos and videos
 """
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from tqdm import tqdm
 
 from keypoints import atomic, paths
 from keypoints.errors import NoPhotosError
 from keypoints.predict.detect import make_detector
-from keypoints.predict.discover import find_photos, printable_names, refuse_overwriting_inputs
-from keypoints.predict.pipeline import ALIGN, PhotoResult, load_predictor_model, predict_file
-from keypoints.predict.refine import fully_convolutional_model
+from keypoints.predict.discover import describe_missing, find_photos, printable_names, refuse_overwriting_inputs
+from keypoints.predict.options import PredictOptions
+from keypoints.predict.pipeline import PhotoResult, load_predictor_model, predict_file
+from keypoints.predict.refine import refine_windows
 
 
 @dataclass
@@ -77,49 +82,41 @@ def predict_photos(
     model=None,
     out_dir=paths.RESULTS_DIR,
     on_result=None,
-    refine=False,
+    options=None,
     images=True,
     json=False,
-    smooth=True,
-    detect_every=None,
     progress=False,
     detector=None,
-    keep_low_score=False,
-    align=ALIGN,
 ):
-    """Predict every photo in files and folders, and write the results.
+    """Predict every photo and video in files and folders, and write the results.
 
-    Writes to ``out_dir``: an annotated JPEG copy of each photo read,
-    ``keypoints.csv`` (one row per face) and ``index.html`` (every result).
+    Writes to ``out_dir``: an annotated JPEG copy of each photo read, an annotated copy of each
+    video, ``keypoints.csv`` (one row per face, per frame for videos) and ``index.html`` (every result).
 
     Parameters
     ----------
     photo_paths : iterable of str or Path
-        Image files and folders (searched recursively).
+        Image files, videos and folders (searched recursively).
     model : LoadedModel, str, Path or None
         None: the shipped model (``paths.DEFAULT_MODEL``).
     out_dir : str or Path
     on_result : callable, optional
-        Called with each :class:`PhotoResult` as it is done (for progress and messages).
-    refine : bool
-        Average each face's keypoints over the fully-convolutional windows within 8 px of its crop
-        (``conv`` models only). Off by default: it raised the NME on the 24 labelled photos
-        (see :mod:`keypoints.predict.refine`).
+        Called with each :class:`PhotoResult` or ``VideoResult`` as it is done (for progress and messages).
+    options : PredictOptions, optional
+        The same for photos and videos: ``keep_low_score``, ``align``, ``refine`` (off by default: it
+        raised the NME on the 24 labelled photos, see :mod:`keypoints.predict.refine`), and the videos'
+        ``smooth`` and ``detect_every``. Default ``PredictOptions()``.
     images : bool
-        Write the annotated photos, the face crops and ``index.html``; False writes data only.
+        Write the annotated photos and videos, the face crops and ``index.html``; False writes data only.
     json : bool
         Also write ``results.json`` (see :func:`keypoints.predict.outputs.results_document`).
-    smooth, detect_every, progress
-        For videos (:func:`keypoints.predict.video.predict_video`): One Euro smoothing, frames between
-        detections (None: ``DETECT_EVERY``), a progress bar. Ctrl-C during a video stops there, with
-        its frames done written, and the summary's ``interrupted`` set.
-    detector : str or detector, optional
+    progress : bool
+        Progress bars on stderr: one over the photos and videos (done, left, time left), and one over each
+        video's frames. Ctrl-C during a video stops there, with its frames done written, and the summary's
+        ``interrupted`` set.
+    detector : str or FaceDetector, optional
         A name for :func:`keypoints.predict.detect.make_detector` (``yunet``, ``haar``) or a detector
         made with it (with its ``min_score``); default YuNet.
-    keep_low_score : bool
-        Keep the faces scored under the detector's ``min_score`` (drawn dashed and red).
-    align : bool
-        Turn faces upright from the detector's landmarks (see ``ALIGN``).
 
     Returns
     -------
@@ -134,37 +131,17 @@ def predict_photos(
     ConversionError
         ``refine`` with a model that has no fully-convolutional form.
     """
-    from keypoints.predict.outputs import (
-        model_summary,
-        result_names,
-        write_csv,
-        write_html,
-        write_json,
-        write_photo_images,
-    )
-    from keypoints.predict.video import DETECT_EVERY, is_video, predict_video
-    from keypoints.predict.video import OUTPUT_SUFFIX as VIDEO_SUFFIX
+    from keypoints.predict.outputs import model_summary
 
     out_dir = Path(out_dir)
     atomic.check_output_folder(out_dir)  # before any work
-    photos, missing = find_photos(photo_paths, exclude=[out_dir])
-    if not photos:
-        where = ", ".join(str(p) for p in photo_paths) or "(no paths given)"
-        extra = f" ({', '.join(str(p) for p in missing)}: no such file or folder)" if missing else ""
-        raise NoPhotosError(
-            f"no photos in {where}{extra}. Give image files ("
-            ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff), videos (.mp4, .avi, .mov, .mkv, .webm) "
-            "or folders that hold them."
-        )
+    photos, missing = _find_inputs(photo_paths, out_dir)
+    options = options or PredictOptions()
     model = load_predictor_model(model)
-    windows = fully_convolutional_model(model) if refine else None  # refused before any photo
+    windows = refine_windows(model, options)  # refused before any photo
     detector = make_detector(detector or "yunet") if detector is None or isinstance(detector, str) else detector
-    names = printable_names(result_names(photos))
-    videos_out = [Path(names[p]).stem + VIDEO_SUFFIX for p in photos if is_video(p)]
-    refuse_overwriting_inputs(
-        out_dir, photo_paths, photos, [*names.values(), *videos_out, "keypoints.csv", "results.json", "index.html"]
-    )
-    results = [PhotoResult(path, error=f"{atomic.show(path)}: no such file or folder") for path in missing]
+    names = _output_names(photo_paths, photos, out_dir, images)
+    results = [PhotoResult(path, error=describe_missing(path)) for path in missing]
     for result in results:
         if on_result:
             on_result(result)
@@ -172,54 +149,123 @@ def predict_photos(
     # images and videos are staged and moved in when all are done: an interrupted run leaves the previous results
     # whole (a video stopped by Ctrl-C is kept: it is closed, playable and said so)
     with atomic.RunFolder(out_dir) as run:
-        for path in photos:
-            if is_video(path):
-                result = predict_video(
-                    path,
-                    model,
-                    run.stage,
-                    Path(names[path]).stem,
-                    detector,
-                    smooth,
-                    detect_every or DETECT_EVERY,
-                    progress,
-                    draw=images,
-                )
-                result.video, result.output = (_unstaged(p, run, out_dir) for p in (result.video, result.output))
-                interrupted = result if result.interrupted else None
-            else:
-                result = predict_file(
-                    path, model, detector, draw=False, windows=windows, keep_low_score=keep_low_score, align=align
-                )
-                if result.image is not None and images:
-                    write_photo_images(result, run.stage, names[path])  # the annotated copy and the face crops
-                    result.output = _unstaged(result.output, run, out_dir)
-                    result.crops = [_unstaged(crop, run, out_dir) for crop in result.crops]
-                result.image = None  # a folder of large photos would not fit in memory
-            results.append(result)
-            if on_result:
-                on_result(result)
-            if interrupted:
-                break
+        predict = _Predict(model, detector, options, windows, images, progress, run, out_dir)
+        bar = tqdm(total=len(photos), desc="predict", unit="file", disable=not progress, file=sys.stderr)
+        try:
+            for path in photos:
+                result = predict(path, names[path])
+                results.append(result)
+                bar.update()
+                if on_result:
+                    on_result(result)
+                if getattr(result, "interrupted", False):
+                    interrupted = result
+                    break
+        finally:
+            bar.close()
         run.commit()
         html_path = out_dir / "index.html" if images else None
         summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", html_path, interrupted=interrupted)
-        write_csv(summary.csv_path, results)
-        about = model_summary(model, detector)
-        if json:
-            summary.json_path = write_json(out_dir / "results.json", results, about)
-        if images:  # the page last: it points at everything else
-            links = ["keypoints.csv", "results.json"] if json else ["keypoints.csv"]
-            write_html(summary.html_path, results, about, links)
+        _write_tables(summary, model_summary(model, detector), json)
     return summary
+
+
+def _find_inputs(photo_paths, out_dir):
+    """The photos and videos under the paths (the output folder left out), and the paths that do not exist.
+
+    Raises
+    ------
+    NoPhotosError
+        None was found.
+    """
+    photos, missing = find_photos(photo_paths, exclude=[out_dir])
+    if not photos:
+        where = ", ".join(str(p) for p in photo_paths) or "(no paths given)"
+        extra = f" ({'; '.join(describe_missing(p) for p in missing)})" if missing else ""
+        raise NoPhotosError(
+            f"no photos in {where}{extra}. Give image files ("
+            ".jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff), videos (.mp4, .avi, .mov, .mkv, .webm) "
+            "or folders that hold them."
+        )
+    return photos, missing
+
+
+def _output_names(photo_paths, photos, out_dir, images):
+    """Each input's output file name in ``out_dir``; refuses a run whose outputs would overwrite an input."""
+    from keypoints.predict.outputs import result_names
+    from keypoints.predict.video import OUTPUT_SUFFIX, is_video
+
+    names = printable_names(result_names(photos))
+    videos_out = [Path(names[p]).stem + OUTPUT_SUFFIX for p in photos if is_video(p)]
+    refuse_overwriting_inputs(
+        out_dir,
+        photo_paths,
+        photos,
+        [*names.values(), *videos_out, "keypoints.csv", "results.json", "index.html"],
+        images,
+    )
+    return names
+
+
+class _Predict:
+    """One photo or video of a run, predicted with the run's options, its files staged in the run's folder."""
+
+    def __init__(self, model, detector, options, windows, images, progress, run, out_dir):
+        self.model, self.detector, self.options, self.windows = model, detector, options, windows
+        self.images, self.progress, self.run, self.out_dir = images, progress, run, out_dir
+
+    def __call__(self, path, name):
+        from keypoints.predict.video import is_video
+
+        return self.video(path, name) if is_video(path) else self.photo(path, name)
+
+    def video(self, path, name):
+        from keypoints.predict.video import predict_video
+
+        result = predict_video(
+            path,
+            self.model,
+            self.run.stage,
+            Path(name).stem,
+            self.detector,
+            self.options,
+            self.progress,
+            draw=self.images,
+            windows=self.windows,
+        )
+        result.video, result.output = (self.unstaged(p) for p in (result.video, result.output))
+        return result
+
+    def photo(self, path, name):
+        from keypoints.predict.outputs import write_photo_images
+
+        result = predict_file(path, self.model, self.detector, False, self.options, self.windows)
+        if result.image is not None and self.images:
+            write_photo_images(result, self.run.stage, name)  # the annotated copy and the face crops
+            result.output = self.unstaged(result.output)
+            result.crops = [self.unstaged(crop) for crop in result.crops]
+        result.image = None  # a folder of large photos would not fit in memory
+        return result
+
+    def unstaged(self, path):
+        """Where a file written into the run's staging folder lands once the run commits (None stays None)."""
+        return None if path is None else self.out_dir / Path(path).relative_to(self.run.stage)
+
+
+def _write_tables(summary, about, json):
+    """``keypoints.csv``, ``results.json`` when asked for, and the page last: it points at everything else."""
+    from keypoints.predict.outputs import write_csv, write_json
+    from keypoints.predict.page import write_html
+
+    write_csv(summary.csv_path, summary.results)
+    if json:
+        summary.json_path = write_json(summary.out_dir / "results.json", summary.results, about)
+    if summary.html_path is not None:
+        links = ["keypoints.csv", "results.json"] if json else ["keypoints.csv"]
+        write_html(summary.html_path, summary.results, about, links)
 
 
 def _reason(result):
     """The part of an error message after the file name."""
     prefix = f"{result.path}: "
     return result.error[len(prefix) :] if result.error.startswith(prefix) else result.error
-
-
-def _unstaged(path, run, out_dir):
-    """Where a file written into the run's staging folder lands once the run commits (None stays None)."""
-    return None if path is None else out_dir / Path(path).relative_to(run.stage)

@@ -25,7 +25,7 @@ LARGE_ERROR = 0.10
 keypoints should not be trusted; it is drawn in red (see docs/decisions.md, "Keypoint confidence")."""
 
 
-def predict_with_disagreement(module, images, columns, mirror_sum):
+def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=False):
     """Flip-averaged keypoints and how far the face's and its mirror's predictions part.
 
     Parameters
@@ -35,28 +35,36 @@ def predict_with_disagreement(module, images, columns, mirror_sum):
     columns : sequence of str, length K
     mirror_sum : float
         The model card's ``flip_mirror_sum_px``.
+    per_keypoint : bool
+        Give the distance of every keypoint, not their mean.
 
     Returns
     -------
     averaged : ndarray of float32, shape (N, K)
         The same as :func:`keypoints.inference.predict_pixels_flip_averaged`.
-    disagreement : ndarray of float64, shape (N,)
-        Mean over keypoints of the distance between the two predictions, 96-frame px.
+    disagreement : ndarray of float64, shape (N,), or (N, K / 2) with ``per_keypoint``
+        Mean over keypoints of the distance between the two predictions, 96-frame px (or each keypoint's, in the
+        order of ``columns``' pairs).
     """
-    straight = predict_pixels(module, images)
-    mirrored = predict_pixels(module, np.ascontiguousarray(images[..., ::-1]))
+    # the faces and their mirror images in one call: one pass of the network over 2N faces
+    both = predict_pixels(module, np.concatenate([images, images[..., ::-1]]))
+    straight, mirrored = both[: len(images)], both[len(images) :]
     _, back = flip_horizontal(images[:0], mirrored, columns, scaled=False, mirror_sum=mirror_sum)
-    gap = np.hypot(*(straight - back).reshape(len(images), -1, 2).transpose(2, 0, 1)).mean(axis=1)
+    gap = np.hypot(*(straight - back).reshape(len(images), -1, 2).transpose(2, 0, 1))  # (N, K / 2)
+    gap = gap if per_keypoint else gap.mean(axis=1)
     return ((straight + back) / 2).astype(np.float32), gap.astype(np.float64)
 
 
 def estimate_error(disagreement, side=IMAGE_SIZE):
     """Estimated mean keypoint error, in photo px, from the disagreement (96-frame px) and the crop side.
 
+    Applied to each keypoint's disagreement (shape (N, 15), with ``side`` of shape (N, 1)), it gives a per-keypoint
+    estimate whose mean is the face's: the line is straight and never clipped (the intercept is positive).
+
     Parameters
     ----------
-    disagreement : float or ndarray, shape (N,)
-    side : float or ndarray, shape (N,)
+    disagreement : float or ndarray, shape (N,) or (N, 15)
+    side : float or ndarray, shape (N,) or (N, 1)
         Photo pixels per 96 crop pixels times 96 (the crop's side); 96 gives the 96-frame error.
 
     Returns

@@ -1,8 +1,10 @@
 """Finding the photos in a mix of files and folders."""
 
+import hashlib
 import os
 from pathlib import Path
 
+from keypoints import atomic
 from keypoints.atomic import show
 from keypoints.errors import OutputPathError
 
@@ -12,6 +14,11 @@ PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 """Suffixes (any case) taken as videos, in folders and named directly (OpenCV's FFmpeg reads them)."""
 
+MAX_STEM_BYTES = 200
+"""Longest stem (UTF-8 bytes) of an output name: with ``-face12.jpg`` or ``.partial.mp4`` added it stays
+under the 255 bytes a file name may have. A longer one is cut and given a short hash of the whole name
+(see docs/decisions.md, "Output names of long photo names")."""
+
 
 def find_photos(paths, exclude=()):
     """The photos named by a mix of files and folders.
@@ -20,7 +27,8 @@ def find_photos(paths, exclude=()):
     it is an image). Folders are searched recursively for ``PHOTO_SUFFIXES`` and ``VIDEO_SUFFIXES``,
     in sorted order, skipping hidden files and folders (such as macOS's ``._x.jpg``
     companions, which are not images) and the folders in ``exclude`` (the
-    predictor's own output, so that a second run does not annotate its results).
+    predictor's own output, so that a second run does not annotate its results). Files that the marker of
+    a results folder lists (:func:`keypoints.atomic.results_files`) are never taken: they are outputs.
 
     Parameters
     ----------
@@ -33,10 +41,12 @@ def find_photos(paths, exclude=()):
     photos : list of Path
         Each photo once, in the order given.
     missing : list of Path
-        Paths that are neither a file nor a folder.
+        Paths that are neither a file nor a folder, files a run wrote, and folders that hold only
+        results (:func:`describe_missing` says which).
     """
     excluded = {Path(p).resolve() for p in exclude}
     photos, missing, seen = [], [], set()
+    outputs = _Outputs()
 
     def add(path):
         key = path.resolve()
@@ -46,8 +56,12 @@ def find_photos(paths, exclude=()):
 
     for path in map(Path, paths):
         if path.is_file():
-            add(path)
+            if outputs.wrote(path):
+                missing.append(path)
+            else:
+                add(path)
         elif path.is_dir():
+            before, skipped_outputs = len(photos), 0
             # the searched folder itself is never skipped: an --out equal to it is refused by the caller
             skipped = excluded - {path.resolve()}
             for found in sorted(path.rglob("*")):
@@ -58,17 +72,68 @@ def find_photos(paths, exclude=()):
                 if any(path.joinpath(*relative[:k]).resolve() in skipped for k in range(1, len(relative))):
                     continue
                 if found.suffix.lower() in PHOTO_SUFFIXES | VIDEO_SUFFIXES and found.is_file():
-                    add(found)
+                    if outputs.wrote(found, path):
+                        skipped_outputs += 1
+                    else:
+                        add(found)
+            if skipped_outputs and len(photos) == before:
+                missing.append(path)  # only results of earlier runs: say so rather than "no photos"
         else:
             missing.append(path)
     return photos, missing
+
+
+class _Outputs:
+    """Which files the marker of a results folder lists, the markers read once per folder."""
+
+    def __init__(self):
+        self.listed = {}
+
+    def wrote(self, path, top=None):
+        """Whether a run wrote ``path``: a marker in its folder, or one above it up to ``top``, lists it."""
+        path = Path(path).absolute()
+        top = Path(top).absolute() if top is not None else None
+        for folder in path.parents:
+            if folder not in self.listed:
+                self.listed[folder] = atomic.results_files(folder) or set()
+            if path.relative_to(folder).as_posix() in self.listed[folder]:
+                return True
+            if folder == top or top is None and folder != path.parent:
+                return False  # a file named directly: its own folder's marker and the one above
+        return False
+
+
+def describe_missing(path):
+    """``path: why`` for a path :func:`find_photos` gave as missing: what it is, in words.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    str
+    """
+    path = Path(path)
+    if path.is_dir():
+        return (
+            f"{show(path)}: holds only the results of an earlier keypoints run (its {atomic.MARKER_NAME} lists "
+            "them), which are never read as photos; name the folder of the photos"
+        )
+    if path.is_file():
+        return (
+            f"{show(path)}: written by an earlier keypoints run (a results folder's {atomic.MARKER_NAME} "
+            "lists it), so not read as a photo; name the original photo"
+        )
+    return f"{show(path)}: {atomic.missing_reason(path)}"
 
 
 def printable_names(names):
     """Output file names that are valid UTF-8: stray bytes of a photo's name become U+FFFD, repeats get numbers.
 
     A name that is not valid UTF-8 can be read, but not written by every tool,
-    put in a URL or shown in a page; its copy gets a readable name instead.
+    put in a URL or shown in a page; its copy gets a readable name instead. A stem over
+    ``MAX_STEM_BYTES`` is cut and ends with ``~`` and 8 hex digits of the whole name's SHA-1.
 
     Parameters
     ----------
@@ -81,8 +146,13 @@ def printable_names(names):
     """
     printable, used = {}, set()
     for path, name in names.items():
-        name = os.fsencode(name).decode("utf-8", errors="replace")
+        original = os.fsencode(name)
+        name = original.decode("utf-8", errors="replace")
         stem, suffix = os.path.splitext(name)
+        if len(stem.encode("utf-8")) > MAX_STEM_BYTES:
+            short = stem.encode("utf-8")[: MAX_STEM_BYTES - 9].decode("utf-8", errors="ignore")  # whole characters
+            stem = f"{short}~{hashlib.sha1(original).hexdigest()[:8]}"
+            name = stem + suffix
         candidate, number = name, 1
         while candidate.lower() in used:
             number += 1
@@ -92,7 +162,7 @@ def printable_names(names):
     return printable
 
 
-def refuse_overwriting_inputs(out_dir, paths, photos, file_names):
+def refuse_overwriting_inputs(out_dir, paths, photos, file_names, images=True):
     """Refuse, before any work, an ``--out`` whose results would replace or mix with the inputs.
 
     Parameters
@@ -105,21 +175,26 @@ def refuse_overwriting_inputs(out_dir, paths, photos, file_names):
         The photos found in them.
     file_names : iterable of str
         The names the run writes into ``out_dir``.
+    images : bool
+        The run writes annotated copies and a page; without, only the data files (the names
+        of ``file_names`` that are not photos or videos) are written.
 
     Raises
     ------
     OutputPathError
-        ``out_dir`` is one of the folders searched for photos (a second run would
-        read the first one's annotated copies), or a file it would write is one
-        of the photos.
+        With ``images``: ``out_dir`` is one of the folders searched for photos (a second run would
+        read the first one's annotated copies), or holds anything no keypoints run wrote. Always: a
+        file it would write is one of the photos, or a file no keypoints run wrote.
     """
     out = Path(os.path.abspath(out_dir))
+    if not images:
+        file_names = [n for n in file_names if Path(n).suffix.lower() not in PHOTO_SUFFIXES | VIDEO_SUFFIXES]
     for path in map(Path, paths):
-        if path.is_dir() and _same(path, out):
+        if images and path.is_dir() and _same(path, out):
             raise OutputPathError(
                 f"--out {show(out_dir)} is the folder of the photos ({show(path)}): the annotated copies would "
                 f"mix with the photos and be read as photos by the next run. Choose another folder, e.g. "
-                f"--out {show(Path(out_dir) / 'results')}"
+                f"--out {show(Path(out_dir) / 'results')}, or write data only with --no-images"
             )
     if not out.is_dir():
         return
@@ -130,6 +205,23 @@ def refuse_overwriting_inputs(out_dir, paths, photos, file_names):
             raise OutputPathError(
                 f"--out {show(out_dir)}: writing {show(name)} there would replace the input photo "
                 f"{show(target)}; inputs are never written. Choose another --out folder."
+            )
+    listed = atomic.results_files(out) or set()
+    if images:
+        foreign = atomic.foreign_entries(out)
+        if foreign:
+            shown = ", ".join(show(name) for name in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise OutputPathError(
+                f"--out {show(out_dir)} holds {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} that no "
+                f"keypoints run wrote ({shown}): the results would mix with them, and they are never removed. "
+                "Choose a new or empty folder, or one an earlier `keypoints predict` wrote."
+            )
+        return
+    for name in file_names:
+        if (out / name).exists() and name not in listed:
+            raise OutputPathError(
+                f"--out {show(out_dir)}: writing {show(name)} there would replace a {show(name)} that no keypoints "
+                "run wrote; it is never overwritten. Choose another --out folder."
             )
 
 

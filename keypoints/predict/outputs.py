@@ -1,30 +1,33 @@
-"""What the predictor writes: annotated photos, face crops, ``keypoints.csv``, ``results.json`` and ``index.html``.
+"""What the predictor writes: annotated photos, face crops, ``keypoints.csv`` and ``results.json`` (the page: ``page``).
 
-Faces are numbered from 0 in each photo, largest first: the ``face`` column of
-``keypoints.csv``, the ``face`` field of ``results.json`` and the number on the
-page are one numbering.
+Faces are numbered from 0 in each photo in reading order (rows from the top, each
+from the left; :func:`keypoints.predict.face_figures.reading_order`): the ``face``
+column of ``keypoints.csv``, the ``face`` field of ``results.json``, the number
+drawn on the annotated photo and the one on the page are one numbering.
 """
 
-import html
 import json
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from keypoints import atomic
 from keypoints.atomic import ESCAPE
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
-from keypoints.predict.draw import PART_COLOURS, draw_faces, draw_photo_faces, part_of
+from keypoints.predict.draw import draw_faces, draw_photo_faces
+from keypoints.predict.face_figures import draw_numbers, face_figures, numbered
 
-CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", "score", "error_px", *KEYPOINT_COLUMNS)
-"""One row per face: the photo, the face's number in it (from 0, largest
-first), the detector's box, its score (empty for Haar, which gives none), the
-estimated mean keypoint error in pixels, and the 30 Kaggle columns, all in photo pixels."""
+FIGURE_COLUMNS = ("score", "error_px", "error_eye_share", "yaw", "pitch", "roll")
+"""The per-face figures (:mod:`keypoints.predict.face_figures`): the detector's score (0 to 1; empty for Haar),
+the estimated mean keypoint error in photo pixels and as a share of the eye distance, the head pose in degrees."""
+
+CSV_COLUMNS = ("file", "face", "box_x", "box_y", "box_w", "box_h", *FIGURE_COLUMNS, *KEYPOINT_COLUMNS)
+"""One row per face: the photo, the face's number in it (from 0, reading order),
+the detector's box, the figures of ``FIGURE_COLUMNS``, and the 30 Kaggle columns, all in photo pixels."""
 
 VIDEO_COLUMNS = ("frame", "time_s", "track")
 """Added after ``face`` when a video is among the results: its frame (from 0), the frame's time in
@@ -41,11 +44,12 @@ FACE_MARGIN = 1.5
 """Side of the crop around a face / side of the detector's box: the whole head and some background
 (see docs/decisions.md, "The results page's face crops")."""
 
-FACE_SCORES = (("score", "detector score", "{:.2f}"), ("error_px", "estimated keypoint error", "{:.1f} px"))
-"""Per-face figures shown and exported when a face carries them: attribute, label, format (NaN or absent: left out)."""
-
 DIR_FACES = "faces"
 """Subfolder of the output folder for the zoomed face crops."""
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet run a cell as a formula: such a text cell of ``keypoints.csv``
+gets a leading ``'`` (OWASP's advice against CSV injection)."""
 
 
 def result_names(photos):
@@ -69,16 +73,6 @@ def result_names(photos):
         used.add(name.lower())
         names[path] = name
     return names
-
-
-def face_scores(face):
-    """The per-face figures of ``FACE_SCORES`` this face carries, as ``{attribute: float}``."""
-    found = {}
-    for attribute, _, _ in FACE_SCORES:
-        value = getattr(face, attribute, None)
-        if value is not None and math.isfinite(float(value)):
-            found[attribute] = float(value)
-    return found
 
 
 def face_crop(image, box, keypoints, side=FACE_SIDE, margin=FACE_MARGIN):
@@ -131,11 +125,13 @@ def write_photo_images(result, out_dir, name):
     out_dir = Path(out_dir)
     faces = result.faces
     annotated = draw_photo_faces(result.image.copy(), faces)  # doubtful faces dashed and red
-    result.output = _write_jpeg(out_dir / name, annotated)
+    order = numbered(faces)
+    draw_numbers(annotated, [face.box for _, face in order], [number for number, _ in order])
+    result.output = write_jpeg(out_dir / name, annotated)
     result.crops = []
-    for number, face in enumerate(faces):
+    for number, face in order:
         crop = face_crop(result.image, face.box, face.keypoints)
-        result.crops.append(_write_jpeg(out_dir / DIR_FACES / f"{Path(name).stem}-face{number}.jpg", crop))
+        result.crops.append(write_jpeg(out_dir / DIR_FACES / f"{Path(name).stem}-face{number}.jpg", crop))
 
 
 def results_table(results):
@@ -145,12 +141,13 @@ def results_table(results):
     columns = [*CSV_COLUMNS[:2], *VIDEO_COLUMNS, *CSV_COLUMNS[2:]] if videos else list(CSV_COLUMNS)
     rows = []
     for result in results:
-        for number, face in enumerate(result.faces):
+        for number, face in _in_order(result):
             if hasattr(face, "frame"):
                 number_and_video = (face.face, face.frame, face.time_s, face.track)
             else:
                 number_and_video = (number, None, None, None) if videos else (number,)
-            confidence = [getattr(face, "score", float("nan")), getattr(face, "error_px", float("nan"))]
+            figures = face_figures(face, result.size)
+            confidence = [figures.get(name, float("nan")) for name in FIGURE_COLUMNS]
             rows.append([str(result.path), *number_and_video, *face.box, *confidence, *face.keypoints.ravel().tolist()])
     table = pd.DataFrame(rows, columns=columns)
     whole = ("face", "frame", "track", "box_x", "box_y", "box_w", "box_h") if videos else CSV_COLUMNS[1:6]
@@ -161,9 +158,16 @@ def results_table(results):
     return table
 
 
+def inert_cell(text):
+    """A text cell a spreadsheet shows as text: one that starts with ``FORMULA_STARTS`` gets a leading ``'``."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def write_csv(path, results):
-    """Write ``keypoints.csv``; keypoints with two decimals (1/100 px). Returns the path."""
-    text = results_table(results).to_csv(index=False, float_format="%.2f")
+    """Write ``keypoints.csv``; keypoints with two decimals (1/100 px), file names inert. Returns the path."""
+    table = results_table(results)
+    table["file"] = table["file"].map(inert_cell)  # a photo named "=cmd.jpg" is not a formula
+    text = table.to_csv(index=False, float_format="%.2f")
     return _write_atomic(path, text.encode("utf-8", errors=ESCAPE))
 
 
@@ -189,7 +193,7 @@ def model_summary(model, detector=None):
         "valid_rmse_px": card.get("best_valid_rmse_px"),
         "synthetic_data": card.get("synthetic_data"),
         "data": card.get("data"),
-        "detector": None if detector is None else getattr(detector, "name", type(detector).__name__),
+        "detector": None if detector is None else getattr(detector, "name", None) or type(detector).__name__,
     }
 
 
@@ -209,24 +213,23 @@ def results_document(results, about=None, created=None):
     dict
         ``format``, ``version``, ``created``, ``model`` and ``photos``: per photo ``path``, ``width``,
         ``height``, ``error``, ``annotated`` and ``faces``; per face ``face`` (its number), ``box``
-        (``x, y, w, h``), the scores it carries and ``keypoints`` (``{name: {"x": .., "y": ..}}``,
-        photo pixels, NaN as null).
+        (``x, y, w, h``), the figures of ``FIGURE_COLUMNS`` it carries and ``keypoints``
+        (``{name: {"x": .., "y": .., "error_px": ..}}``, photo pixels, NaN as null; ``error_px`` is the
+        keypoint's estimated error, where known).
     """
     photos = []
     for result in results:
         width, height = result.size or (None, None)
         faces = []
-        for number, face in enumerate(result.faces):
+        for number, face in _in_order(result):
             video = {k: getattr(face, k) for k in VIDEO_COLUMNS} if hasattr(face, "frame") else {}
             faces.append(
                 {
                     "face": getattr(face, "face", number),
                     **video,
                     "box": dict(zip("xywh", (int(v) for v in face.box))),
-                    **face_scores(face),
-                    "keypoints": {
-                        name: {"x": _finite(px), "y": _finite(py)} for name, (px, py) in zip(KEYPOINTS, face.keypoints)
-                    },
+                    **face_figures(face, result.size),
+                    "keypoints": _keypoints_json(face),
                 }
             )
         photos.append(
@@ -254,204 +257,29 @@ def write_json(path, results, about=None):
     return _write_atomic(path, (text + "\n").encode("utf-8"))
 
 
-def write_html(path, results, about=None, links=("keypoints.csv",)):
-    """Write ``index.html``: a summary at the top, then every photo with its faces, then the unreadable files.
-
-    Every name is HTML-escaped and every link URL-quoted, so a photo named
-    ``<b>x</b>.jpg`` shows as that text.
-
-    Parameters
-    ----------
-    path : str or Path
-    results : list of PhotoResult
-    about : dict, optional
-        From :func:`model_summary`: the model, its card's figures and the detector.
-    links : sequence of str
-        Files beside the page to link at the top (``keypoints.csv``, ``results.json``).
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(path)
-    about = about or {}
-    read = [r for r in results if r.error is None]
-    unreadable = [r for r in results if r.error is not None]
-    n_faces = sum(len(r.faces) for r in read)
-    n_empty = sum(1 for r in read if not r.faces)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>keypoints: results</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f'<header><h1 id="counts">{_plural(len(read), "photo")}, {_plural(n_faces, "face")}</h1>',
-        f'<p class="counts">{_plural(n_empty, "photo")} without a face; '
-        f"{_plural(len(unreadable), 'file')} could not be read.</p>",
-        _about_html(about),
-        _legend_html(),
-        '<p class="links">Data: '
-        + ", ".join(f'<a href="{quote(name)}">{html.escape(name)}</a>' for name in links)
-        + "</p></header>",
-    ]
-    for index, result in enumerate(read):
-        parts.append(_photo_html(index, result, path.parent))
-    if unreadable:
-        parts.append(f'<section id="unreadable"><h2>{_plural(len(unreadable), "file")} could not be read</h2><ul>')
-        parts += [f'<li class="error">{html.escape(r.error)}</li>' for r in unreadable]
-        parts.append("</ul></section>")
-    parts.append("</body></html>")
-    return _write_atomic(path, ("\n".join(parts) + "\n").encode("utf-8", errors=ESCAPE))
+def _keypoints_json(face):
+    """``{name: {"x", "y"}}`` in photo pixels, with each keypoint's estimated ``error_px`` when the face has them."""
+    errors = getattr(face, "keypoint_errors_px", None)
+    errors = [None] * len(KEYPOINTS) if errors is None else [_finite(e) for e in errors]
+    return {
+        name: {"x": _finite(px), "y": _finite(py), **({} if error is None else {"error_px": error})}
+        for name, (px, py), error in zip(KEYPOINTS, face.keypoints, errors)
+    }
 
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:1em auto;max-width:1200px;padding:0 1em;color:#222}"
-    "header{border-bottom:1px solid #ccc;margin-bottom:1em}h1{margin:.2em 0}"
-    "h2{font-size:1.1em;overflow-wrap:anywhere;margin:.2em 0}"
-    "dl.about{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;margin:.5em 0}dt{font-weight:bold}"
-    "dd{margin:0}ul.legend{list-style:none;padding:0;display:flex;gap:1em;flex-wrap:wrap}"
-    ".swatch{display:inline-block;width:.9em;height:.9em;border-radius:50%;border:1px solid #000;"
-    "vertical-align:middle;margin-right:.3em}"
-    "section.photo{border-bottom:1px solid #eee;padding:1em 0}"
-    "img.photo{max-width:100%;max-height:480px;display:block;margin:.5em 0}"
-    ".faces{display:flex;flex-wrap:wrap;gap:1em}"
-    "article.face{border:1px solid #ccc;border-radius:6px;padding:.5em;width:256px}"
-    "article.face img{width:256px;height:256px;display:block;image-rendering:auto}"
-    "article.face h3{margin:.3em 0;font-size:1em}table{border-collapse:collapse;font-size:.85em}"
-    "td,th{padding:0 .4em;text-align:right}td:first-child{text-align:left}"
-    ".none,.error{color:#b00}.warning{color:#a60;font-weight:bold}"
-)
-
-
-def _about_html(about):
-    rows = []
-    if about.get("model"):
-        model = html.escape(Path(about["model"]).name)
-        if about.get("network"):
-            model += f" ({html.escape(str(about['network']))})"
-        rows.append(("model", model))
-    if about.get("valid_rmse_px") is not None:
-        text = f"{about['valid_rmse_px']:.3f} px on people it never saw"
-        rows.append(("validation RMSE", text))
-    if about.get("data"):
-        data = html.escape(str(about["data"]))
-        if about.get("synthetic_data"):
-            data += ' <span class="warning">(synthetic faces: not a model for real photos)</span>'
-        rows.append(("trained on", data))
-    if about.get("detector"):
-        rows.append(("detector", html.escape(str(about["detector"]))))
-    rows.append(("date", html.escape(_now())))
-    body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
-    return f'<dl class="about">{body}</dl>'
-
-
-_PART_LABELS = {"eye": "eyes", "eyebrow": "eyebrows", "nose": "nose tip", "mouth": "mouth"}
-
-
-def _legend_html():
-    items = []
-    for part, (b, g, r) in PART_COLOURS.items():
-        names = ", ".join(n.replace("_", " ") for n in KEYPOINTS if part_of(n) == part)
-        items.append(
-            f'<li title="{html.escape(names)}"><span class="swatch" style="background:#{r:02x}{g:02x}{b:02x}">'
-            f"</span>{_PART_LABELS[part]}</li>"
-        )
-    return '<ul class="legend" id="legend">' + "".join(items) + "</ul>"
-
-
-def _photo_html(index, result, page_dir):
+def _in_order(result):
+    """A result's faces with their numbers: a photo's in reading order, a video's rows as they come."""
     if hasattr(result, "frames"):
-        return _video_html(index, result, page_dir)
-    name = html.escape(str(result.path))
-    original = quote(_relative(result.path, page_dir), errors="surrogateescape")  # a name's own bytes
-    width, height = result.size or ("?", "?")
-    lines = [
-        f'<section class="photo" id="photo-{index}"><h2>{name}</h2>',
-        f'<p>{width} x {height} px; <a class="original" href="{original}">original</a>; '
-        f"{_plural(len(result.faces), 'face')}</p>",
-    ]
-    if getattr(result, "output", None):
-        lines.append(
-            f'<a href="{quote(result.output.name)}"><img class="photo" src="{quote(result.output.name)}" '
-            f'alt="{html.escape(str(result.path), quote=True)} with its keypoints"></a>'
-        )
-    if not result.faces:
-        lines.append(
-            '<p class="none">No face found: the detector found no face, or only faces too small '
-            "(under 20 px) or turned too far from the camera.</p></section>"
-        )
-        return "\n".join(lines)
-    lines.append('<div class="faces">')
-    crops = getattr(result, "crops", None) or []
-    for number, face in enumerate(result.faces):
-        lines.append(_face_html(number, face, crops[number] if number < len(crops) else None))
-    lines.append("</div></section>")
-    return "\n".join(lines)
-
-
-def _video_html(index, result, page_dir):
-    """A video: its first annotated frame, linked to the annotated video."""
-    name = html.escape(str(result.path))
-    width, height = result.size or ("?", "?")
-    lines = [
-        f'<section class="photo video" id="photo-{index}"><h2>{name}</h2>',
-        f"<p>video, {width} x {height} px, {result.frames} frames at {result.fps:g} fps; "
-        f'<a class="original" href="{quote(_relative(result.path, page_dir))}">original</a>; '
-        f"{_plural(result.tracks, 'face track')}</p>",
-    ]
-    if result.output and result.video:
-        lines.append(
-            f'<a href="{quote(result.video.name)}"><img class="photo" src="{quote(result.output.name)}" '
-            f'alt="{html.escape(str(result.path), quote=True)}: its first frame with keypoints; '
-            'click for the annotated video"></a>'
-        )
-    lines.append("</section>")
-    return "\n".join(lines)
-
-
-def _face_html(number, face, crop):
-    scores = face_scores(face)
-    labels = {attribute: (label, fmt) for attribute, label, fmt in FACE_SCORES}
-    details = "".join(f"<li>{labels[k][0]}: {labels[k][1].format(v)}</li>" for k, v in scores.items())
-    x, y, w, h = (int(v) for v in face.box)
-    image = (
-        f'<img src="{quote(DIR_FACES + "/" + crop.name)}" alt="face {number} zoomed, with its keypoints">'
-        if crop
-        else ""
-    )
-    table = "".join(
-        f"<tr><td>{n.replace('_', ' ')}</td><td>{px:.1f}</td><td>{py:.1f}</td></tr>"
-        for n, (px, py) in zip(KEYPOINTS, face.keypoints)
-    )
-    return (
-        f'<article class="face" data-face="{number}">{image}<h3>face {number}</h3>'
-        f"<ul><li>box {w} x {h} px at ({x}, {y})</li>{details}</ul>"
-        f"<details><summary>the 30 values (photo pixels)</summary><table><tr><th>keypoint</th><th>x</th>"
-        f"<th>y</th></tr>{table}</table></details></article>"
-    )
-
-
-def _relative(target, start):
-    """A link from ``start`` to ``target``: relative when possible (the page can be moved with the photos)."""
-    try:
-        return Path(os.path.relpath(Path(target).resolve(), Path(start).resolve())).as_posix()
-    except ValueError:  # another drive on Windows
-        return Path(target).resolve().as_uri()
-
-
-def _plural(count, noun):
-    return f"{count} {noun}{'s'[: count != 1]}"
+        return list(enumerate(result.faces))
+    return numbered(result.faces)
 
 
 def _finite(value):
     return round(float(value), 2) if math.isfinite(float(value)) else None
 
 
-def _now():
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _write_jpeg(path, image):
+def write_jpeg(path, image):
+    """Write a BGR image (H, W, 3) as a JPEG of quality 90, atomically (see :func:`_write_atomic`). Returns the path."""
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         from keypoints.errors import ImageError
@@ -461,16 +289,15 @@ def _write_jpeg(path, image):
 
 
 def _write_atomic(path, data):
-    """Write bytes under a temporary name, then rename: a reader never sees half a file."""
+    """Write bytes under a temporary name, then rename (:func:`keypoints.atomic.write_bytes`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return atomic.write_bytes(path, data)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         from keypoints.errors import KeypointsError
 
-        raise KeypointsError(f"{path}: could not be written ({error.strerror}); is {path.parent} writable?") from None
-    return path
+        raise KeypointsError(
+            f"{atomic.show(path)}: could not be written ({error.strerror or error}); is {path.parent} writable "
+            "and is there room on its disk?"
+        ) from None

@@ -5,26 +5,25 @@ Entry points (the benchmarks time :func:`predict_file`)::
     model = load_predictor_model(path_or_None)          # once
     detector = make_detector("yunet")                    # once; or "haar"
     result = predict_file("photo.jpg", model, detector)  # read -> detect -> align -> predict -> draw
+    predict_file("photo.jpg", model, detector, options=PredictOptions(keep_low_score=True, align=False))
     result.faces[0].keypoints                            # (15, 2) photo pixels
     result.faces[0].score, result.faces[0].error_px      # detector score, estimated keypoint error
 
 :mod:`keypoints.predict.batch` runs it over many photos and videos and writes the results.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
-import torch
 
 from keypoints import paths
-from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError
 from keypoints.guards import check_finite_predictions
-from keypoints.inference import predict_pixels
+from keypoints.inference import one_thread, predict_pixels
 from keypoints.predict.align import (
     aligned_to_photo,
     clip_to_aligned,
@@ -43,10 +42,11 @@ from keypoints.predict.crop import (
     refine_ok,
     to_photo,
 )
-from keypoints.predict.detect import as_detections, make_detector
+from keypoints.predict.detect import Detections, as_detections, make_detector
 from keypoints.predict.draw import draw_photo_faces
+from keypoints.predict.options import ALIGN, PredictOptions
 from keypoints.predict.read import read_photo
-from keypoints.predict.refine import refine_keypoints
+from keypoints.predict.refine import refine_keypoints, refine_windows
 
 REFINE_STEPS = 2
 """Crops re-fitted to the network's own keypoints before the final prediction: the
@@ -60,10 +60,11 @@ FLIP_AVERAGE = True
 error, and the two predictions' disagreement gives the keypoint confidence. Each face then
 costs two passes (see docs/decisions.md, "Re-framing and flip averaging")."""
 
-ALIGN = True
-"""Turn each face upright from the detector's landmarks before cutting it (detectors
-without landmarks, Haar, are cut from their box, upright in the photo); see
-docs/decisions.md, "Rotated photos: faces found and NME"."""
+
+TURN_ERROR = 0.07
+"""A face found on the upright copy alone whose estimated error exceeds this fraction of its predicted
+eye distance sends the photo to every turned copy of the detector (see docs/decisions.md, "Passes that pay"):
+lower than ``LARGE_ERROR``, as YuNet's wrong landmarks on faces turned 45 degrees often give 0.07-0.10."""
 
 
 @dataclass
@@ -87,6 +88,8 @@ class PhotoFace:
         Scored below the detector's ``min_score`` (kept only with ``keep_low_score``).
     disagreement : float
         Mean distance between the face's and its mirror image's predictions, 96-frame px (NaN without them).
+    keypoint_errors_px : ndarray of float64, shape (15,), or None
+        The estimated error of each keypoint, photo pixels, from its own disagreement; their mean is ``error_px``.
     """
 
     box: tuple
@@ -96,6 +99,7 @@ class PhotoFace:
     error_px: float = float("nan")
     low_score: bool = False
     disagreement: float = float("nan")
+    keypoint_errors_px: np.ndarray = None
 
     @property
     def large_error(self):
@@ -139,25 +143,35 @@ class PhotoResult:
     crops: list = None
 
 
-def load_predictor_model(model=None, device="cpu"):
-    """The model the predictor uses: a loaded model, a path, or the default file.
+def load_predictor_model(model=None, device=None):
+    """The model the predictor uses: a loaded model, a path, or the shipped one.
+
+    Parameters
+    ----------
+    model : str, Path, LoadedModel or OnnxModel, optional
+        A ``.onnx`` file (``keypoints export``) runs in OpenCV's DNN module, without torch; a ``.pt``
+        file runs in torch. Default: the shipped ``default.onnx``, or with ``device`` the shipped ``default.pt``.
+    device : str, optional
+        Run a torch model there (``"cuda"``, ``"cpu"``); needs torch.
 
     Raises
     ------
     ModelFileError
-        No such file (the message says how to get one), not a keypoints
-        model, or not one that predicts all 15 keypoints.
+        No such file (the message says how to get one), not a keypoints model, not one that
+        predicts all 15 keypoints, or a ``.pt`` file (or a ``device``) where torch is not installed.
     """
+    from keypoints.onnx_model import is_onnx_file, load_onnx_model
+
     if model is None:
-        if not paths.DEFAULT_MODEL.is_file():
+        model = paths.model_path(None, paths.PREDICTOR_MODEL if device is None else paths.DEFAULT_MODEL)
+    if isinstance(model, (str, Path)) and is_onnx_file(model):
+        if device not in (None, "cpu"):
             raise ModelFileError(
-                f"no model file: {paths.DEFAULT_MODEL} is missing. It ships with the project "
-                "(restore it with `git checkout keypoints/assets/default.pt`), or train one with `make train` "
-                "and pass it with --model models/bnconv.pt"
+                f"{model}: an ONNX model runs on the CPU; for device={device!r} pass the .pt file it was exported from"
             )
-        model = paths.DEFAULT_MODEL
-    if isinstance(model, (str, Path)):
-        model = load_model(model, device=device)
+        model = load_onnx_model(model)
+    elif isinstance(model, (str, Path)):
+        model = _load_torch_model(model, device or "cpu")
     missing = [c for c in KEYPOINT_COLUMNS if c not in model.columns]
     if missing:
         raise ModelFileError(
@@ -165,6 +179,34 @@ def load_predictor_model(model=None, device="cpu"):
             f"draws (missing {', '.join(missing[:4])}...); use a model trained on every keypoint"
         )
     return model
+
+
+def _load_torch_model(path, device):
+    try:
+        from keypoints.checkpoint import load_model
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        raise ModelFileError(
+            f"{path}: a PyTorch model file, and PyTorch is not installed here. Install it with "
+            '`pip install "keypoints[train]"`, or, where it is installed, export the model once '
+            "(`keypoints export " + Path(path).name + "`) and pass the .onnx file, which runs without torch."
+        ) from error
+    return load_model(path, device=device)
+
+
+class _Framing(NamedTuple):
+    """How a face is cut and re-framed: from the detector's landmarks (turned upright) or from its box."""
+
+    cut: object
+    to_frame: object
+    reframe: object
+    keep: object
+    clip: object
+
+
+_ALIGNED = _Framing(cut_aligned, aligned_to_photo, reframe_on_keypoints, reframe_ok, clip_to_aligned)
+_BOXED = _Framing(cut_faces, to_photo, lambda points, crop: crop_for_keypoints(points), refine_ok, clip_to_crop)
 
 
 def predict_faces(
@@ -177,7 +219,6 @@ def predict_faces(
     landmarks=None,
     scores=None,
     align=ALIGN,
-    min_score=None,
 ):
     """Keypoints of the faces in given boxes of a gray photo, all in one batch.
 
@@ -186,7 +227,7 @@ def predict_faces(
     gray : ndarray of uint8, shape (H, W)
     boxes : ndarray, shape (F, 4), or Detections
         ``x, y, w, h`` from the detector; :class:`~keypoints.predict.detect.Detections` bring
-        their scores and landmarks.
+        their scores, landmarks and which are low-scored (``low``).
     model : LoadedModel
     refine_steps : int
         See ``REFINE_STEPS``.
@@ -204,77 +245,106 @@ def predict_faces(
     align : bool
         Turn faces with landmarks upright (see ``ALIGN``); without, they are framed from their
         landmarks but not turned.
-    min_score : float, optional
-        Faces scored below it are marked ``low_score``.
 
     Returns
     -------
     list of PhotoFace
     """
     found = as_detections(boxes)
-    boxes = found.boxes
-    landmarks = found.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64)
-    scores = found.scores if scores is None else np.asarray(scores, dtype=np.float64)
-    if not len(boxes):
-        return []
+    if landmarks is not None or scores is not None:
+        found = Detections(
+            found.boxes,
+            found.scores if scores is None else np.asarray(scores, dtype=np.float64),
+            found.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64),
+            found.low,
+        )
+    return predict_faces_of_images([(gray, found)], model, refine_steps, windows, flip_average, align)[0]
+
+
+def predict_faces_of_images(
+    images, model, refine_steps=REFINE_STEPS, windows=None, flip_average=FLIP_AVERAGE, align=ALIGN
+):
+    """Keypoints of the faces of several gray photos, the network run once per pass on all their faces together.
+
+    Parameters
+    ----------
+    images : sequence of (ndarray of uint8 (H, W), Detections or ndarray (F, 4))
+        Each photo and its faces, as for :func:`predict_faces`.
+    model, refine_steps, windows, flip_average, align
+        As for :func:`predict_faces`.
+
+    Returns
+    -------
+    list of list of PhotoFace
+        One list per photo, its faces in the order given.
+    """
+    grays, owners, boxes, scores, lows, framings, first = [], [], [], [], [], [], []
+    for index, (gray, found) in enumerate(images):
+        found = as_detections(found)
+        grays.append(gray)
+        aligned = found.landmarks is not None and windows is None
+        owners += [index] * len(found)
+        boxes += list(found.boxes)
+        scores += list(found.scores)
+        lows += list(found.low_scores)
+        framings += [_ALIGNED if aligned else _BOXED] * len(found)
+        if aligned:
+            first += [crop_for_landmarks(marks, rotate=align) for marks in found.landmarks]
+        else:
+            first += [crop_for_box(box) for box in found.boxes]
+    results = [[] for _ in images]
+    if not boxes:
+        return results
     order = column_indices(model.columns, KEYPOINT_COLUMNS)
+    keypoint_order = np.asarray(order[0::2]) // 2  # the model's keypoint of each KEYPOINTS entry
     mirror_sum = model.card.get("flip_mirror_sum_px")
     mirrored = flip_average and mirror_sum is not None
-    if landmarks is not None and windows is None:
-        first = [crop_for_landmarks(marks, rotate=align) for marks in landmarks]
-        cut, to_frame, reframe, keep, clip = (
-            cut_aligned,
-            aligned_to_photo,
-            reframe_on_keypoints,
-            reframe_ok,
-            clip_to_aligned,
-        )
-    else:
-        first = [crop_for_box(box) for box in boxes]
-        cut, to_frame, keep, clip = cut_faces, to_photo, refine_ok, clip_to_crop
-
-        def reframe(points, crop):
-            return crop_for_keypoints(points)
-
     crops = list(first)
-    gaps = np.full(len(crops), np.nan)
+    gaps = np.full((len(crops), len(KEYPOINTS)), np.nan)
     for step in range(refine_steps + 1):
         if step == refine_steps and windows is not None:
             # --refine gives the last keypoints itself: no plain pass to throw away
-            points = [refine_keypoints(gray, c, windows, model.columns) for c in crops]
+            points = [refine_keypoints(grays[i], c, windows, model.columns) for i, c in zip(owners, crops)]
             break
-        with _one_thread():
-            images = cut(gray, crops)
+        with one_thread():
+            cut = np.concatenate([f.cut(grays[i], [c]) for i, f, c in zip(owners, framings, crops)])
             if mirrored:
-                pixels, gaps = predict_with_disagreement(model.module, images, model.columns, mirror_sum)
+                pixels, gaps = predict_with_disagreement(
+                    model.module, cut, model.columns, mirror_sum, per_keypoint=True
+                )
+                gaps = gaps[:, keypoint_order]
             else:
-                pixels = predict_pixels(model.module, images)
+                pixels = predict_pixels(model.module, cut)
         pixels = pixels[:, order].reshape(-1, len(KEYPOINTS), 2)
         check_finite_predictions(pixels, model.path)
-        points = [to_frame(p, c) for p, c in zip(pixels, crops)]
+        points = [f.to_frame(p, c) for f, p, c in zip(framings, pixels, crops)]
         if step == refine_steps:
             break
-        refined = [reframe(p, c) for p, c in zip(points, crops)]
-        crops = [r if keep(f, r) else c for f, r, c in zip(first, refined, crops)]
+        refined = [f.reframe(p, c) for f, p, c in zip(framings, points, crops)]
+        crops = [r if f.keep(a, r) else c for f, a, r, c in zip(framings, first, refined, crops)]
     if windows is not None:
-        gaps = np.full(len(crops), np.nan)  # the windows' average has no mirror pass
-    errors = estimate_error(gaps, [c.side for c in crops])
-    threshold = -np.inf if min_score is None else min_score
-    return [
-        PhotoFace(
+        gaps = np.full((len(crops), len(KEYPOINTS)), np.nan)  # the windows' average has no mirror pass
+    sides = np.array([c.side for c in crops], dtype=np.float64)
+    errors = estimate_error(gaps.mean(axis=1), sides)
+    keypoint_errors = estimate_error(gaps, sides[:, None])
+    for i, box, crop, framing, p, score, error, is_low, gap, each in zip(
+        owners, boxes, crops, framings, points, scores, errors, lows, gaps.mean(axis=1), keypoint_errors
+    ):
+        face = PhotoFace(
             tuple(int(v) for v in np.rint(box)),
             crop,
-            clip(p, crop),
+            framing.clip(p, crop),
             float(score),
             float(error),
-            bool(score < threshold),
+            bool(is_low),
             float(gap),
+            each,
         )
-        for box, crop, p, score, error, gap in zip(boxes, crops, points, scores, errors, gaps)
-    ]
+        results[i].append(face)
+    return results
 
 
-def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_STEPS, windows=None, **options):
+def predict_image(image, model, detector=None, draw=True, options=None, windows=None, refine_steps=REFINE_STEPS):
     """Faces and keypoints in a BGR photo already in memory: detect -> align -> predict -> draw.
 
     Parameters
@@ -282,32 +352,89 @@ def predict_image(image, model, detector=None, draw=True, refine_steps=REFINE_ST
     image : ndarray of uint8, shape (H, W, 3)
         BGR; drawn on (in place) when ``draw``.
     model : LoadedModel
-    detector : detector, optional
+    detector : FaceDetector, optional
         From :func:`keypoints.predict.detect.make_detector` (default: YuNet); made once and
-        passed in when predicting many photos.
+        passed in when predicting many photos. It applies its own ``min_score``.
     draw : bool
-    **options
-        ``keep_low_score`` (bool, default False: faces scored under the detector's ``min_score``
-        are left out) and ``align`` (see ``ALIGN``).
+    options : PredictOptions, optional
+        ``keep_low_score``, ``align`` and ``refine`` (default: ``PredictOptions()``).
+    windows : FullyConvolutional, optional
+        The model's fully-convolutional form for ``refine``, made once with
+        :func:`~keypoints.predict.refine.fully_convolutional_model` when predicting many photos;
+        given, the keypoints are refined.
+    refine_steps : int
+        See ``REFINE_STEPS``.
 
     Returns
     -------
     list of PhotoFace
     """
+    options = options or PredictOptions()
     detector = detector or make_detector()
-    keep_low_score = options.pop("keep_low_score", False)
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    found = as_detections(detector.detect(image))
-    min_score = getattr(detector, "min_score", None)
-    faces = predict_faces(gray, found, model, refine_steps, windows, min_score=min_score, **options)
-    if not keep_low_score:
-        faces = [f for f in faces if not f.low_score]
+    windows = refine_windows(model, options, windows)
+    faces = detect_and_predict(image, model, detector, options, windows, refine_steps)
     if draw and faces:
         draw_photo_faces(image, faces)
     return faces
 
 
-def predict_file(path, model, detector=None, draw=True, windows=None, **options):
+def detect_and_predict(image, model, detector, options, windows=None, refine_steps=REFINE_STEPS):
+    """The faces of a BGR photo and their keypoints, the detector's turned copies searched where they pay.
+
+    A detector that turns its search (YuNet) first trusts its upright copy when that finds only faces
+    near upright; if one of the faces predicted from it then has a large estimated error (``TURN_ERROR``; its landmarks
+    were wrong, as YuNet's are on faces turned 45 degrees and more), the photo is searched again on every
+    turned copy and predicted anew (see docs/decisions.md, "Passes that pay").
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W, 3)
+    model : LoadedModel
+    detector : FaceDetector
+    options : PredictOptions
+    windows : FullyConvolutional, optional
+    refine_steps : int
+
+    Returns
+    -------
+    list of PhotoFace
+    """
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return search_faces(image, gray, model, detector, options, windows, refine_steps)[1]
+
+
+def search_faces(image, gray, model, detector, options, windows=None, refine_steps=REFINE_STEPS):
+    """:func:`detect_and_predict` on a photo and its gray copy, with the detections too (for the videos' key frames).
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W, 3) or (H, W)
+        What the detector searches.
+    gray : ndarray of uint8, shape (H, W)
+    model, detector, options, windows, refine_steps
+        As for :func:`detect_and_predict`.
+
+    Returns
+    -------
+    found : Detections
+    faces : list of PhotoFace
+        Predicted from ``found``, in its order.
+    """
+    found = detector.detect(image, keep_low_score=options.keep_low_score)
+    faces = predict_faces(gray, found, model, refine_steps, windows, align=options.align)
+    if not found.all_turns and any(worth_turning(face) for face in faces):
+        found = detector.detect(image, keep_low_score=options.keep_low_score, every_turn=True)
+        faces = predict_faces(gray, found, model, refine_steps, windows, align=options.align)
+    return found, faces
+
+
+def worth_turning(face):
+    """Whether a face's estimated error (NaN: no) is over ``TURN_ERROR`` of its predicted eye distance."""
+    eyes = np.linalg.norm(face.keypoints[0] - face.keypoints[1])
+    return bool(face.error_px > TURN_ERROR * eyes)
+
+
+def predict_file(path, model, detector=None, draw=True, options=None, windows=None):
     """One photo end to end: read -> detect -> align -> predict -> draw (nothing is written).
 
     Parameters
@@ -318,8 +445,9 @@ def predict_file(path, model, detector=None, draw=True, windows=None, **options)
     detector : detector, optional
         Any detector from :func:`keypoints.predict.detect.make_detector` (default: YuNet).
     draw : bool
-    **options
-        As for :func:`predict_image` (``keep_low_score``, ``align``).
+    options : PredictOptions, optional
+    windows : FullyConvolutional, optional
+        As for :func:`predict_image`.
 
     Returns
     -------
@@ -331,20 +459,5 @@ def predict_file(path, model, detector=None, draw=True, windows=None, **options)
         image = read_photo(path)
     except ImageError as error:
         return PhotoResult(path, error=str(error))
-    faces = predict_image(image, model, detector, draw=draw, windows=windows, **options)
+    faces = predict_image(image, model, detector, draw, options, windows)
     return PhotoResult(path, faces, image, (image.shape[1], image.shape[0]))
-
-
-@contextmanager
-def _one_thread():
-    """Run PyTorch on one thread inside the block, then restore the setting.
-
-    A photo's few faces are too little work to share out, and on a busy machine waiting threads
-    cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)

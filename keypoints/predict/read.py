@@ -31,6 +31,51 @@ refused instead of taking gigabytes of memory; see docs/decisions.md,
 MAX_BYTES = 8 * MAX_PIXELS
 """Largest photo file read, in bytes: room for 100 megapixels of 16-bit RGBA stored uncompressed."""
 
+MAX_VIDEO_SIDE = 8191
+"""Longest side of a video read, in pixels: the annotated copy is MPEG-4 Part 2, which stores each side in
+13 bits (OpenCV's writer refuses 8192); 8K UHD (7680x4320) fits. See docs/decisions.md, "Bounded input:
+video size"."""
+
+
+def check_image_size(size, what, error=ImageError):
+    """Refuse an image (a photo, an array) of more than ``MAX_PIXELS``.
+
+    Parameters
+    ----------
+    size : tuple of int
+        ``(width, height)``.
+    what : str
+        The start of the message, e.g. ``"photo.png: its header says"``.
+    error : type
+        The exception raised.
+    """
+    width, height = size
+    if width * height > MAX_PIXELS:
+        raise error(
+            f"{what} {width}x{height} pixels ({width * height / 1e6:,.0f} megapixels), more than the "
+            f"{MAX_PIXELS / 1e6:.0f} megapixels a photo may have; scale it down first"
+        )
+
+
+def check_video_size(path, size, error=ImageError):
+    """Refuse, before any frame is read, a video whose frames are larger than the annotated copy can be.
+
+    Parameters
+    ----------
+    path : str or Path
+    size : tuple of int
+        ``(width, height)`` that the file announces.
+    error : type
+        The exception raised (the video reader's own).
+    """
+    width, height = size
+    if max(width, height) > MAX_VIDEO_SIDE:
+        raise error(
+            f"{show(path)}: its frames are {width}x{height} pixels, more than the {MAX_VIDEO_SIDE} pixels a side "
+            "of a video may have here (the annotated MPEG-4 copy cannot be larger); scale it down first, e.g. "
+            "`ffmpeg -i IN -vf scale=-2:2160 OUT.mp4`"
+        )
+
 
 def read_photo(path):
     """A photo as 8-bit BGR pixels, the right way up.
@@ -76,11 +121,8 @@ def read_photo(path):
         raise ImageError(f"{name}: empty file (0 bytes); copy the photo again")
     kind = image_format(data)
     size = image_size(data)
-    if size is not None and size[0] * size[1] > MAX_PIXELS:
-        raise ImageError(
-            f"{name}: its header says {size[0]}x{size[1]} pixels ({size[0] * size[1] / 1e6:,.0f} megapixels), "
-            f"more than the {MAX_PIXELS / 1e6:.0f} megapixels a photo may have; scale it down first"
-        )
+    if size is not None:
+        check_image_size(size, f"{name}: its header says")
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     except cv2.error as error:  # OpenCV refuses some sizes and layouts with an exception, not None

@@ -14,8 +14,10 @@ Off by default, because it did not lower the error where it was measured
 ``evaluate_photos(folder, model, windows=fully_convolutional_model(model))``.
 """
 
+import numpy as np
+
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINT_COLUMNS, KEYPOINTS, column_indices
-from keypoints.networks.fully_conv import predict_windows, to_fully_convolutional
+from keypoints.errors import ConversionError
 from keypoints.predict.crop import Crop, cut_square, to_photo
 
 REFINE_MARGIN = 8
@@ -29,9 +31,45 @@ def fully_convolutional_model(model):
     Raises
     ------
     ConversionError
-        For a network without one (``local``, ``hybrid``; ``bnconv``'s padding).
+        For a network without one (``local``, ``hybrid``; ``bnconv``'s padding), or an exported
+        (ONNX) model, whose weights are not torch's to convert.
     """
+    if not hasattr(model.module, "parameters"):
+        raise ConversionError(
+            f"{model.path}: --refine converts the PyTorch network to its fully-convolutional form; "
+            'pass --model with the .pt file (needs torch: pip install "keypoints[train]")'
+        )
+    from keypoints.networks.fully_conv import to_fully_convolutional
+
     return to_fully_convolutional(model)
+
+
+def predict_windows(fully_conv, image):
+    """Keypoints of every window of a gray image, in the image's pixels.
+
+    Parameters
+    ----------
+    fully_conv : FullyConvolutional
+    image : ndarray of uint8, shape (H', W')
+        Gray pixels 0-255, at least the window's size.
+
+    Returns
+    -------
+    ndarray of float32, shape (Hn, Wn, K)
+        Keypoints ``(x, y, x, y, ...)`` of window ``(i, j)``, shifted by its
+        origin ``(S*j, S*i)``, so in the coordinates of ``image``.
+    """
+    import torch  # --refine runs a torch network: prediction without it never comes here
+
+    from keypoints.inference import forward_pixels, module_device
+
+    x = torch.from_numpy(np.ascontiguousarray(image)).to(module_device(fully_conv))[None, None]  # (1, 1, H', W')
+    with torch.no_grad():
+        pixels = forward_pixels(fully_conv, x)[0].permute(1, 2, 0).cpu().numpy()  # (Hn, Wn, K), each window's frame
+    rows, cols = np.mgrid[0 : pixels.shape[0], 0 : pixels.shape[1]] * fully_conv.stride
+    pixels[..., 0::2] += cols[..., None]
+    pixels[..., 1::2] += rows[..., None]
+    return pixels
 
 
 def refine_keypoints(gray, crop, fully_conv, columns, margin=REFINE_MARGIN):
@@ -62,3 +100,16 @@ def refine_keypoints(gray, crop, fully_conv, columns, margin=REFINE_MARGIN):
     order = column_indices(columns, KEYPOINT_COLUMNS)
     mean = pixels.reshape(-1, pixels.shape[-1]).mean(axis=0)[order].reshape(len(KEYPOINTS), 2)
     return to_photo(mean, big, size)
+
+
+def refine_windows(model, options, windows=None):
+    """The fully-convolutional form ``--refine`` needs: ``windows`` when made already, else made when asked for.
+
+    Raises
+    ------
+    ConversionError
+        ``options.refine`` with a model that has no fully-convolutional form.
+    """
+    if windows is None and options.refine:
+        return fully_convolutional_model(model)
+    return windows

@@ -101,18 +101,19 @@ def framing_of(crop, keypoints):
     return Framing(float(angle), crop.side / fit.side, tuple(float(v) for v in offset))
 
 
-def crop_like(crop, keypoints, framing=NO_FRAMING):
+def crop_like(crop, keypoints, framing=NO_FRAMING, turn=True):
     """The crop of ``crop``'s kind that frames ``keypoints`` (15, 2) for the next prediction.
 
     An upright ``Crop`` gives ``crop_for_keypoints``. An ``AlignedCrop`` gives the crop turned by the
     keypoints' own eye line, scaled and centred by ``reframe_on_keypoints``, then set on them as
     ``framing`` says (the first crop's, :func:`framing_of`): a track's crops keep the framing the photo
     path found from the detector's landmarks instead of drifting to where the network's own keypoints
-    settle (see docs/decisions.md, "Turned crops between key frames").
+    settle (see docs/decisions.md, "Turned crops between key frames"). With ``turn`` False (faces not
+    turned upright, ``--no-align``) it keeps ``crop``'s angle.
     """
     if not isinstance(crop, AlignedCrop):
         return crop_for_keypoints(keypoints)
-    angle = keypoints_angle(keypoints) + framing.angle
+    angle = keypoints_angle(keypoints) + framing.angle if turn else crop.angle
     fit = reframe_on_keypoints(keypoints, AlignedCrop(0.0, 0.0, 1.0, angle))
     cx, cy = crop_centre(fit) + _turn(angle) @ np.asarray(framing.offset) * fit.side
     return AlignedCrop(float(cx), float(cy), fit.side * framing.scale, angle)
@@ -165,6 +166,14 @@ class Track:
     smoother : OneEuroFilter or None
     confirmed : int
         The last frame where a detection confirmed it.
+    score : float
+        The detector's score of the face the track started from (NaN for a detector without one).
+    low_score : bool
+        That score was under the detector's ``min_score``.
+    turn : bool
+        Turn the crops with the face's eye line; False keeps them at the first crop's angle (``--no-align``).
+    error_px : float
+        The estimated keypoint error of the last prediction, frame pixels (NaN without a mirror pass).
     """
 
     number: int
@@ -174,10 +183,18 @@ class Track:
     confirmed: int = 0
     previous: np.ndarray = None  # the keypoints one frame earlier, for the motion
     framing: Framing = NO_FRAMING  # how the first crop sat on the first keypoints
+    score: float = float("nan")
+    low_score: bool = False
+    turn: bool = True
+    error_px: float = float("nan")
 
     @property
     def box(self):
         return box_of_crop(self.crop)
+
+    def crop_for(self, keypoints, crop=None):
+        """The crop of this track's kind that frames ``keypoints`` (15, 2) as its first was set (:func:`crop_like`)."""
+        return crop_like(self.crop if crop is None else crop, keypoints, self.framing, self.turn)
 
     def next_crop(self):
         """Where to cut the face in the next frame: the crop that frames the keypoints as in training,
@@ -185,8 +202,8 @@ class Track:
 
         A turned track's crop is turned by the eye line of those keypoints (see :func:`crop_like`)."""
         if self.previous is None:
-            return crop_like(self.crop, self.keypoints, self.framing)
-        return crop_like(self.crop, 2 * self.keypoints - self.previous, self.framing)
+            return self.crop_for(self.keypoints)
+        return self.crop_for(2 * self.keypoints - self.previous)
 
     def update(self, crop, keypoints, size):
         """Take the keypoints predicted in ``crop`` in a ``(width, height)`` frame; False when the face is lost.
@@ -194,7 +211,7 @@ class Track:
         Lost: the crop that the new keypoints call for moved or resized beyond ``STEP_LIMITS`` from the
         last one, fell below ``MIN_SIDE``, or has its centre outside the frame.
         """
-        refit = crop_like(self.crop, keypoints, self.framing)
+        refit = self.crop_for(keypoints)
         low, high, shift = STEP_LIMITS
         moved = float(np.linalg.norm(crop_centre(refit) - crop_centre(self.crop)))
         centre = np.asarray(keypoints).mean(axis=0)
@@ -227,11 +244,14 @@ class Tracker:
     tracks: list = field(default_factory=list)
     next_number: int = 0
 
-    def start(self, keypoints, crop, index):
-        """A new track for a face just found in frame ``index``; returns it."""
+    def start(self, keypoints, crop, index, score=float("nan"), low_score=False, turn=True):
+        """A new track for a face just found in frame ``index``, with the detector's score of it; returns it.
+
+        ``turn`` False keeps a turned crop's angle (:class:`Track`'s ``turn``)."""
         smoother = OneEuroFilter(unit=crop.side / 96) if self.smooth else None
         keypoints = np.asarray(keypoints, np.float64)
-        track = Track(self.next_number, keypoints, crop, smoother, confirmed=index)
+        track = Track(self.next_number, keypoints, crop, smoother, confirmed=index, score=score, low_score=low_score)
+        track.turn = turn
         if isinstance(crop, AlignedCrop):
             track.framing = framing_of(crop, keypoints)
         self.next_number += 1

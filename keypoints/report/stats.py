@@ -14,6 +14,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
+from keypoints.errors import KeypointsError
+
 CONFIDENCE = 0.95
 
 POWER = 0.8
@@ -162,5 +164,5 @@ def corrected_paired_difference(a, b, n_train, n_valid, confidence=CONFIDENCE):
 def _pairs(a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
-        raise ValueError(f"paired_difference needs two equal, non-empty 1-D sequences; got {a.shape} and {b.shape}")
+        raise KeypointsError(f"paired_difference needs two equal, non-empty 1-D sequences; got {a.shape} and {b.shape}")
     return a, b

@@ -11,6 +11,7 @@ import torch
 
 from keypoints.data.schema import column_indices
 from keypoints.data.transforms import MIRROR_SUM, flip_permutation, scaled_mirror_sum, x_columns
+from keypoints.errors import KeypointsError
 from keypoints.training.appearance import change_appearance, draw_appearance
 from keypoints.training.augment import draw_jitter, jitter_faces
 from keypoints.training.speed import to_device
@@ -180,7 +181,7 @@ def as_face_tensors(dataset):
         return dataset
     X, y = getattr(dataset, "X", None), getattr(dataset, "y", None)
     if X is None:
-        raise TypeError(f"cannot batch a {type(dataset).__name__}; pass FaceTensors")
+        raise KeypointsError(f"cannot batch a {type(dataset).__name__}; pass FaceTensors")
 
     def to_tensor(a):
         return None if a is None else torch.as_tensor(np.asarray(a), dtype=torch.float32)

@@ -10,11 +10,11 @@ import torch
 from keypoints import paths
 from keypoints.data.loader import load_kaggle_csv
 from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.data.splits import identities_path_for, load_identities, train_valid_split
+from keypoints.data.splits import VALID_FRACTION, identities_path_for, load_identities, train_valid_split
 from keypoints.data.transforms import scale_images, scale_keypoints
 from keypoints.errors import DataError
+from keypoints.metrics import rmse_per_keypoint
 from keypoints.training.batches import FaceTensors
-from keypoints.training.metrics import rmse_per_keypoint
 
 SYNTHETIC_FACES = 1200
 """Size of the synthetic stand-in written when no training data is found."""
@@ -65,9 +65,18 @@ def resolve_data(requested=None, data_dir=None, say=print):
     return synthetic, True
 
 
-def prepare(path, valid_fraction=0.2, seed=0, skip_bad_rows=False, synthetic=False, say=print):
-    """Load a training file and split it, by person when the people are known."""
-    data = load_kaggle_csv(path, skip_bad_rows=skip_bad_rows)
+def prepare(
+    path,
+    valid_fraction=VALID_FRACTION,
+    seed=0,
+    skip_bad_rows=False,
+    synthetic=False,
+    say=print,
+    skip_option="--skip-bad-rows",
+):
+    """Load a training file and split it, by person when the people are known (``skip_option``: as for
+    :func:`keypoints.data.loader.load_kaggle_csv`)."""
+    data = load_kaggle_csv(path, skip_bad_rows=skip_bad_rows, skip_option=skip_option)
     for problem in data.skipped:
         say(f"skipped {problem}")
     if not data.columns:
@@ -126,7 +135,7 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def synthetic_split(n, seed=0, valid_fraction=0.2):
+def synthetic_split(n, seed=0, valid_fraction=VALID_FRACTION):
     """``n`` synthetic faces (:func:`keypoints.data.synthetic.generate_faces`), the first ones to train on.
 
     Returns

@@ -5,10 +5,10 @@ training had ended, so on its own a Ctrl-C would go on to save the half-trained
 network over ``models/<net>.pt`` and start the next network. Here a callback,
 :class:`WatchInterrupts` (which ``make_regressor`` gives every net), notes the SIGINT, and at the end of training (after
 early stopping has put the best weights back) raises
-:class:`InterruptedTraining` instead of returning. :func:`keep_best_so_far`
+:class:`FitInterrupted` instead of returning. :func:`keep_best_so_far`
 then writes those weights to ``models/<net>.interrupted.pt``, with a card that
 says at which epoch of how many, and raises
-:class:`~keypoints.errors.TrainingInterrupted` (exit code 130): the finished
+:class:`~keypoints.errors.TrainingInterruptedError` (exit code 130): the finished
 model file, if any, is left as it was, and no other network starts.
 """
 
@@ -19,17 +19,18 @@ from pathlib import Path
 from skorch.callbacks import Callback, EarlyStopping
 
 from keypoints.atomic import show
-from keypoints.errors import TrainingInterrupted
+from keypoints.errors import TrainingInterruptedError
 
 INTERRUPTED_SUFFIX = ".interrupted.pt"
 """Model files of unfinished runs end with this, never with a bare ``.pt`` of a finished one."""
 
 
-class InterruptedTraining(KeyboardInterrupt):
+class FitInterrupted(KeyboardInterrupt):
     """Raised out of ``fit`` by :class:`WatchInterrupts` after Ctrl-C; carries what training reached.
 
-    A ``KeyboardInterrupt``, so that callers that do not keep the weights
-    (benchmarks, tests) still stop as on any Ctrl-C.
+    An internal signal, not an error users see: :func:`keep_best_so_far` turns it into
+    :class:`~keypoints.errors.TrainingInterruptedError`. A ``KeyboardInterrupt``, so that callers
+    that do not keep the weights (benchmarks, tests) still stop as on any Ctrl-C.
 
     Attributes
     ----------
@@ -52,7 +53,7 @@ class InterruptedTraining(KeyboardInterrupt):
 
 
 class WatchInterrupts(Callback):
-    """Notes a SIGINT during ``fit`` and turns skorch's quiet stop into :class:`InterruptedTraining`.
+    """Notes a SIGINT during ``fit`` and turns skorch's quiet stop into :class:`FitInterrupted`.
 
     The handler is installed at the start of training and the previous one
     restored at its end; it records the signal and raises
@@ -83,13 +84,13 @@ class WatchInterrupts(Callback):
             return
         finished = [row for row in net.history if "valid_rmse" in row]
         if not finished:
-            raise InterruptedTraining(None, 0, None, None, net.max_epochs)
+            raise FitInterrupted(None, 0, None, None, net.max_epochs)
         best = min(finished, key=lambda row: row["valid_rmse"])
         for _, callback in net.callbacks_:
             weights = getattr(callback, "best_model_weights_", None)
             if isinstance(callback, EarlyStopping) and weights is not None:
                 net.module_.load_state_dict(weights)  # the best epoch's, whichever order callbacks ran in
-        raise InterruptedTraining(net.module_, len(finished), best["epoch"], best["valid_rmse"], net.max_epochs)
+        raise FitInterrupted(net.module_, len(finished), best["epoch"], best["valid_rmse"], net.max_epochs)
 
 
 def watch(regressor):
@@ -109,11 +110,11 @@ def interrupted_path(models_dir, name):
 
 
 def keep_best_so_far(stop, name, models_dir, card, save, say=print, finished=()):
-    """Save what an interrupted training reached, say so, and raise :class:`TrainingInterrupted`.
+    """Save what an interrupted training reached, say so, and raise :class:`TrainingInterruptedError`.
 
     Parameters
     ----------
-    stop : InterruptedTraining
+    stop : FitInterrupted
     name : str
         The network's name.
     models_dir : str or Path
@@ -127,14 +128,14 @@ def keep_best_so_far(stop, name, models_dir, card, save, say=print, finished=())
 
     Raises
     ------
-    TrainingInterrupted
+    TrainingInterruptedError
         Always; the message says what was kept and what was left alone.
     """
     final = Path(models_dir) / f"{name}.pt"
     untouched = f"{show(final)} was not changed" if final.exists() else f"no {show(final)} was written"
     earlier = f"\nKept the finished models of this run: {', '.join(map(show, finished))}." if finished else ""
     if stop.module is None:
-        raise TrainingInterrupted(
+        raise TrainingInterruptedError(
             f"training of {name} interrupted in epoch 1 of {stop.planned_epochs}, before any epoch finished: "
             f"nothing was saved; {untouched}, the report (comparison.md) was not rewritten and no other network "
             f"was started.{earlier}"
@@ -148,7 +149,7 @@ def keep_best_so_far(stop, name, models_dir, card, save, say=print, finished=())
         "best_valid_rmse_px": round(float(stop.best_valid_rmse), 4),
     }
     save(path, name, stop.module, card)
-    raise TrainingInterrupted(
+    raise TrainingInterruptedError(
         f"training of {name} interrupted after {stop.epochs_done} of {stop.planned_epochs} epochs. Kept the best "
         f"weights so far (epoch {stop.best_epoch}, validation RMSE {stop.best_valid_rmse:.3f} px) in {show(path)}, "
         f"whose card says it is unfinished; {untouched}, the report (comparison.md) was not rewritten and no other "

@@ -4,6 +4,7 @@ import shlex
 from dataclasses import dataclass
 
 from keypoints import paths
+from keypoints.data.splits import VALID_FRACTION
 from keypoints.training.presets import preset_networks, preset_seeds
 
 
@@ -46,7 +47,7 @@ class TrainSettings:
     device: str = "auto"
     seed: int = 0
     seeds: int = None
-    valid_fraction: float = 0.2
+    valid_fraction: float = VALID_FRACTION
     skip_bad_rows: bool = False
     mirror_sum: float = None
     models_dir: str = str(paths.MODELS_DIR)

@@ -29,6 +29,7 @@ from keypoints.data.transforms import (
 )
 from keypoints.errors import KeypointsError
 from keypoints.inference import predict_pixels
+from keypoints.metrics import rmse_per_keypoint, seconds_per_face
 from keypoints.networks import build_network, get_network
 from keypoints.training import interrupts
 from keypoints.training.augment import draw_jitter, jitter_faces
@@ -45,7 +46,6 @@ from keypoints.training.faces import (
     resolve_data,
 )
 from keypoints.training.memory import training_memory_bytes
-from keypoints.training.metrics import rmse_per_keypoint, seconds_per_face
 from keypoints.training.presets import (
     VALIDATION_JITTER,
     VALIDATION_JITTER_SEED,
@@ -354,7 +354,7 @@ def train_networks(settings, say=print, on_result=None):
     """
     started = time.perf_counter()
     device = _check_request(settings)
-    _announce(settings, device, say)
+    say("keypoints train")
     path, synthetic = resolve_data(settings.data, say=say)
     preset = preset_for_data(settings.preset, synthetic)
     if preset != settings.preset:
@@ -362,6 +362,8 @@ def train_networks(settings, say=print, on_result=None):
     networks, seeds = settings.networks(preset), settings.seed_list(preset)
     recipes = {name: recipe_for(name, preset, settings.epochs) for name in networks}
     mirror_sum = settings.mirror_sum if settings.mirror_sum is not None else default_mirror_sum(synthetic)
+    resolved = dict(data=path, nets=networks, epochs=_epochs_text(recipes), preset=preset, seeds=seeds)
+    _announce({**asdict(settings), **resolved, "mirror_sum": mirror_sum}, device, say)
     splits = _Splits(path, settings, synthetic, splits_per_seed(preset), mirror_sum, say)
     split, _, baseline = splits.of(seeds[0])
     say(f"data: {path} (sha256 {split.sha256[:12]}...)")
@@ -419,13 +421,20 @@ def _check_request(settings):
     return device
 
 
-def _announce(settings, device, say):
-    """The settings as asked, and the device used, at the top of the log."""
-    say("keypoints train")
-    for key, value in asdict(settings).items():
-        say(f"  {key:15s} {','.join(value) if isinstance(value, tuple) else value}")
+def _announce(resolved, device, say):
+    """The settings as resolved (the preset's networks, epochs and seeds where none were asked), and the device."""
+    for key, value in resolved.items():
+        say(f"  {key:15s} {', '.join(map(str, value)) if isinstance(value, tuple) else value}")
     say(f"  {'device used':15s} {device}" + (" (bf16 autocast)" if device == "cuda" else ""))
     say(f"  {'torch threads':15s} {torch.get_num_threads()}")
+
+
+def _epochs_text(recipes):
+    """The epoch limit of each network, as printed: one number when they share it."""
+    limits = {name: recipe.epochs for name, recipe in recipes.items()}
+    if len(set(limits.values())) == 1:
+        return str(next(iter(limits.values())))
+    return ", ".join(f"{name} {epochs}" for name, epochs in limits.items())
 
 
 def _versions():
@@ -460,7 +469,7 @@ def _train_step(run, name, seed, recipe, split, jittered, mirror_sum, clock, sha
             clock=clock,
             jittered=jittered,
         )
-    except interrupts.InterruptedTraining as stop:
+    except interrupts.FitInterrupted as stop:
         card = model_card(name, recipe, seed, mirror_sum, shared)
         finished = [r.model_path for r in run.results if r.model_path]
         interrupts.keep_best_so_far(stop, name, settings.models_dir, card, save_model, say=say, finished=finished)

@@ -1,9 +1,11 @@
 """Face detectors behind one small interface, and the factory that makes them.
 
-A detector is any object with a ``name``, a ``min_score`` and a method
-``detect(image) -> Detections``; :func:`make_detector` makes one by name. A
-third detector is one module here that defines such a class and adds it to
-``DETECTORS``.
+Every detector is a :class:`~keypoints.predict.detect.base.FaceDetector`: a
+``name``, a ``min_score``, and ``detect(image, keep_low_score=False) ->
+Detections``, which applies the detector's own threshold, so callers never
+filter; :func:`make_detector` makes one by name. A third detector is one module
+here that subclasses ``FaceDetector`` (implementing ``find``) and is added to
+``_detectors``.
 
 - ``yunet`` (the default): YuNet, a small CNN, through ``cv2.FaceDetectorYN``
   (:mod:`~keypoints.predict.detect.yunet`): a box, a score and five landmarks per face.
@@ -11,7 +13,15 @@ third detector is one module here that defines such a class and adds it to
   boxes only, no score and no landmarks.
 """
 
-from keypoints.predict.detect.base import LANDMARKS, Detections, as_detections, no_detections, search_copy
+from keypoints.errors import DetectorError
+from keypoints.predict.detect.base import (
+    LANDMARKS,
+    Detections,
+    FaceDetector,
+    as_detections,
+    no_detections,
+    search_copy,
+)
 
 
 def detector_names():
@@ -27,24 +37,23 @@ def make_detector(name="yunet", min_score=None, **settings):
     name : str
         ``yunet`` (default) or ``haar``.
     min_score : float, optional
-        Faces scored below it are marked low (and left out by the predictor unless asked for);
+        Faces scored below it are low: ``detect`` leaves them out unless asked to keep them;
         default: the detector's own ``MIN_SCORE``. Haar gives no score, so it has no effect there.
     **settings
         Passed to the detector's class.
 
     Returns
     -------
-    detector
-        With ``detect(image) -> Detections``, ``name`` and ``min_score``.
+    FaceDetector
 
     Raises
     ------
-    ValueError
-        An unknown name.
+    keypoints.errors.DetectorError
+        An unknown name, or a setting out of range.
     """
     detectors = _detectors()
     if name not in detectors:
-        raise ValueError(f"unknown detector {name!r}; use one of {', '.join(detectors)}")
+        raise DetectorError(f"unknown detector {name!r}; use one of {', '.join(detectors)}")
     if min_score is not None:
         settings["min_score"] = min_score
     return detectors[name](**settings)
@@ -58,12 +67,12 @@ def _detectors():
 
 
 from keypoints.predict.detect.haar import HaarDetector, drop_overlaps  # noqa: E402
-from keypoints.predict.detect.yunet import DetectorFileError, YuNetDetector  # noqa: E402
+from keypoints.predict.detect.yunet import YuNetDetector  # noqa: E402
 
 __all__ = [
     "LANDMARKS",
     "Detections",
-    "DetectorFileError",
+    "FaceDetector",
     "HaarDetector",
     "YuNetDetector",
     "as_detections",

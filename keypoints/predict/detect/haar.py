@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from keypoints.errors import KeypointsError
-from keypoints.predict.detect.base import Detections, search_copy
+from keypoints.predict.detect.base import Detections, FaceDetector, check_upsample, search_copy
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 """The cascade, from the folder ``cv2.data.haarcascades`` of opencv-python."""
@@ -41,7 +41,7 @@ also fires on 12-20 px textures (a zip on the astronaut sample); faces that
 small carry too little detail for 15 keypoints anyway."""
 
 
-class HaarDetector:
+class HaarDetector(FaceDetector):
     """OpenCV's Haar cascade, loaded once, with the search settings above.
 
     Parameters
@@ -53,24 +53,29 @@ class HaarDetector:
         Smallest face kept, photo pixels (see ``MIN_FACE_PHOTO``).
     min_score : float or None
         Kept for the common interface; the cascade gives no score, so every face passes.
+    upsample : int
+        Search a copy ``upsample`` times larger, as for YuNet; ``min_face`` shrinks by as much.
     """
 
     name = "haar"
 
-    def __init__(self, side=DETECT_SIDE, min_neighbors=MIN_NEIGHBORS, min_face=MIN_FACE_PHOTO, min_score=None):
+    def __init__(
+        self, side=DETECT_SIDE, min_neighbors=MIN_NEIGHBORS, min_face=MIN_FACE_PHOTO, min_score=None, upsample=1
+    ):
         path = Path(cv2.data.haarcascades) / CASCADE_FILE
         self.cascade = cv2.CascadeClassifier(str(path))
         if self.cascade.empty():
             raise KeypointsError(
                 f"{path}: OpenCV's face cascade could not be loaded; reinstall opencv-python-headless (`make setup`)"
             )
-        self.side = side
+        self.upsample = check_upsample(upsample)
+        self.side = side * self.upsample
         self.min_neighbors = min_neighbors
-        self.min_face = min_face
+        self.min_face = min_face / self.upsample
         self.min_score = min_score
 
-    def detect(self, image):
-        """The faces in a photo.
+    def find(self, image):
+        """The faces in a photo (the cascade gives no score, so :meth:`detect` keeps them all).
 
         Parameters
         ----------
@@ -82,7 +87,7 @@ class HaarDetector:
             Square boxes (``w == h``, whole pixels), largest first; scores NaN; no landmarks.
         """
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        search, scale = search_copy(gray, self.side, MAX_UPSCALE)
+        search, scale = search_copy(gray, self.side, MAX_UPSCALE * self.upsample)
         smallest = max(MIN_FACE, int(np.ceil(self.min_face * scale[0])))
         boxes = self.cascade.detectMultiScale(
             search, scaleFactor=SCALE_FACTOR, minNeighbors=self.min_neighbors, minSize=(smallest, smallest)

@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from keypoints.errors import ModelFileError
-from keypoints.predict.detect.base import Detections, no_detections, search_copy
+from keypoints.errors import DetectorError, DetectorFileError
+from keypoints.predict.detect.base import Detections, FaceDetector, check_upsample, no_detections, search_copy
 
 MODEL_FILE = "face_detection_yunet_2023mar.onnx"
 """The YuNet model in ``keypoints/assets/yunet/``."""
@@ -49,13 +49,14 @@ well only on faces near upright, so tilted faces are searched on turned copies, 
 is found on several copies the best-scored one is kept (see docs/decisions.md, "Rotated photos:
 faces found and NME")."""
 
+TILT_LIMIT = 20.0
+"""Degrees of eye-line tilt up to which a face found on the upright copy is trusted as it is: the turned
+copies are searched only when the upright one finds no face, or a face tilted more than this (or with
+``tilt_limit=None``, always); see docs/decisions.md, "Passes that pay"."""
+
 MERGE_OVERLAP = 0.3
 """Boxes from different turned copies that overlap more than this (IoU), or one of which holds the
 other's centre, are one face."""
-
-
-class DetectorFileError(ModelFileError):
-    """The detector's model file is missing or is not the file the package shipped."""
 
 
 @contextmanager
@@ -70,7 +71,7 @@ def check_model_file(path, expected=MODEL_SHA256):
 
     Raises
     ------
-    DetectorFileError
+    keypoints.errors.DetectorFileError
         Naming the file, what was found, and how to restore it.
     """
     path = Path(path)
@@ -88,32 +89,51 @@ def check_model_file(path, expected=MODEL_SHA256):
         )
 
 
-class YuNetDetector:
+class YuNetDetector(FaceDetector):
     """YuNet, loaded once (SHA-256 checked), with the search settings above.
 
     Parameters
     ----------
     min_score : float
-        See ``MIN_SCORE``; kept on the detector for the predictor to apply.
+        See ``MIN_SCORE``; :meth:`detect` applies it.
     floor_score : float
         See ``FLOOR_SCORE``.
     side : int
         See ``DETECT_SIDE``.
     turns : sequence of float
         See ``TURNS``; ``(0.0,)`` searches the upright copy alone (faster, for upright photos).
+    tilt_limit : float or None
+        See ``TILT_LIMIT``; None searches every turned copy of every photo.
     path : str or Path, optional
         Another copy of the model file (it must have the same SHA-256); default: the shipped one.
+    upsample : int
+        Search a copy ``upsample`` times larger (longer side ``side * upsample``, small photos enlarged up to
+        ``MAX_UPSCALE * upsample`` times): finds faces that many times smaller, at about its square in time
+        (see docs/decisions.md, "Small faces: --upsample").
     """
 
     name = "yunet"
+    turnable = True
 
-    def __init__(self, min_score=MIN_SCORE, floor_score=FLOOR_SCORE, side=DETECT_SIDE, turns=TURNS, path=None):
+    def __init__(
+        self,
+        min_score=MIN_SCORE,
+        floor_score=FLOOR_SCORE,
+        side=DETECT_SIDE,
+        turns=TURNS,
+        path=None,
+        tilt_limit=TILT_LIMIT,
+        upsample=1,
+    ):
         if not 0.0 <= min_score <= 1.0:
-            raise ValueError(f"min_score must be within [0, 1], got {min_score}")
+            raise DetectorError(f"YuNet's min_score must be within [0, 1], got {min_score}")
         self.min_score = float(min_score)
         self.floor_score = min(float(floor_score), self.min_score)
-        self.side = side
+        self.upsample = check_upsample(upsample)
+        self.side = side * self.upsample
         self.turns = tuple(turns)
+        self.tilt_limit = None if tilt_limit is None else float(tilt_limit)
+        self.searches = 0  # copies searched so far (for the measurements of the passes)
         if path is None:
             with model_path() as shipped:
                 self.net = self._load(shipped)
@@ -124,42 +144,34 @@ class YuNetDetector:
         check_model_file(path)
         return cv2.FaceDetectorYN.create(str(path), "", (320, 320), self.floor_score, NMS_THRESHOLD, TOP_K)
 
-    def detect(self, image):
-        """The faces in a photo.
+    def find(self, image, every_turn=False):
+        """Every face YuNet reports in a photo, scored from ``floor_score`` up (:meth:`detect` applies ``min_score``).
 
         Parameters
         ----------
         image : ndarray of uint8, shape (H, W, 3) BGR or (H, W) gray
+        every_turn : bool
+            Search every copy of ``turns``; by default the turned ones only when the upright one
+            finds no face or a tilted one (see ``TILT_LIMIT``).
 
         Returns
         -------
         Detections
-            Boxes, scores and landmarks in photo pixels, largest box first; every score at least ``floor_score``.
+            Boxes, scores and landmarks in photo pixels, largest box first; every score at least ``floor_score``;
+            ``all_turns`` says whether every copy was searched.
         """
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)  # YuNet reads three channels
-        search, scale = search_copy(image, self.side, MAX_UPSCALE)
+        search, scale = search_copy(image, self.side, MAX_UPSCALE * self.upsample)
         height, width = search.shape[:2]
-        centre = ((width - 1) / 2, (height - 1) / 2)
         self.net.setInputSize((width, height))
-        rows = []
-        for degrees in self.turns:
-            turn = cv2.getRotationMatrix2D(centre, degrees, 1.0)
-            copy = (
-                search
-                if degrees == 0
-                else cv2.warpAffine(search, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
-            )
-            _, found = self.net.detect(copy)
-            if found is None or not len(found):
-                continue
-            found = found.astype(np.float64)
-            back = cv2.invertAffineTransform(turn)
-            # landmarks turn back exactly; a box keeps its size and turns back about its centre
-            marks = found[:, 4:14].reshape(-1, 5, 2) @ back[:, :2].T + back[:, 2]
-            middle = (found[:, :2] + found[:, 2:4] / 2) @ back[:, :2].T + back[:, 2]
-            boxes = np.hstack([middle - found[:, 2:4] / 2, found[:, 2:4]])
-            rows.append(np.hstack([boxes, marks.reshape(-1, 10), found[:, 14:15]]))
+        rows, all_turns = [], True
+        for degrees in sorted(self.turns, key=lambda d: d != 0):  # the upright copy first
+            trusted = self.tilt_limit is not None and not every_turn and 0.0 in self.turns
+            if degrees != 0 and trusted and _upright_enough(rows, self):
+                all_turns = False
+                break
+            rows.extend(self._search(search, degrees))
         if not rows:
             return no_detections(with_landmarks=True)
         found = _best_of_overlapping(np.vstack(rows))
@@ -169,7 +181,37 @@ class YuNetDetector:
         boxes[:, 2:] /= scale
         landmarks = (found[:, 4:14].reshape(-1, 5, 2) + 0.5) / scale - 0.5
         order = np.argsort(-boxes[:, 2], kind="stable")
-        return Detections(boxes[order], found[order, 14], landmarks[order])
+        return Detections(boxes[order], found[order, 14], landmarks[order], all_turns=all_turns)
+
+    def _search(self, search, degrees):
+        """YuNet's rows (N, 15) on the search copy turned by ``degrees``, turned back to the copy's frame."""
+        height, width = search.shape[:2]
+        turn = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, 1.0)
+        copy = (
+            search if degrees == 0 else cv2.warpAffine(search, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+        )
+        self.searches += 1
+        _, found = self.net.detect(copy)
+        if found is None or not len(found):
+            return []
+        found = found.astype(np.float64)
+        back = cv2.invertAffineTransform(turn)
+        # landmarks turn back exactly; a box keeps its size and turns back about its centre
+        marks = found[:, 4:14].reshape(-1, 5, 2) @ back[:, :2].T + back[:, 2]
+        middle = (found[:, :2] + found[:, 2:4] / 2) @ back[:, :2].T + back[:, 2]
+        boxes = np.hstack([middle - found[:, 2:4] / 2, found[:, 2:4]])
+        return list(np.hstack([boxes, marks.reshape(-1, 10), found[:, 14:15]]))
+
+
+def _upright_enough(rows, detector):
+    """Whether the upright copy found a face, and every face it found over ``min_score`` is within the tilt limit."""
+    found = np.vstack(rows) if rows else np.zeros((0, 15))
+    found = found[found[:, 14] >= detector.min_score]
+    if not len(found):
+        return False
+    eyes = found[:, 6:8] - found[:, 4:6]  # left eye minus right eye, search-copy pixels
+    tilt = np.degrees(np.abs(np.arctan2(eyes[:, 1], eyes[:, 0])))
+    return bool((tilt <= detector.tilt_limit).all())
 
 
 def _best_of_overlapping(rows, max_overlap=MERGE_OVERLAP):

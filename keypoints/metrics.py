@@ -3,9 +3,8 @@
 import time
 
 import numpy as np
-import torch
 
-from keypoints.data.schema import KEYPOINTS, column_indices
+from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS, column_indices
 
 
 def rmse_per_keypoint(predicted, truth, columns):
@@ -35,18 +34,19 @@ def rmse_per_keypoint(predicted, truth, columns):
     return overall, per_keypoint
 
 
-@torch.no_grad()
 def seconds_per_face(module, device="cpu", batch_size=256, repeats=3, autocast_dtype=None):
     """Inference time per face for batches of ``batch_size`` random faces, best of ``repeats``."""
+    import torch  # here: the predictor measures NME with this module and runs without torch
+
     module.eval()
-    batch = torch.rand(batch_size, 1, 96, 96, device=device)
+    batch = torch.rand(batch_size, 1, IMAGE_SIZE, IMAGE_SIZE, device=device)
     device_type = torch.device(device).type
     best = float("inf")
     for _ in range(repeats + 1):  # the first pass warms up
         if device_type == "cuda":
             torch.cuda.synchronize()
         started = time.perf_counter()
-        with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        with torch.no_grad(), torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             module(batch)
         if device_type == "cuda":
             torch.cuda.synchronize()

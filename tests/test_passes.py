@@ -1,0 +1,107 @@
+"""Passes that pay: YuNet's turned copies searched only when the upright one is not enough, and a photo's
+faces and their mirror images in one network call."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from keypoints.predict import confidence
+from keypoints.predict.accuracy import rotate_onto_canvas
+from keypoints.predict.detect import make_detector
+from keypoints.predict.options import PredictOptions
+from keypoints.predict.pipeline import detect_and_predict, load_predictor_model
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_predictor_model()
+
+
+@pytest.fixture(scope="module")
+def hopper():
+    return cv2.imread(str(SAMPLES / "grace_hopper.jpg"))
+
+
+def test_an_upright_face_is_searched_on_the_upright_copy_alone(hopper):
+    detector = make_detector("yunet")
+    found = detector.detect(hopper)
+    assert detector.searches == 1 and not found.all_turns and len(found) == 1
+    every = make_detector("yunet", tilt_limit=None)
+    everywhere = every.detect(hopper)
+    assert every.searches == 3 and everywhere.all_turns
+    # the three copies keep the same face: the upright copy's, best scored
+    np.testing.assert_allclose(found.boxes, everywhere.boxes, atol=1e-9)
+    np.testing.assert_allclose(found.landmarks, everywhere.landmarks, atol=1e-9)
+
+
+def test_every_turn_on_request_and_on_a_photo_without_a_face(hopper):
+    detector = make_detector("yunet")
+    assert detector.detect(hopper, every_turn=True).all_turns and detector.searches == 3
+    detector.searches = 0
+    blank = detector.detect(np.full((480, 640, 3), 170, np.uint8))
+    assert len(blank) == 0 and blank.all_turns and detector.searches == 3  # nothing upright: every copy
+
+
+def test_a_face_tilted_past_the_limit_sends_the_search_to_the_turned_copies(hopper):
+    image, _ = rotate_onto_canvas(hopper, np.zeros((15, 2)), 30)
+    upright = make_detector("yunet", turns=(0.0,)).detect(image)
+    right, left = upright.landmarks[0, :2]
+    tilt = abs(np.degrees(np.arctan2(*(left - right)[::-1])))
+    assert 8 < tilt < 20  # the upright copy's landmarks see 30 degrees as less (TILT_LIMIT 20 trusts them)
+    trusting = make_detector("yunet")
+    assert not trusting.detect(image).all_turns and trusting.searches == 1
+    strict = make_detector("yunet", tilt_limit=tilt - 1)
+    found = strict.detect(image)
+    assert strict.searches == 3 and found.all_turns and len(found) == 1
+    right, left = found.landmarks[0, :2]
+    assert abs(np.degrees(np.arctan2(*(left - right)[::-1])) + 30) < 8  # counter-clockwise: eye line at -30
+
+
+def test_a_doubtful_face_from_the_upright_copy_sends_the_photo_to_every_copy(model, hopper):
+    image, _ = rotate_onto_canvas(hopper, np.zeros((15, 2)), 60)
+    detector = make_detector("yunet")
+    assert not detector.detect(image).all_turns  # the upright copy trusted its wrong landmarks
+    detector.searches = 0
+    detect_and_predict(image, model, detector, PredictOptions())
+    assert detector.searches == 1 + 3  # the network's error estimate sent it back to every copy
+    detector.searches = 0
+    detect_and_predict(hopper, model, detector, PredictOptions())
+    assert detector.searches == 1  # upright, well read: the upright copy alone
+
+
+@pytest.mark.parametrize("degrees", [45, 60])
+def test_faces_turned_45_and_60_degrees_are_found_with_their_eye_line(model, hopper, degrees):
+    image, _ = rotate_onto_canvas(hopper, np.zeros((15, 2)), degrees)
+    faces = detect_and_predict(image, model, make_detector("yunet"), PredictOptions())
+    assert len(faces) == 1
+    left, right = faces[0].keypoints[:2]  # left_eye_center, right_eye_center (the person's)
+    assert abs(np.degrees(np.arctan2(*(left - right)[::-1])) + degrees) < 10
+
+
+def test_haar_has_no_turned_copies_and_ignores_every_turn(hopper):
+    found = make_detector("haar").detect(hopper, every_turn=True)
+    assert found.all_turns and len(found) == 1
+
+
+def test_a_photos_faces_and_their_mirrors_go_to_the_network_in_one_call(model, monkeypatch):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 1, 96, 96), dtype=np.uint8)
+    calls = []
+    real = confidence.predict_pixels
+
+    def counting(module, batch, **kwargs):
+        calls.append(len(batch))
+        return real(module, batch, **kwargs)
+
+    monkeypatch.setattr(confidence, "predict_pixels", counting)
+    mirror_sum = model.card["flip_mirror_sum_px"]
+    averaged, gap = confidence.predict_with_disagreement(model.module, images, model.columns, mirror_sum)
+    assert calls == [6] and averaged.shape == (3, 30) and gap.shape == (3,)
+    from keypoints.inference import predict_pixels_flip_averaged
+
+    two_calls = predict_pixels_flip_averaged(model.module, images, model.columns, mirror_sum)
+    np.testing.assert_allclose(averaged, two_calls, atol=1e-3)
