@@ -144,6 +144,13 @@ def _add_train(subcommands):
     )
     train.add_argument("--data", help="training CSV (default: data/training.csv[.gz|.zip], else synthetic faces)")
     train.add_argument(
+        "--photos",
+        nargs="+",
+        metavar="DIR",
+        help="labelled photo folders (photos, keypoints.csv, identities.csv) to train on, cut as the predictor "
+        "cuts faces; alone or beside --data; the report goes to reports/photos.md",
+    )
+    train.add_argument(
         "--nets",
         type=guards.name_list,
         default=None,
@@ -207,7 +214,23 @@ def _add_evaluate_photos(subcommands):
     photos = subcommands.add_parser(
         "evaluate-photos", help="faces found and NME on photos with true keypoints (a keypoints.csv beside them)"
     )
-    photos.add_argument("folder", help="folder of photos and a CSV of their true keypoints in photo pixels")
+    photos.add_argument(
+        "folder", nargs="+", help="folders of photos, each with a CSV of their true keypoints in photo pixels"
+    )
+    photos.add_argument(
+        "--split",
+        default="all",
+        choices=("all", "valid"),
+        help="valid: only the people the model's training held out (a model trained with --photos)",
+    )
+    photos.add_argument(
+        "--convention",
+        default="kaggle",
+        choices=("kaggle", "labels"),
+        help="kaggle: score a set drawn in another label convention (fgnet, helen) against its labels moved into "
+        "the Kaggle one, which the model predicts; labels: against the labels as they are",
+    )
+    photos.add_argument("--verbose", action="store_true", help="one line per photo")
     photos.add_argument(
         "--labels", default="keypoints.csv", help="the CSV in FOLDER: a file column and the 30 Kaggle columns"
     )

@@ -106,6 +106,7 @@ def train(args):
         raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
     given = dict(
         data=args.data,
+        photos=tuple(args.photos) if args.photos else None,
         nets=args.nets,
         epochs=args.epochs,
         preset=args.preset,
@@ -163,24 +164,38 @@ def evaluate(args):
 def evaluate_photos(args):
     import json
 
-    from keypoints.evaluation import evaluate_photo_folder
+    from keypoints.evaluation import evaluate_photo_folder, held_out_files
     from keypoints.predict import load_predictor_model
 
     out = sys.stderr if args.json else sys.stdout
     model = load_predictor_model(args.model)  # None: the shipped model
-    figures = evaluate_photo_folder(args.folder, model, labels=args.labels)
-    width = max([len(p["file"]) for p in figures["photos"]] + [4])
-    for photo in figures["photos"]:
-        score = f"{photo['nme']:.4f}" if photo["found"] else "not found"
-        print(f"  {photo['file']:{width}}  {score}", file=out)
-    mean = "no face found" if figures["nme"] is None else f"NME {figures['nme']:.4f} (mean error / eye distance)"
-    print(
-        f"model {figures['model']} on {figures['folder']}: {figures['n_found']} of {figures['n_photos']} faces "
-        f"found; {mean}",
-        file=out,
-    )
+    every = []
+    for folder in args.folder:
+        files = held_out_files(folder, model.card) if args.split == "valid" else None
+        figures = evaluate_photo_folder(
+            folder, model, labels=args.labels, files=files, convention=args.convention == "kaggle"
+        )
+        every.append(figures)
+        if args.verbose:
+            width = max([len(p["file"]) for p in figures["photos"]] + [4])
+            for photo in figures["photos"]:
+                score = f"{photo['nme']:.4f}" if photo["found"] else "not found"
+                print(f"  {photo['file']:{width}}  {score}", file=out)
+        if figures["nme"] is None:
+            mean = "no face found"
+        else:
+            mean = f"NME {figures['nme']:.4f} (mean error / eye distance), RMSE {figures['rmse_crop_px']:.3f} px"
+            mean += " of the 96x96 crop" + (
+                ", labels in the Kaggle convention" if figures["convention"] == "kaggle" else ""
+            )
+        which = " (the people its training held out)" if files is not None else ""
+        print(
+            f"model {figures['model']} on {figures['folder']}{which}: {figures['n_found']} of "
+            f"{figures['n_photos']} faces found; {mean}",
+            file=out,
+        )
     if args.json:
-        print(json.dumps(figures, allow_nan=False))
+        print(json.dumps(every[0] if len(every) == 1 else every, allow_nan=False))
     return 0
 
 

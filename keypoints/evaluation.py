@@ -4,6 +4,7 @@
 plain dicts, so the command line can print them as a table or as JSON.
 """
 
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -129,7 +130,29 @@ def _figures(model, data_path, faces, trained_on):
     }
 
 
-def evaluate_photo_folder(folder, model, labels="keypoints.csv", detector=None):
+def held_out_files(folder, card):
+    """The photos of ``folder`` whose people the model's training held out (its card's ``valid_identities``).
+
+    Raises
+    ------
+    DataError
+        The card names no held-out people: the model was not trained on labelled photos.
+    """
+    from keypoints.photo_faces import read_identities
+    from keypoints.predict.read import read_labels
+
+    held = card.get("valid_identities")
+    if not held:
+        raise DataError(
+            "--split valid: the model's card names no held-out people (only `keypoints train --photos` records "
+            "them); use --split all, or a model trained with --photos"
+        )
+    files = [name for name, _ in read_labels(folder)]
+    held = set(held)
+    return {name for name, person in zip(files, read_identities(folder, files)) if person in held}
+
+
+def evaluate_photo_folder(folder, model, labels="keypoints.csv", detector=None, files=None, convention=True):
     """Faces found and NME on photos with true keypoints (:func:`keypoints.predict.accuracy.evaluate_photos`).
 
     Parameters
@@ -139,25 +162,38 @@ def evaluate_photo_folder(folder, model, labels="keypoints.csv", detector=None):
     labels : str
         The CSV in ``folder``: a ``file`` column and the 30 Kaggle columns in photo pixels.
     detector : object, optional
+    files : collection of str, optional
+        Only these photos (``--split valid``: the people the model's training held out).
+    convention : bool
+        Score a set drawn in another label convention (:mod:`keypoints.data.conventions`, by the folder's name)
+        against its labels moved into the Kaggle one, which the models predict; False: against the labels as
+        they are.
 
     Returns
     -------
     dict
         ``model``, ``folder``, ``n_photos``, ``n_found``, ``nme`` (mean over the faces found; None when none
-        was) and ``photos`` (per photo ``file``, ``found``, ``nme``).
+        was), ``rmse_crop_px`` (root mean square coordinate error in the 96x96 crop's pixels), ``convention``
+        (``kaggle`` or ``labels``) and ``photos`` (per photo ``file``, ``found``, ``nme``).
     """
     import math
 
+    from keypoints.data.conventions import OFFSETS, offset_of
     from keypoints.predict.accuracy import evaluate_photos
 
-    scores = evaluate_photos(folder, model, labels=labels, detector=detector)
+    moved = convention and Path(folder).name in OFFSETS
+    offset = offset_of(Path(folder).name) if moved else None
+    scores = evaluate_photos(folder, model, labels=labels, detector=detector, files=files, offset=offset)
     found = [s.nme for s in scores if s.found]
+    squares = [s.frame_rmse**2 for s in scores if s.found]
     return {
         "model": str(model.path),
         "folder": str(folder),
         "n_photos": len(scores),
         "n_found": len(found),
         "nme": sum(found) / len(found) if found else None,
+        "rmse_crop_px": float(np.sqrt(np.mean(squares))) if squares else None,
+        "convention": "kaggle" if moved else "labels",
         "photos": [
             {"file": str(s.file), "found": bool(s.found), "nme": s.nme if math.isfinite(s.nme) else None}
             for s in scores

@@ -17,6 +17,7 @@ import pandas as pd
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
 from keypoints.metrics import nme
 from keypoints.predict.detect import make_detector
+from keypoints.predict.framing import labels_in_convention
 from keypoints.predict.options import ALIGN, PredictOptions
 from keypoints.predict.pipeline import REFINE_STEPS, search_faces
 from keypoints.predict.read import read_labels, read_photo
@@ -47,6 +48,8 @@ class PhotoScore:
         The face's and its mirror's predictions apart, 96-frame px (what the estimate is made from).
     frame_error : float
         The true error in the 96-frame px of the face's crop (what the estimate is calibrated against).
+    frame_rmse : float
+        The root mean square of the coordinate errors, in the same 96-frame px (the training RMSE's unit).
     """
 
     file: str
@@ -57,9 +60,10 @@ class PhotoScore:
     score: float = float("nan")
     disagreement: float = float("nan")
     frame_error: float = float("nan")
+    frame_rmse: float = float("nan")
 
 
-def labelled_photos(folder, labels="keypoints.csv"):
+def labelled_photos(folder, labels="keypoints.csv", files=None):
     """The photos of a labelled folder and their true keypoints.
 
     Parameters
@@ -67,6 +71,8 @@ def labelled_photos(folder, labels="keypoints.csv"):
     folder : str or Path
         Photos and a CSV ``labels`` with a ``file`` column and the 30 Kaggle columns in photo pixels.
     labels : str
+    files : collection of str, optional
+        Only these photos (for example the held-out people's); default: every labelled photo.
 
     Returns
     -------
@@ -79,7 +85,8 @@ def labelled_photos(folder, labels="keypoints.csv"):
         The CSV cannot be read or lacks columns.
     """
     folder = Path(folder)
-    return [(name, read_photo(folder / name), truth) for name, truth in read_labels(folder, labels)]
+    rows = [(name, truth) for name, truth in read_labels(folder, labels) if files is None or name in files]
+    return [(name, read_photo(folder / name), truth) for name, truth in rows]
 
 
 def rotate_onto_canvas(image, keypoints, degrees, canvas=CANVAS):
@@ -111,7 +118,7 @@ def rotate_onto_canvas(image, keypoints, degrees, canvas=CANVAS):
     return out, points
 
 
-def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_STEPS, windows=None):
+def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_STEPS, windows=None, offset=None):
     """Find the labelled face in each photo and score its keypoints.
 
     Parameters
@@ -126,6 +133,9 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
     refine_steps : int
     windows : FullyConvolutional, optional
         Score ``--refine`` (see :func:`keypoints.predict.pipeline.predict_faces`).
+    offset : ndarray, shape (15, 2), optional
+        The labels' convention offset (:mod:`keypoints.data.conventions`): each face is scored against its labels
+        moved into the Kaggle convention; default: against the labels as they are.
 
     Returns
     -------
@@ -148,18 +158,37 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
             scores.append(PhotoScore(name, False, float("nan")))
             continue
         face = faces[holds[0]]
+        if offset is not None:
+            truth = labels_in_convention(truth, face.crop, offset)
         error = float(np.linalg.norm(face.keypoints - truth, axis=1).mean())
         frame_error = error * IMAGE_SIZE / face.crop.side
+        frame_rmse = float(np.sqrt(np.mean((face.keypoints - truth) ** 2))) * IMAGE_SIZE / face.crop.side
         scores.append(
             PhotoScore(
-                name, True, nme(face.keypoints, truth), error, face.error_px, face.score, face.disagreement, frame_error
+                name,
+                True,
+                nme(face.keypoints, truth),
+                error,
+                face.error_px,
+                face.score,
+                face.disagreement,
+                frame_error,
+                frame_rmse,
             )
         )
     return scores
 
 
 def evaluate_photos(
-    folder, model, labels="keypoints.csv", detector=None, refine_steps=REFINE_STEPS, windows=None, align=ALIGN
+    folder,
+    model,
+    labels="keypoints.csv",
+    detector=None,
+    refine_steps=REFINE_STEPS,
+    windows=None,
+    align=ALIGN,
+    files=None,
+    offset=None,
 ):
     """Find the labelled face in each photo of a folder and score its keypoints.
 
@@ -175,13 +204,18 @@ def evaluate_photos(
     refine_steps : int
     windows : FullyConvolutional, optional
     align : bool
+    files : collection of str, optional
+        Only these photos.
+    offset : ndarray, shape (15, 2), optional
+        See :func:`score_faces`.
 
     Returns
     -------
     list of PhotoScore
         One per labelled photo (see :func:`score_faces`).
     """
-    return score_faces(labelled_photos(folder, labels), model, detector, align, refine_steps, windows)
+    items = labelled_photos(folder, labels, files)
+    return score_faces(items, model, detector, align, refine_steps, windows, offset)
 
 
 def rotation_table(folder, model, angles=ANGLES, labels="keypoints.csv"):

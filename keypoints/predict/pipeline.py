@@ -14,7 +14,6 @@ Entry points (the benchmarks time :func:`predict_file`)::
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -24,26 +23,11 @@ from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError
 from keypoints.guards import check_finite_predictions
 from keypoints.inference import one_thread, predict_pixels
-from keypoints.predict.align import (
-    aligned_to_photo,
-    clip_to_aligned,
-    crop_for_landmarks,
-    cut_aligned,
-    reframe_ok,
-    reframe_on_keypoints,
-)
 from keypoints.predict.confidence import LARGE_ERROR, estimate_error, predict_with_disagreement
-from keypoints.predict.crop import (
-    Crop,
-    clip_to_crop,
-    crop_for_box,
-    crop_for_keypoints,
-    cut_faces,
-    refine_ok,
-    to_photo,
-)
+from keypoints.predict.crop import Crop
 from keypoints.predict.detect import Detections, as_detections, make_detector
 from keypoints.predict.draw import draw_photo_faces
+from keypoints.predict.framing import first_crops
 from keypoints.predict.options import ALIGN, PredictOptions
 from keypoints.predict.read import read_photo
 from keypoints.predict.refine import refine_keypoints, refine_windows
@@ -195,20 +179,6 @@ def _load_torch_model(path, device):
     return load_model(path, device=device)
 
 
-class _Framing(NamedTuple):
-    """How a face is cut and re-framed: from the detector's landmarks (turned upright) or from its box."""
-
-    cut: object
-    to_frame: object
-    reframe: object
-    keep: object
-    clip: object
-
-
-_ALIGNED = _Framing(cut_aligned, aligned_to_photo, reframe_on_keypoints, reframe_ok, clip_to_aligned)
-_BOXED = _Framing(cut_faces, to_photo, lambda points, crop: crop_for_keypoints(points), refine_ok, clip_to_crop)
-
-
 def predict_faces(
     gray,
     boxes,
@@ -282,16 +252,13 @@ def predict_faces_of_images(
     for index, (gray, found) in enumerate(images):
         found = as_detections(found)
         grays.append(gray)
-        aligned = found.landmarks is not None and windows is None
         owners += [index] * len(found)
         boxes += list(found.boxes)
         scores += list(found.scores)
         lows += list(found.low_scores)
-        framings += [_ALIGNED if aligned else _BOXED] * len(found)
-        if aligned:
-            first += [crop_for_landmarks(marks, rotate=align) for marks in found.landmarks]
-        else:
-            first += [crop_for_box(box) for box in found.boxes]
+        each_framing, each_crop = first_crops(found, windows, align)
+        framings += each_framing
+        first += each_crop
     results = [[] for _ in images]
     if not boxes:
         return results

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from keypoints import atomic
 from keypoints.explain.training_figures import explanations_markdown, synthetic_face, write_training_explanations
+from keypoints.report import photos
 from keypoints.report.comparison import comparison_markdown, figure_names
 from keypoints.report.differences import keypoint_differences, trained_pairs
 from keypoints.report.figures import plot_keypoint_differences, plot_learning_curves
@@ -71,6 +72,8 @@ def write_report(run, reports_dir=None, explain=True, records=None):
     (reports_dir / "figures").mkdir(parents=True, exist_ok=True)
     if run.started is not None:
         write_record(run, reports_dir)
+    if run.settings.photos:
+        return _write_photos_report(run, reports_dir)
     if records is None:
         records = read_records(reports_dir, run.split.sha256)
     headline, others, conclusive = report_runs(run, records)
@@ -78,6 +81,12 @@ def write_report(run, reports_dir=None, explain=True, records=None):
     if explain and headline is run and run.modules and report_name(run.preset) == "comparison":
         text += _explanations(run, reports_dir)
     return atomic.write_text(reports_dir / f"{report_name(headline.preset)}.md", text)  # never half a report
+
+
+def _write_photos_report(run, reports_dir):
+    """A run on labelled photos: its own report, its own figure."""
+    plot_learning_curves(run, reports_dir / photos.LEARNING_CURVES)
+    return atomic.write_text(reports_dir / photos.REPORT, photos.photos_markdown(run))
 
 
 def _write_report_files(run, reports_dir, others, conclusive):
@@ -121,6 +130,9 @@ def rewrite_reports(reports_dir):
     reports_dir = Path(reports_dir)
     records = read_records(reports_dir)
     written = []
+    for run in [r for r in records if r.settings.photos and r.finished][-1:]:
+        written.append(_write_photos_report(run, reports_dir))
+    records = [r for r in records if not r.settings.photos]
     for sha256 in dict.fromkeys(r.split.sha256 for r in records):
         mine = [r for r in records if r.split.sha256 == sha256]
         headline = conclusive_headline(mine)

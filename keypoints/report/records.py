@@ -30,6 +30,7 @@ class SplitSummary(NamedTuple):
 
     sha256: str
     split: str
+    sources: tuple = ()
 
 
 def record_path(run, reports_dir):
@@ -44,6 +45,8 @@ def run_record(run):
     settings = asdict(run.settings)
     if settings["data"] and Path(settings["data"]).is_absolute():
         settings["data"] = Path(settings["data"]).name  # the file, not the machine's path to it
+    if settings.get("photos"):
+        settings["photos"] = [Path(folder).name for folder in settings["photos"]]
     results = []
     for result in run.results:
         row = {f.name: getattr(result, f.name) for f in fields(NetworkResult) if f.name != "recipe"}
@@ -64,6 +67,7 @@ def run_record(run):
         "data_sha256": run.split.sha256,
         "synthetic": run.synthetic,
         "split": run.split.split,
+        "sources": list(getattr(run.split, "sources", ()) or ()),
         "split_per_seed": run.split_per_seed,
         "splits": {str(seed): split for seed, split in run.splits.items()},
         "baseline": {"rmse": run.baseline[0], "per_keypoint": run.baseline[1]},
@@ -106,7 +110,7 @@ def read_record(path):
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise DataError(f"{atomic.show(path)}: not a run record of format {FORMAT}; remove it or move it away.")
     settings = dict(record["settings"])
-    for key in ("nets",):
+    for key in ("nets", "photos"):
         if settings.get(key) is not None:
             settings[key] = tuple(settings[key])
     results = [NetworkResult(**{**row, "recipe": _recipe(row["recipe"])}) for row in record["results"]]
@@ -118,7 +122,7 @@ def read_record(path):
         device=record["device"],
         data=Path(record["data"]),
         synthetic=record["synthetic"],
-        split=SplitSummary(record["data_sha256"], record["split"]),
+        split=SplitSummary(record["data_sha256"], record["split"], tuple(record.get("sources", ()))),
         baseline=(record["baseline"]["rmse"], record["baseline"]["per_keypoint"]),
         results=results,
         jitter=tuple(record["jitter"]),

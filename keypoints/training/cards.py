@@ -25,7 +25,15 @@ def run_card(run, valid_fraction):
         "mean_baseline_rmse_px": round(run.baseline[0], 4),
         "device": run.device,
         "command": replace(run.settings, preset=run.preset).command(),
-    }
+    } | _sources_card(run.split)
+
+
+def _sources_card(split):
+    """A run on several sources: each source with its terms, and the people held out (for ``evaluate-photos
+    --split valid``)."""
+    if not split.sources:
+        return {}
+    return {"sources": list(split.sources), "valid_identities": list(split.valid_identities)}
 
 
 def model_card(name, recipe, seed, mirror_sum, shared, result=None):
@@ -42,6 +50,8 @@ def model_card(name, recipe, seed, mirror_sum, shared, result=None):
             "best_valid_rmse_px": round(result.best_valid_rmse, 4),
             "jittered_valid_rmse_px": None if result.jittered_rmse is None else round(result.jittered_rmse, 4),
         }
+        if result.per_source:
+            card["valid_per_source"] = result.per_source
     card |= {"recipe": asdict(recipe)}
     if result is not None:
         card["training_seconds"] = round(result.seconds, 1)

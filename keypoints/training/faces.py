@@ -33,6 +33,10 @@ class TrainValidSplit:
     valid_keypoints: np.ndarray
     split: str
     synthetic: bool = False
+    train_sources: np.ndarray = None  # (N_train,) source name of each face, for runs on several sources
+    valid_sources: np.ndarray = None  # (N_valid,)
+    valid_identities: tuple = ()  # the people held out, for runs on several sources
+    sources: tuple = ()  # per source: name, summary, terms (and photos, found, missed for photo folders)
 
 
 def resolve_data(requested=None, data_dir=None, say=print):

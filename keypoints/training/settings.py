@@ -2,6 +2,7 @@
 
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from keypoints import paths
 from keypoints.data.splits import VALID_FRACTION
@@ -38,6 +39,8 @@ class TrainSettings:
     mirror_sum : float, optional
         x + mirrored x of the labels for flips; None takes the data's own.
     models_dir, reports_dir : str
+    photos : tuple of str, optional
+        Labelled photo folders to train on, beside ``data`` or alone (:mod:`keypoints.training.sources`).
     """
 
     data: str = None
@@ -52,6 +55,7 @@ class TrainSettings:
     mirror_sum: float = None
     models_dir: str = str(paths.MODELS_DIR)
     reports_dir: str = str(paths.REPORTS_DIR)
+    photos: tuple = None
 
     def networks(self, preset=None):
         """The networks to train: ``nets``, else those of ``preset`` (default: the settings' own)."""
@@ -80,6 +84,8 @@ class TrainSettings:
             parts += ["--data", str(data)]
         if self.nets:
             parts += ["--nets", ",".join(self.nets)]
+        if self.photos:
+            parts += ["--photos", *(Path(p).name for p in self.photos)]
         parts += ["--preset", self.preset, "--seed", str(self.seed)]
         if self.seeds is not None:
             parts += ["--seeds", str(self.seeds)]

@@ -8,7 +8,6 @@ written one level up, from that run (:mod:`keypoints.report`).
 """
 
 import csv
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +31,7 @@ from keypoints.inference import predict_pixels
 from keypoints.metrics import rmse_per_keypoint, seconds_per_face
 from keypoints.networks import build_network, get_network
 from keypoints.training import interrupts
+from keypoints.training.announce import announce, epochs_text, recipe_words, run_versions
 from keypoints.training.augment import draw_jitter, jitter_faces
 from keypoints.training.callbacks import RunClock, format_duration
 from keypoints.training.cards import model_card, run_card
@@ -54,6 +54,7 @@ from keypoints.training.presets import (
     splits_per_seed,
 )
 from keypoints.training.settings import TrainSettings
+from keypoints.training.sources import per_source_scores, prepare_sources
 
 __all__ = [
     "SYNTHETIC_FACES",
@@ -96,6 +97,7 @@ class NetworkResult:
     jittered_per_keypoint: dict = None
     n_train: int = None
     n_valid: int = None
+    per_source: dict = None
 
 
 @dataclass
@@ -307,6 +309,7 @@ def _score(module, prepared, jittered, device, autocast):
         scores["jittered_rmse"], scores["jittered_per_keypoint"] = rmse_per_keypoint(
             moved, jittered[1], prepared.columns
         )
+    scores["per_source"] = per_source_scores(predicted, prepared) or None
     scores["ms_per_face"] = 1000 * seconds_per_face(module, device=device, autocast_dtype=autocast)
     return scores
 
@@ -324,9 +327,15 @@ class _Splits:
         key = seed if self.per_seed else self.settings.seed
         if key not in self._made:
             settings = self.settings
-            split = prepare(
-                self.path, settings.valid_fraction, key, settings.skip_bad_rows, self.synthetic, say=self.say
-            )
+            if settings.photos:
+                data = [self.path] if self.path else []
+                split = prepare_sources(
+                    data, settings.photos, settings.valid_fraction, key, settings.skip_bad_rows, self.say
+                )
+            else:
+                split = prepare(
+                    self.path, settings.valid_fraction, key, settings.skip_bad_rows, self.synthetic, say=self.say
+                )
             baseline = mean_baseline(split)
             self.say(f"split of seed {key}: {split.split}; mean baseline {baseline[0]:.3f} px")
             # seeds run one after another: only the current seed's faces are kept
@@ -355,25 +364,25 @@ def train_networks(settings, say=print, on_result=None):
     started = time.perf_counter()
     device = _check_request(settings)
     say("keypoints train")
-    path, synthetic = resolve_data(settings.data, say=say)
+    path, synthetic = (None, False) if settings.photos and not settings.data else resolve_data(settings.data, say=say)
     preset = preset_for_data(settings.preset, synthetic)
     if preset != settings.preset:
         say(f"NOTICE: the synthetic faces train with the short {preset!r} preset (under 3 minutes).")
     networks, seeds = settings.networks(preset), settings.seed_list(preset)
     recipes = {name: recipe_for(name, preset, settings.epochs) for name in networks}
     mirror_sum = settings.mirror_sum if settings.mirror_sum is not None else default_mirror_sum(synthetic)
-    resolved = dict(data=path, nets=networks, epochs=_epochs_text(recipes), preset=preset, seeds=seeds)
-    _announce({**asdict(settings), **resolved, "mirror_sum": mirror_sum}, device, say)
+    resolved = dict(data=path, nets=networks, epochs=epochs_text(recipes), preset=preset, seeds=seeds)
+    announce({**asdict(settings), **resolved, "mirror_sum": mirror_sum}, device, say)
     splits = _Splits(path, settings, synthetic, splits_per_seed(preset), mirror_sum, say)
     split, _, baseline = splits.of(seeds[0])
-    say(f"data: {path} (sha256 {split.sha256[:12]}...)")
+    say(f"data: {path or ', '.join(s['name'] for s in split.sources)} (sha256 {split.sha256[:12]}...)")
     run = TrainingRun(
         settings=settings,
         preset=preset,
         networks=networks,
         seeds=seeds,
         device=device,
-        data=Path(path),
+        data=Path(path or split.source),
         synthetic=synthetic,
         split=split,
         baseline=baseline,
@@ -381,7 +390,7 @@ def train_networks(settings, say=print, on_result=None):
         split_per_seed=splits.per_seed,
         threads=torch.get_num_threads(),
         started=datetime.now(UTC).isoformat(timespec="seconds"),
-        versions=_versions(),
+        versions=run_versions(),
     )
     shared = run_card(run, settings.valid_fraction)
     # seeds outside, networks inside: a run cut short still holds complete pairs
@@ -396,7 +405,7 @@ def train_networks(settings, say=print, on_result=None):
             n_valid=len(split.valid_images),
             baseline_rmse=baseline[0],
         )
-        say(f"\n== {name}, seed {seed} ({index + 1} of {len(plan)}): {_recipe_words(recipes[name])} ==")
+        say(f"\n== {name}, seed {seed} ({index + 1} of {len(plan)}): {recipe_words(recipes[name])} ==")
         clock.start(index)
         result = _train_step(run, name, seed, recipes[name], split, jittered, mirror_sum, clock, shared, say)
         run.results.append(result)
@@ -419,39 +428,6 @@ def _check_request(settings):
     atomic.check_output_folder(settings.models_dir, "--models-dir")
     atomic.check_output_folder(settings.reports_dir, "--reports-dir")
     return device
-
-
-def _announce(resolved, device, say):
-    """The settings as resolved (the preset's networks, epochs and seeds where none were asked), and the device."""
-    for key, value in resolved.items():
-        say(f"  {key:15s} {', '.join(map(str, value)) if isinstance(value, tuple) else value}")
-    say(f"  {'device used':15s} {device}" + (" (bf16 autocast)" if device == "cuda" else ""))
-    say(f"  {'torch threads':15s} {torch.get_num_threads()}")
-
-
-def _epochs_text(recipes):
-    """The epoch limit of each network, as printed: one number when they share it."""
-    limits = {name: recipe.epochs for name, recipe in recipes.items()}
-    if len(set(limits.values())) == 1:
-        return str(next(iter(limits.values())))
-    return ", ".join(f"{name} {epochs}" for name, epochs in limits.items())
-
-
-def _versions():
-    """What the figures of a run depend on besides its seed: the software and the machine."""
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "machine": platform.processor() or platform.machine(),
-    }
-
-
-def _recipe_words(recipe):
-    return (
-        f"{recipe.epochs} epochs at most, {recipe.optimizer}"
-        + (f" ({recipe.schedule})" if recipe.optimizer == "adamw" else "")
-        + f", lr {recipe.lr:g}, batch {recipe.batch_size}"
-    )
 
 
 def _train_step(run, name, seed, recipe, split, jittered, mirror_sum, clock, shared, say):

@@ -1,0 +1,183 @@
+"""Training faces from several sources: Kaggle-format CSVs and labelled photo folders, split by person across all.
+
+Photo folders are cut as the predictor cuts faces (:mod:`keypoints.photo_faces`); a CSV's faces are its 96x96
+rows. One person is on one side of the split whatever source their faces come from (the frames behind the Kaggle
+stand-in and its rows share their people), and every validation face keeps its source, so the figures can be given
+per source.
+"""
+
+import hashlib
+
+import numpy as np
+
+from keypoints.data.loader import load_kaggle_csv
+from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
+from keypoints.data.splits import VALID_FRACTION, identities_path_for, load_identities, train_valid_split
+from keypoints.errors import DataError
+from keypoints.metrics import rmse_per_keypoint
+from keypoints.training.faces import TrainValidSplit, file_sha256
+
+PHOTO_TERMS = {
+    "frames": "YouTube Faces frames of a public 68-point keypoint set: non-commercial research",
+    "fgnet": "FG-NET ageing database: research use",
+    "helen": "HELEN (Flickr photos): free for use in research projects",
+}
+"""The terms a model inherits from each known photo set (a folder not named here: its own source's terms)."""
+
+
+def csv_source(path, skip_bad_rows=False, say=print):
+    """The labelled faces of a Kaggle-format CSV with the person of each (a row's own when unknown).
+
+    Returns
+    -------
+    dict
+        ``name``, ``images`` (N, 1, 96, 96) uint8, ``keypoints`` (N, 30), ``identities`` (N,), ``summary``.
+    """
+    data = load_kaggle_csv(path, skip_bad_rows=skip_bad_rows)
+    for problem in data.skipped:
+        say(f"skipped {problem}")
+    keypoints = data.keypoints_in(KEYPOINT_COLUMNS)
+    labelled = ~np.isnan(keypoints).all(axis=1)
+    name = data.source.name
+    identities_file = identities_path_for(path)
+    if identities_file.is_file():
+        people = load_identities(identities_file, n_rows=len(data) + len(data.skipped))[data.lines - 2]
+    else:
+        people = np.array([f"{name}/row {line}" for line in data.lines], dtype=object)
+    return {
+        "name": name,
+        "images": data.images[labelled],
+        "keypoints": keypoints[labelled],
+        "identities": people[labelled].astype(object),
+        "summary": f"{name}: {int(labelled.sum())} labelled faces of {len(set(people[labelled]))} people",
+        "terms": "the terms of the data's source (for the Kaggle file, the competition's rules)",
+        "sha256": file_sha256(path),
+    }
+
+
+def photo_source(faces):
+    """:func:`csv_source`'s dict for a :class:`~keypoints.photo_faces.PhotoFaces`."""
+    digest = hashlib.sha256()
+    for name in sorted(set(faces.files.tolist())):
+        digest.update(name.encode() + b"\n")
+    return {
+        "name": faces.source,
+        "images": faces.images,
+        "keypoints": faces.keypoints.astype(np.float64),
+        "identities": faces.identities,
+        "summary": faces.summary().replace(" [cached]", ""),
+        "terms": PHOTO_TERMS.get(faces.source, "the terms of the photos' source"),
+        "sha256": digest.hexdigest(),
+        "photos": faces.n_photos,
+        "found": faces.n_found,
+        "missed": len(faces.missed),
+    }
+
+
+def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0):
+    """One split by person over the faces of every source.
+
+    Parameters
+    ----------
+    sources : list of dict
+        From :func:`csv_source` and :func:`photo_source`.
+    valid_fraction : float
+        Of the people.
+    seed : int
+
+    Returns
+    -------
+    TrainValidSplit
+        With ``train_sources``/``valid_sources`` (the source of each face), ``valid_identities`` and ``sources``
+        (per source: name, faces, people, summary, terms).
+    """
+    if not sources:
+        raise DataError("no training faces: give --data CSV files, --photos folders, or both")
+    images = np.concatenate([s["images"] for s in sources])
+    keypoints = np.concatenate([s["keypoints"] for s in sources])
+    people = np.concatenate([s["identities"] for s in sources]).astype(str)
+    names = np.concatenate([[s["name"]] * len(s["images"]) for s in sources]).astype(str)
+    train, valid = train_valid_split(len(images), groups=people, valid_fraction=valid_fraction, seed=seed)
+    held_out = sorted(set(people[valid].tolist()))  # plain str: a model card loads with weights_only
+    counts = ", ".join(
+        f"{s['name']} {int((names[train] == s['name']).sum())}/{int((names[valid] == s['name']).sum())}"
+        for s in sources
+    )
+    digest = hashlib.sha256("".join(s["sha256"] for s in sources).encode()).hexdigest()
+    described = [
+        {k: s[k] for k in ("name", "summary", "terms", "photos", "found", "missed") if k in s} for s in sources
+    ]
+    return TrainValidSplit(
+        source=sources[0]["name"],
+        sha256=digest,
+        columns=KEYPOINT_COLUMNS,
+        train_images=images[train],
+        train_keypoints=keypoints[train],
+        valid_images=images[valid],
+        valid_keypoints=keypoints[valid],
+        split=(
+            f"by person across {len(sources)} sources ({len(set(people))} people); {len(train)} train / "
+            f"{len(valid)} validation faces (train/validation per source: {counts}), seed {seed}"
+        ),
+        train_sources=names[train],
+        valid_sources=names[valid],
+        valid_identities=tuple(held_out),
+        sources=tuple(described),
+    )
+
+
+def per_source_scores(predicted, split):
+    """RMSE (pixels of the 96x96 crops) and NME (mean error over the eye distance) per source of the validation
+    faces; empty for a split without sources.
+
+    Parameters
+    ----------
+    predicted : ndarray, shape (N_valid, 30)
+    split : TrainValidSplit
+
+    Returns
+    -------
+    dict of str to dict
+        Per source: ``faces``, ``rmse_px``, ``nme``.
+    """
+    if split.valid_sources is None:
+        return {}
+    scores = {}
+    for name in dict.fromkeys(split.valid_sources.tolist()):
+        chosen = split.valid_sources == name
+        rmse, _ = rmse_per_keypoint(predicted[chosen], split.valid_keypoints[chosen], split.columns)
+        truth = split.valid_keypoints[chosen].reshape(-1, len(KEYPOINTS), 2)
+        guess = np.asarray(predicted[chosen]).reshape(-1, len(KEYPOINTS), 2)
+        eyes = np.linalg.norm(truth[:, 0] - truth[:, 1], axis=1)
+        errors = np.nanmean(np.linalg.norm(guess - truth, axis=2), axis=1) / eyes
+        scores[name] = {"faces": int(chosen.sum()), "rmse_px": float(rmse), "nme": float(np.nanmean(errors))}
+    return scores
+
+
+def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_bad_rows=False, say=print):
+    """The split of a run on CSVs and labelled photo folders (each folder cut once, then read from the cache).
+
+    Parameters
+    ----------
+    data : sequence of str or Path
+        Kaggle-format CSVs (may be empty).
+    photos : sequence of str or Path
+        Labelled photo folders.
+    valid_fraction, seed, skip_bad_rows, say
+        As for :func:`keypoints.training.faces.prepare`.
+
+    Returns
+    -------
+    TrainValidSplit
+    """
+    from keypoints.photo_faces import cut_labelled_faces
+
+    sources = [csv_source(path, skip_bad_rows, say) for path in data]
+    for folder in photos:
+        faces = cut_labelled_faces(folder, say=say)
+        if not len(faces.images):
+            raise DataError(f"{folder}: the detector found none of its {faces.n_photos} labelled faces")
+        sources.append(photo_source(faces))
+    for source in sources:
+        say(f"source {source['summary']}")
+    return split_sources(sources, valid_fraction, seed)

@@ -1,0 +1,287 @@
+"""Training faces from labelled photos: cut as the predictor cuts them, cached, split by person across sources,
+labels moved into one convention, and figures per source."""
+
+import os
+import shutil
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from keypoints.data import conventions
+from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
+from keypoints.errors import DataError
+from keypoints.photo_faces import cut_labelled_faces, labelled_face, read_identities
+from keypoints.predict.align import crop_for_landmarks, photo_to_aligned, reframe_on_keypoints
+from keypoints.predict.crop import MEAN_KEYPOINTS
+from keypoints.predict.detect.base import Detections, FaceDetector
+from keypoints.predict.framing import labels_in_convention, training_crops
+from keypoints.training.faces import TrainValidSplit
+from keypoints.training.sources import per_source_scores, split_sources
+
+
+class TruthDetector(FaceDetector):
+    """Finds the face whose keypoints are written beside each photo's pixels (its five landmarks from them)."""
+
+    name = "truth"
+    min_score = 0.5
+
+    def __init__(self, truths, missing=()):
+        self.truths, self.missing, self.calls = truths, set(missing), 0
+
+    def find(self, image):
+        self.calls += 1
+        key = int(image[0, 0, 0])  # each test photo carries its number in its first pixel
+        if key in self.missing:
+            return Detections(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2)))
+        truth = self.truths[key]
+        marks = np.stack([truth[1], truth[0], truth[10], truth[12], truth[11]])  # YuNet's order: right eye first
+        low, high = truth.min(axis=0) - 20, truth.max(axis=0) + 20
+        return Detections(np.array([[*low, *(high - low)]]), np.array([0.9]), marks[None])
+
+
+def face_keypoints(scale, shift):
+    return MEAN_KEYPOINTS * scale + np.asarray(shift)
+
+
+def write_folder(root, name, truths, identities=None):
+    folder = root / name
+    folder.mkdir(parents=True)
+    rows = []
+    for key, truth in enumerate(truths):
+        image = np.full((240, 320, 3), 90, np.uint8)
+        cv2.circle(image, tuple(int(v) for v in truth[10]), 9, (200, 200, 200), -1)
+        image[0, 0] = key
+        cv2.imwrite(str(folder / f"p{key}.png"), image)
+        rows.append([f"p{key}.png", *truth.reshape(-1)])
+    pd.DataFrame(rows, columns=["file", *KEYPOINT_COLUMNS]).to_csv(folder / "keypoints.csv", index=False)
+    if identities is not None:
+        pd.DataFrame({"file": [r[0] for r in rows], "identity": identities}).to_csv(
+            folder / "identities.csv", index=False
+        )
+    return folder
+
+
+@pytest.fixture
+def truths():
+    return [face_keypoints(1.5, (60, 40)), face_keypoints(2.0, (80, 20)), face_keypoints(1.2, (150, 90))]
+
+
+def test_each_face_gives_the_predictors_two_crops_with_its_keypoints_carried_in(tmp_path, truths):
+    folder = write_folder(tmp_path, "mine", truths, identities=["ann", "ann", "bob"])
+    faces = cut_labelled_faces(folder, detector=TruthDetector(truths), say=lambda *_: None)
+    assert faces.images.shape == (6, 1, 96, 96) and faces.images.dtype == np.uint8
+    assert faces.keypoints.shape == (6, 30)
+    assert faces.framings.tolist() == ["detector", "keypoints"] * 3
+    assert faces.identities.tolist() == ["ann", "ann", "ann", "ann", "bob", "bob"]
+    # the first is the landmark framing the predictor's first pass cuts
+    marks = TruthDetector(truths).find(cv2.imread(str(folder / "p0.png"))).landmarks[0]
+    first = crop_for_landmarks(marks)
+    np.testing.assert_allclose(faces.keypoints[0].reshape(15, 2), photo_to_aligned(truths[0], first), atol=1e-3)
+    # the second is framed on the true keypoints at the first's angle: they land near the mean training keypoints
+    reframed = faces.keypoints[1].reshape(15, 2)
+    expected = photo_to_aligned(truths[0], reframe_on_keypoints(truths[0], first))
+    np.testing.assert_allclose(reframed, expected, atol=1e-3)
+    np.testing.assert_allclose(reframed, MEAN_KEYPOINTS, atol=0.5)
+    # and the pixels are the predictor's cut: the bright disc sits under the nose tip in both crops
+    for image, points in zip(faces.images, faces.keypoints.reshape(-1, 15, 2)):
+        x, y = np.rint(points[10]).astype(int)
+        assert image[0, y, x] > 150
+
+
+def test_missed_faces_and_unreadable_photos_are_counted_per_folder(tmp_path, truths):
+    folder = write_folder(tmp_path, "mine", truths)
+    (folder / "p2.png").write_bytes(b"not a png")
+    faces = cut_labelled_faces(folder, detector=TruthDetector(truths, missing={1}), say=lambda *_: None)
+    assert faces.n_photos == 3 and faces.n_found == 1
+    assert faces.missed == ["p1.png"]
+    assert len(faces.unreadable) == 1 and faces.unreadable[0].startswith("p2.png: ")
+    assert "1 of 3 labelled faces found" in faces.summary()
+    assert "not found by the detector: 1 (p1.png)" in faces.summary()
+    assert "unreadable: 1" in faces.summary()
+
+
+def test_crops_are_cached_and_cut_again_when_a_photo_changes(tmp_path, truths):
+    folder = write_folder(tmp_path, "mine", truths)
+    detector = TruthDetector(truths)
+    first = cut_labelled_faces(folder, detector=detector, say=lambda *_: None)
+    calls = detector.calls
+    again = cut_labelled_faces(folder, detector=detector, say=lambda *_: None)
+    assert again.from_cache and not first.from_cache and detector.calls == calls
+    np.testing.assert_array_equal(again.images, first.images)
+    stat = (folder / "p0.png").stat()
+    os.utime(folder / "p0.png", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert not cut_labelled_faces(folder, detector=detector, say=lambda *_: None).from_cache
+    assert detector.calls > calls
+
+
+def test_a_folder_without_labels_is_refused_with_what_it_needs(tmp_path):
+    with pytest.raises(DataError, match="no keypoints.csv; a labelled photo folder holds"):
+        cut_labelled_faces(tmp_path, detector=TruthDetector([]))
+
+
+def test_files_without_an_identity_are_their_own_people(tmp_path, truths):
+    folder = write_folder(tmp_path, "mine", truths, identities=["ann", "ann", "bob"])
+    pd.DataFrame({"file": ["p0.png"], "identity": ["ann"]}).to_csv(folder / "identities.csv", index=False)
+    assert read_identities(folder, ["p0.png", "p1.png"]).tolist() == ["ann", "mine/p1.png"]
+
+
+def test_the_labelled_face_is_the_detection_holding_the_keypoints_centre():
+    truth = face_keypoints(1.0, (100, 100))
+    found = Detections(np.array([[0.0, 0, 50, 50], [90, 90, 120, 120]]), np.array([0.9, 0.8]))
+    assert labelled_face(found, truth) == 1
+    assert labelled_face(found.take([0]), truth) is None
+
+
+def test_known_sets_move_into_the_kaggle_convention_and_others_stay():
+    points = np.tile(MEAN_KEYPOINTS, (2, 1, 1))
+    np.testing.assert_array_equal(conventions.to_kaggle_convention(points, "my_photos"), points)
+    moved = conventions.to_kaggle_convention(points, "fgnet")
+    np.testing.assert_allclose(moved, points - conventions.OFFSETS["fgnet"])
+    # the pupil sits above the eye outline's centre in fgnet and helen: their eye centres move down
+    for name in ("fgnet", "helen"):
+        assert (conventions.OFFSETS[name][:2, 1] < -1).all()
+    with pytest.raises(DataError, match=r"\(N, 15, 2\)"):
+        conventions.to_kaggle_convention(np.zeros((3, 30)), "fgnet")
+
+
+def test_labels_in_convention_move_by_the_offset_within_the_faces_crop():
+    truth = face_keypoints(2.0, (40, 30))
+    crop = reframe_on_keypoints(truth, crop_for_landmarks(truth[[1, 0, 10, 12, 11]]))
+    offset = np.full((15, 2), 1.0)
+    moved = labels_in_convention(truth, crop, offset)
+    np.testing.assert_allclose(photo_to_aligned(moved, crop), photo_to_aligned(truth, crop) - 1.0, atol=1e-9)
+    # a crop of side 192 px: one crop pixel is two photo pixels
+    np.testing.assert_allclose(np.linalg.norm(moved - truth, axis=1), np.hypot(1, 1) * crop.side / 96, rtol=1e-6)
+
+
+def test_training_crops_leave_out_a_reframing_the_predictor_would_not_keep():
+    truth = face_keypoints(1.0, (100, 100))
+    marks = truth[[1, 0, 10, 12, 11]] * 3 - 2 * truth.mean(axis=0)  # landmarks of a face 3x larger
+    found = Detections(np.array([[0.0, 0, 10, 10]]), np.array([0.9]), marks[None])
+    images, points = training_crops(np.zeros((300, 300), np.uint8), found, truth)
+    assert images.shape == (1, 1, 96, 96) and points.shape == (1, 15, 2)
+
+
+def source(name, people, value):
+    n = len(people)
+    return {
+        "name": name,
+        "images": np.full((n, 1, 96, 96), value, np.uint8),
+        "keypoints": np.tile(MEAN_KEYPOINTS.reshape(-1), (n, 1)),
+        "identities": np.array(people, dtype=object),
+        "summary": f"{name}: {n} faces",
+        "terms": "test",
+        "sha256": name,
+    }
+
+
+def test_one_person_is_on_one_side_across_every_source():
+    people = [f"p{k}" for k in range(20)]
+    sources = [source("csv", people, 1), source("frames", people * 2, 2), source("fgnet", ["x", "y", "z"], 3)]
+    split = split_sources(sources, valid_fraction=0.25, seed=3)
+    assert len(split.train_images) + len(split.valid_images) == 63
+    held = set(split.valid_identities)
+    assert held and len(held) < 23
+    for name, value in (("csv", 1), ("frames", 2), ("fgnet", 3)):
+        valid_faces = (split.valid_images[:, 0, 0, 0] == value).sum()
+        assert (split.valid_sources == name).sum() == valid_faces
+    everyone = np.concatenate([s["identities"] for s in sources]).astype(str)
+    train_people = set(everyone) - held
+    assert not train_people & held
+    assert "by person across 3 sources (23 people)" in split.split
+    assert [s["name"] for s in split.sources] == ["csv", "frames", "fgnet"]
+
+
+def test_no_source_is_refused():
+    with pytest.raises(DataError, match="give --data CSV files, --photos folders, or both"):
+        split_sources([])
+
+
+def test_scores_per_source_are_each_sources_own():
+    truth = np.tile(MEAN_KEYPOINTS.reshape(-1), (3, 1))
+    split = TrainValidSplit(
+        source="x",
+        sha256="",
+        columns=KEYPOINT_COLUMNS,
+        train_images=None,
+        train_keypoints=None,
+        valid_images=np.zeros((3, 1, 96, 96), np.uint8),
+        valid_keypoints=truth,
+        split="",
+        valid_sources=np.array(["a", "b", "b"]),
+    )
+    predicted = truth.copy()
+    predicted[1:, 0::2] += 3.0  # source b: every x 3 px off
+    scores = per_source_scores(predicted, split)
+    assert scores["a"] == {"faces": 1, "rmse_px": 0.0, "nme": 0.0}
+    assert scores["b"]["faces"] == 2
+    assert scores["b"]["rmse_px"] == pytest.approx(np.sqrt(4.5))
+    eyes = np.linalg.norm(MEAN_KEYPOINTS[0] - MEAN_KEYPOINTS[1])
+    assert scores["b"]["nme"] == pytest.approx(3.0 / eyes)
+    assert per_source_scores(predicted, TrainValidSplit("x", "", KEYPOINT_COLUMNS, *[None] * 4, "")) == {}
+
+
+@pytest.fixture
+def small_labelled(shared_data_dir, tmp_path):
+    """The first 24 photos of fgnet and helen, copied with their labels and people."""
+    folders = []
+    for name in ("fgnet", "helen"):
+        origin = shared_data_dir / "labelled" / name
+        if not origin.is_dir():
+            pytest.skip(f"{origin} is not there")
+        labels = pd.read_csv(origin / "keypoints.csv").head(24)
+        people = pd.read_csv(origin / "identities.csv")
+        folder = tmp_path / name
+        folder.mkdir()
+        labels.to_csv(folder / "keypoints.csv", index=False)
+        people[people.file.isin(labels.file)].to_csv(folder / "identities.csv", index=False)
+        for file in labels.file:
+            shutil.copy(origin / file, folder / file)
+        folders.append(folder)
+    return folders
+
+
+def test_real_photos_are_found_and_cut(small_labelled):
+    for folder in small_labelled:
+        faces = cut_labelled_faces(folder, say=lambda *_: None)
+        assert faces.n_found >= 22, faces.summary()
+        points = faces.keypoints.reshape(-1, len(KEYPOINTS), 2)
+        # the crops frame the faces as the training faces are framed: keypoints near the mean ones
+        assert np.median(np.linalg.norm(points - MEAN_KEYPOINTS, axis=2)) < 8
+
+
+def test_train_on_photos_writes_its_own_report_and_a_card_that_names_the_held_out(small_labelled, tmp_path):
+    from keypoints.checkpoint import load_model
+    from keypoints.cli import main
+
+    models, reports = tmp_path / "models", tmp_path / "reports"
+    folders = [str(f) for f in small_labelled]
+    code = main(
+        ["train", "--photos", *folders, "--nets", "bnconv", "--epochs", "1", "--seeds", "1"]
+        + ["--models-dir", str(models), "--reports-dir", str(reports), "--device", "cpu"]
+    )
+    assert code == 0
+    assert not (reports / "comparison.md").exists()
+    text = (reports / "photos.md").read_text()
+    assert "by person across 2 sources" in text and "| `bnconv` | 0 | 1 of 1 |" in text
+    card = load_model(models / "bnconv.pt").card
+    assert [s["name"] for s in card["sources"]] == ["fgnet", "helen"]
+    assert card["valid_identities"] and set(card["valid_per_source"]) <= {"fgnet", "helen"}
+    assert "--photos fgnet helen" in card["command"]
+
+    # evaluate-photos --split valid scores only the people the training held out
+    from keypoints.evaluation import held_out_files
+
+    held = held_out_files(small_labelled[1], card)
+    people = pd.read_csv(small_labelled[1] / "identities.csv")
+    assert held == set(people[people.identity.isin(card["valid_identities"])].file)
+    assert main(["evaluate-photos", *folders, "--split", "valid", "--model", str(models / "bnconv.pt")]) == 0
+
+
+def test_split_valid_needs_a_model_trained_on_photos(tmp_path, capsys):
+    from keypoints.evaluation import held_out_files
+
+    with pytest.raises(DataError, match="names no held-out people"):
+        held_out_files(tmp_path, {"network": "bnconv"})
