@@ -49,7 +49,8 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
     require_columns(model, "evaluate scores")  # before reading the data
     check_csv_path(data_path)  # a named pipe would block the hash below
     card = model.card
-    trained_on = card.get("data_sha256") is not None and file_sha256(data_path) == card["data_sha256"]
+    digest = file_sha256(data_path)
+    trained_on = digest in {card.get("data_sha256"), *(s.get("sha256") for s in card.get("sources", ()))} - {None}
     if split == "valid":
         faces = _validation_faces(data_path, model, trained_on, skip_bad_rows, say)
     else:
@@ -82,11 +83,25 @@ def _validation_faces(data_path, model, trained_on, skip_bad_rows, say):
             f"but this is not its training file (the SHA-256 differs from its card's: {card.get('data')}, "
             f"{str(card.get('data_sha256'))[:16]}...). Pass that file, or leave out --split."
         )
+    if card.get("valid_identities"):
+        return _held_out_rows(data_path, model, skip_bad_rows, say)
     fraction = card.get("valid_fraction", VALID_FRACTION)
     prepared = prepare(data_path, fraction, card.get("seed", 0), skip_bad_rows=skip_bad_rows, say=say)
     columns = list(prepared.columns)
     truth = prepared.valid_keypoints[:, [columns.index(c) for c in model.columns]]
     return _Faces(prepared.valid_images, truth, f"validation faces of the training run ({prepared.split})")
+
+
+def _held_out_rows(data_path, model, skip_bad_rows, say):
+    """The rows of a CSV whose people a run on several sources held out (the card's ``valid_identities``)."""
+    from keypoints.data.schema import KEYPOINT_COLUMNS
+    from keypoints.training.sources import csv_source
+
+    faces = csv_source(data_path, skip_bad_rows, say)
+    held = np.isin(faces["identities"].astype(str), list(model.card["valid_identities"]))
+    truth = faces["keypoints"][held][:, [list(KEYPOINT_COLUMNS).index(c) for c in model.columns]]
+    people = len(set(faces["identities"][held].tolist()))
+    return _Faces(faces["images"][held], truth, f"the {int(held.sum())} faces of the {people} people its run held out")
 
 
 def _labelled_faces(data_path, model, skip_bad_rows, say):

@@ -285,3 +285,26 @@ def test_split_valid_needs_a_model_trained_on_photos(tmp_path, capsys):
 
     with pytest.raises(DataError, match="names no held-out people"):
         held_out_files(tmp_path, {"network": "bnconv"})
+
+
+@pytest.mark.slow
+def test_a_run_on_a_csv_and_photos_scores_the_csvs_held_out_people(small_labelled, shared_training_csv, tmp_path):
+    from keypoints.checkpoint import load_model
+    from keypoints.cli import main
+    from keypoints.evaluation import evaluate_csv
+
+    models = tmp_path / "models"
+    code = main(
+        ["train", "--data", str(shared_training_csv), "--photos", str(small_labelled[1]), "--nets", "bnconv"]
+        + ["--epochs", "1", "--seeds", "1", "--models-dir", str(models), "--reports-dir", str(tmp_path / "r")]
+    )
+    assert code == 0
+    model = load_model(models / "bnconv.pt")
+    assert [s["name"] for s in model.card["sources"]] == [shared_training_csv.name, "helen"]
+    figures = evaluate_csv(shared_training_csv, model, split="valid", say=lambda *_: None)
+    people = pd.read_csv(shared_training_csv.parent / "training_identities.csv")["identity"]
+    held = people.isin(model.card["valid_identities"])
+    assert figures["n_faces"] == int(held.sum()) > 0
+    assert figures["rmse"] == pytest.approx(
+        model.card["valid_per_source"][shared_training_csv.name]["rmse_px"], rel=1e-4
+    )

@@ -105,7 +105,8 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0):
     )
     digest = hashlib.sha256("".join(s["sha256"] for s in sources).encode()).hexdigest()
     described = [
-        {k: s[k] for k in ("name", "summary", "terms", "photos", "found", "missed") if k in s} for s in sources
+        {k: s[k] for k in ("name", "summary", "terms", "sha256", "photos", "found", "missed") if k in s}
+        for s in sources
     ]
     return TrainValidSplit(
         source=sources[0]["name"],
