@@ -56,10 +56,12 @@ def evaluate_csv(data_path, model, split="all", skip_bad_rows=False, say=print):
     else:
         faces = _labelled_faces(data_path, model, skip_bad_rows, say)
         if trained_on:
+            own = card.get("valid_per_source", {}).get(Path(data_path).name, {}).get("rmse_px")
+            figure = round(own, 4) if own is not None else card.get("best_valid_rmse_px")
             say(
                 f"note: {data_path} is the file {model.path} was trained on (its SHA-256 matches the card), so most "
                 "of these faces were seen in training and the RMSE flatters the model; its figure on people it "
-                f"never saw is {card.get('best_valid_rmse_px')} px: `--split valid` reproduces it"
+                f"never saw is {figure} px: `--split valid` reproduces it"
             )
     return _figures(model, data_path, faces, trained_on)
 

@@ -43,7 +43,7 @@ def photos_markdown(run):
         "",
         "On the held-out people of each source, on the crops the predictor cuts (RMSE in pixels of the 96x96 crop; "
         "NME: the mean keypoint error over the distance between the eye centres). `keypoints evaluate-photos FOLDER "
-        "--split valid --model MODEL` measures the same people end to end, detector included, in photo pixels.",
+        "--split valid --model MODEL` measures the same people end to end, from the whole photos, detector included.",
         "",
         "| network | seed | best epoch | source | validation faces | RMSE px | NME |",
         "|---|---:|---|---|---:|---:|---:|",
