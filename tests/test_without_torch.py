@@ -73,7 +73,8 @@ print("KEYPOINTS", faces.keypoints.shape)
     report, done = _run_blocked(code, inputs)
     assert report == {"codes": [0, 1], "heavy": []}, done.stderr[-2000:]
     assert "KEYPOINTS (1, 15, 2)" in done.stdout
-    assert re.search(r"clip.avi: \d+ frames, \d+ face tracks?, ", done.stdout), done.stdout  # a drawn face: any track count
+    # a drawn face, not a photo: the shipped model may lose and find it again, so any count of tracks
+    assert re.search(r"clip.avi: \d+ frames, \d+ face tracks?, ", done.stdout), done.stdout
     assert (tmp_path / "out" / "keypoints.csv").is_file() and (tmp_path / "out" / "index.html").is_file()
 
 
