@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from keypoints.data.schema import KEYPOINTS, mirror_name
+from keypoints.predict.accuracy import turned_on_diagonal
 from keypoints.predict.crop import MEAN_KEYPOINTS
 from keypoints.predict.pose import FACE_MODEL_MM, POSE_NAMES, head_pose, project
 
@@ -57,23 +58,13 @@ def test_a_mirrored_face_has_the_opposite_yaw_and_roll_and_the_same_pitch():
     np.testing.assert_allclose(head_pose(mirrored, SIZE), [-30, 10, -15], atol=0.01)
 
 
-def turned(image, angle):
-    """The image on a canvas of its diagonal, turned ``angle`` degrees counter-clockwise."""
-    height, width = image.shape[:2]
-    side = int(np.ceil(np.hypot(width, height)))
-    top, left = (side - height) // 2, (side - width) // 2
-    canvas = cv2.copyMakeBorder(image, top, side - height - top, left, side - width - left, cv2.BORDER_REPLICATE)
-    rotation = cv2.getRotationMatrix2D((side / 2 - 0.5, side / 2 - 0.5), angle, 1.0)
-    return cv2.warpAffine(canvas, rotation, (side, side), borderMode=cv2.BORDER_REPLICATE)
-
-
 @pytest.mark.parametrize("angle", [30, -30])
 def test_a_photo_turned_by_30_degrees_has_its_roll_turned_by_30_degrees(angle):
     from keypoints import Predictor
 
     predict = Predictor()
     photo = cv2.imread(str(PHOTO))
-    before, after = predict(photo, channels="bgr"), predict(turned(photo, angle), channels="bgr")
+    before, after = predict(photo, channels="bgr"), predict(turned_on_diagonal(photo, angle)[0], channels="bgr")
     assert len(before) == len(after) == 1
     # 300 labelled photos turned by +-30: error median 0.2-0.3 deg, max 2.5 (docs/decisions.md, "Head pose")
     assert after.poses[0, 2] - before.poses[0, 2] == pytest.approx(angle, abs=2.5)

@@ -16,20 +16,8 @@ import pandas as pd
 
 from keypoints import Predictor
 from keypoints.data.schema import KEYPOINT_COLUMNS
+from keypoints.predict.accuracy import turned_on_diagonal
 from keypoints.predict.pose import head_pose
-
-
-def turned(image, angle):
-    """The image on a square canvas of its diagonal, turned by ``angle`` degrees counter-clockwise, and the map."""
-    height, width = image.shape[:2]
-    side = int(np.ceil(np.hypot(width, height)))
-    top, left = (side - height) // 2, (side - width) // 2
-    canvas = cv2.copyMakeBorder(image, top, side - height - top, left, side - width - left, cv2.BORDER_REPLICATE)
-    rotation = cv2.getRotationMatrix2D((side / 2 - 0.5, side / 2 - 0.5), angle, 1.0)
-    copy = cv2.warpAffine(canvas, rotation, (side, side), borderMode=cv2.BORDER_REPLICATE)
-    matrix = rotation.copy()
-    matrix[:, 2] += rotation[:, :2] @ np.array([left, top])  # photo pixels -> turned canvas pixels
-    return copy, matrix
 
 
 def nearest(faces, centre):
@@ -58,7 +46,7 @@ def main():
         labelled.append(head_pose(truth, size))
         predicted.append(head_pose(points, size))
         for angle in rolls:
-            copy, matrix = turned(image, angle)
+            copy, matrix = turned_on_diagonal(image, angle)
             centre = matrix[:, :2] @ truth.mean(axis=0) + matrix[:, 2]
             moved = nearest(predict(copy, channels="bgr"), centre)
             if moved is not None:

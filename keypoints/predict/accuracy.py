@@ -118,6 +118,26 @@ def rotate_onto_canvas(image, keypoints, degrees, canvas=CANVAS):
     return out, points
 
 
+def turned_on_diagonal(image, angle):
+    """A photo on a square canvas of its diagonal (edges repeated), turned by ``angle`` degrees counter-clockwise.
+
+    Returns
+    -------
+    copy : ndarray of uint8, shape (S, S) or (S, S, 3)
+    matrix : ndarray of float64, shape (2, 3)
+        Photo pixels to the turned canvas's pixels.
+    """
+    height, width = image.shape[:2]
+    side = int(np.ceil(np.hypot(width, height)))
+    top, left = (side - height) // 2, (side - width) // 2
+    canvas = cv2.copyMakeBorder(image, top, side - height - top, left, side - width - left, cv2.BORDER_REPLICATE)
+    rotation = cv2.getRotationMatrix2D((side / 2 - 0.5, side / 2 - 0.5), angle, 1.0)
+    copy = cv2.warpAffine(canvas, rotation, (side, side), borderMode=cv2.BORDER_REPLICATE)
+    matrix = rotation.copy()
+    matrix[:, 2] += rotation[:, :2] @ np.array([left, top])  # photo pixels -> turned canvas pixels
+    return copy, matrix
+
+
 def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_STEPS, windows=None, offset=None):
     """Find the labelled face in each photo and score its keypoints.
 
