@@ -46,7 +46,7 @@ from keypoints.predict.read import check_video_size
 from keypoints.predict.refine import refine_keypoints, refine_windows
 from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_to_photo, cut_crops
 from keypoints.predict.video_writer import H264Writer
-from keypoints.predict.workers import default_workers
+from keypoints.predict.workers import default_workers, prefetched
 
 OUTPUT_SUFFIX = ".mp4"
 """The annotated video: H.264 in MP4, written with PyAV (:mod:`keypoints.predict.video_writer`), which browsers
@@ -377,9 +377,9 @@ def predict_video(
     windows : FullyConvolutional, optional
         The model's fully-convolutional form for ``refine``, when made already.
     workers : int, optional
-        2 or more: the frames are drawn and encoded in a thread of their own while the next ones are tracked
-        (:class:`DrawnFrames`); 1: all in this thread. Default
-        :func:`~keypoints.predict.workers.default_workers`. The outputs are the same.
+        2 or more: the frames are decoded ahead in a thread (:func:`~keypoints.predict.workers.prefetched`), and
+        drawn and encoded in another (:class:`DrawnFrames`) while the next ones are tracked; 1: all in this
+        thread. Default :func:`~keypoints.predict.workers.default_workers`. The outputs are the same.
 
     Returns
     -------
@@ -411,8 +411,9 @@ def predict_video(
     drawn = DrawnFrames(writer, result.output, threaded=workers > 1) if draw else None
     bar = tqdm(total=expected, desc=path.name, unit="frame", disable=not progress, leave=False)
     failed = None
+    frames = prefetched(read_frames(capture)) if workers > 1 else read_frames(capture)  # decoded a frame ahead
     try:
-        for index, frame in enumerate(read_frames(capture)):
+        for index, frame in enumerate(frames):
             if (frame.shape[1], frame.shape[0]) != size:
                 frame = cv2.resize(frame, size)  # some streams change size; the writer cannot
             faces = loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)
@@ -425,6 +426,7 @@ def predict_video(
         result.interrupted = True
     finally:
         bar.close()
+        frames.close()  # the decoding thread has stopped: the capture can go
         capture.release()
         if drawn is not None:
             failed = drawn.finish()

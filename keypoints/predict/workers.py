@@ -9,10 +9,12 @@ Entry points::
 
     for result in ordered_map([work_a, work_b], items):   # two threads; results in the items' order
         ...
+    frames = prefetched(read_frames(capture))             # decoded in a thread, two ahead; close() before release
     model_b = model_copy(model)                           # the same network, its own OpenCV net
 """
 
 import os
+import queue
 import threading
 
 from keypoints.guards import MAX_WORKERS
@@ -133,3 +135,44 @@ class _Shared:
         with self.condition:
             self.stopped = True
             self.condition.notify_all()
+
+
+_END = object()
+
+
+def prefetched(iterable, ahead=AHEAD):
+    """The items of ``iterable``, each made in a thread of its own up to ``ahead`` items before it is asked for.
+
+    For a video's frames: decoding one while the caller tracks the one before. Closing the generator (or an
+    exception in the caller) stops the thread and waits for it, so the iterable's source (a ``VideoCapture``)
+    may be released right after; an exception raised by the iterable is raised here in its turn.
+    """
+    made = queue.Queue(ahead)
+    stop = threading.Event()
+
+    def fill():
+        try:
+            for item in iterable:
+                made.put((True, item))
+                if stop.is_set():
+                    return
+            made.put((True, _END))
+        except BaseException as error:
+            made.put((False, error))
+
+    thread = threading.Thread(target=fill, name="keypoints-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = made.get()
+            if not ok:
+                raise item
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # take what it made, so that a put waiting for room returns and it sees stop
+            while not made.empty():
+                made.get_nowait()
+            thread.join(0.01)
