@@ -3,6 +3,9 @@
 import hashlib
 import json
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -234,3 +237,25 @@ def test_an_error_while_drawing_a_frame_keeps_the_frames_written_and_their_rows(
     assert sorted({f.frame for f in result.faces}) == list(range(8))
     assert len(list(av.open(str(result.video)).decode(video=0))) == 8
     assert set(calls) == {"keypoints-video-writer" if workers == 2 else "MainThread"}
+
+
+def test_sigint_to_a_run_on_two_workers_exits_130_and_leaves_the_previous_results(tmp_path, model, folder):
+    photos = tmp_path / "many"
+    photos.mkdir()
+    for k in range(150):  # long enough to be stopped halfway
+        (photos / f"{k:03d}.png").write_bytes((folder / f"{'abcefghi'[k % 8]}_{k % 8}.png").read_bytes())
+    out = tmp_path / "out"
+    predict_photos([folder], model, out, workers=2)
+    before = _files(out)
+    command = [sys.executable, "-m", "keypoints", "predict", str(photos), "--out", str(out), "--workers", "2"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    while not list(out.glob(atomic.STAGING_PREFIX + "*/*.jpg")):  # the workers are writing annotated photos
+        assert run.poll() is None and time.monotonic() - started < 60, run.communicate()
+        time.sleep(0.01)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "interrupted (Ctrl-C): files written before are complete" in err and "Traceback" not in err
+    assert _files(out) == before
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [atomic.MARKER_NAME]
