@@ -126,7 +126,7 @@ def predict_photos(
         Photos predicted at once, each worker a thread with its own detector and network (videos go one at
         a time, their frames in order); the results, files and rows are the same, in the same order, for
         any number. 1 predicts in the calling thread alone; default :func:`~keypoints.predict.workers.default_workers`
-        (2 where two cores are free to this process).
+        (2, or 1 where this process may use a single core).
 
     Returns
     -------
