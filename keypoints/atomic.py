@@ -4,7 +4,7 @@ Every file the package writes (models, reports, CSV, HTML, submissions,
 images) goes through :func:`replacing`: the bytes go to a temporary name in
 the same folder, are flushed to disk, and the temporary file is renamed over
 the target with ``os.replace``, so a reader (or the next run, after a crash or
-Ctrl-C) sees the old file or the new one, never half of one.
+Ctrl-C) sees the old file or the new one, never half of one (a run folder's stage: flushed once, at its commit).
 
 A run that writes many files into one folder (``keypoints predict --out``)
 uses a :class:`RunFolder`: the files are written into a hidden staging folder
@@ -23,6 +23,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 from keypoints.errors import OutputPathError
@@ -117,10 +118,15 @@ def replacing(path, suffix=None):
 
 
 def write_bytes(path, data):
-    """Write ``data`` to ``path`` atomically (see :func:`replacing`); returns the path."""
-    with replacing(path) as temporary:
-        temporary.write_bytes(data)
-    return Path(path)
+    """Write ``data`` to ``path`` atomically (see :func:`replacing`); returns the path. Into a :class:`RunFolder`'s
+    stage, as it is: nothing reads it, and the commit flushes all its files at once before moving them in."""
+    path = Path(path)
+    if _STAGES and any(p in _STAGES for p in Path(os.path.abspath(path)).parents):
+        path.write_bytes(data)
+    else:
+        with replacing(path) as temporary:
+            temporary.write_bytes(data)
+    return path
 
 
 def write_text(path, text, encoding="utf-8"):
@@ -129,9 +135,10 @@ def write_text(path, text, encoding="utf-8"):
 
 
 def current_umask():
-    """The process's umask (read by setting it and putting it back; nothing else runs in between)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
+    """The process's umask (read by setting it and putting it back, under a lock: threads write files too)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
     return mask
 
 
@@ -178,6 +185,14 @@ def missing_reason(path):
 def _fsync(path):
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _flush_to_disk(paths):
+    """The files' contents on the disk: one ``sync`` (an ``fsync`` per file costs a disk flush each), else fsyncs."""
+    if hasattr(os, "sync"):
+        return os.sync()
+    for path in paths:
+        _fsync(path)
 
 
 def check_output_file(path, option="--out", inputs=()):
@@ -368,6 +383,9 @@ def record_results(folder, names, written_by, keep=()):
 _RUNS = {}
 """The results folders this process holds as :class:`RunFolder`: resolved path -> RunFolder."""
 
+_STAGES, _UMASK_LOCK = set(), threading.Lock()
+"""The staging folders of the :class:`RunFolder` this process holds (absolute paths); the umask's lock."""
+
 
 def note_written(path):
     """Tell the run that holds ``path``'s folder (if any) that ``path`` is one of its results."""
@@ -421,6 +439,7 @@ class RunFolder:
             self._lock.release()
             raise
         _RUNS[self.folder.resolve()] = self
+        _STAGES.add(Path(os.path.abspath(self.stage)))
         return self
 
     def commit(self, last=()):
@@ -440,9 +459,9 @@ class RunFolder:
         files = sorted(p for p in self.stage.rglob("*") if p.is_file())  # subfolders too (face crops)
         staged = [p for p in files if p.relative_to(self.stage).as_posix() not in last]
         staged += [self.stage / name for name in last if (self.stage / name).is_file()]
+        _flush_to_disk(staged)  # the contents are on the disk before any name points at them
         moved = []
         for path in staged:
-            _fsync(path)
             relative = path.relative_to(self.stage)
             target = self.folder / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -455,6 +474,7 @@ class RunFolder:
         _RUNS.pop(self.folder.resolve(), None)
         try:
             if self.stage is not None:
+                _STAGES.discard(Path(os.path.abspath(self.stage)))
                 shutil.rmtree(self.stage, ignore_errors=True)
             if self.written or kind is None:
                 # every file of the earlier run stays listed until it is gone, so none is ever taken for the user's

@@ -322,6 +322,14 @@ def _add_predict(subcommands):
         help=f"videos: look for new faces every N frames (default: {DETECT_EVERY}); between, faces are followed",
     )
     predict.add_argument(
+        "--workers",
+        type=guards.worker_count,
+        default=None,
+        metavar="N",
+        help="photos predicted at once, one thread each (default: 2, or 1 on a single core; 1: one after "
+        "another); the results are the same for any N",
+    )
+    predict.add_argument(
         "--verbose",
         "-v",
         action="store_true",

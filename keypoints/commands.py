@@ -290,6 +290,7 @@ def predict(args):
             json=args.json,
             progress=bars,
             detector=make_detector(args.detector, min_score=args.min_score, upsample=args.upsample),
+            workers=args.workers,
         )
     except NoPhotosError as error:
         print_error(error)

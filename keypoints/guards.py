@@ -101,6 +101,9 @@ face_pixels = whole_number_from(1, 96, "a side in pixels of the 96x96 face")
 MAX_UPSAMPLE = 8
 """The largest ``--upsample``: 8 times the detector's usual search copy is a 5120-px image per photo."""
 upsample_factor = whole_number_from(1, MAX_UPSAMPLE, "--upsample (times the usual search copy)")
+MAX_WORKERS = 64
+"""The most ``--workers``: far more threads than a machine has cores only wait."""
+worker_count = whole_number_from(1, MAX_WORKERS, "--workers (photos predicted at once)")
 valid_fraction = number_from(0, 1, "the share of people kept for validation", open_ends=True)
 mirror_sum = number_from(
     48,

@@ -8,6 +8,7 @@ which the predictor runs by default); torch is imported only for a torch network
 """
 
 import sys
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -114,23 +115,36 @@ def predict_pixels_flip_averaged(module, images, columns, mirror_sum, **kwargs):
     return ((straight + back) / 2).astype(np.float32)
 
 
+_THREADS_LOCK = threading.Lock()
+_INSIDE = [0, None]  # blocks of one_thread() running now (in any thread), and the counts to put back after the last
+
+
 @contextmanager
 def one_thread():
     """Run the network (OpenCV's DNN module, and PyTorch where it is loaded) on one thread inside the block.
 
     A photo's few faces are too little work to share out, and on a busy machine waiting threads
     cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
+    The thread counts are the process's: while blocks run in several threads at once (``--workers``),
+    the first to enter sets them and the last to leave puts them back.
     """
     import cv2
 
     torch = sys.modules.get("torch")  # only a torch model loads it; the ONNX path never imports it
-    threads, cv_threads = (torch.get_num_threads() if torch else None), cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    if torch:
-        torch.set_num_threads(1)
+    with _THREADS_LOCK:
+        if _INSIDE[0] == 0:
+            _INSIDE[1] = ((torch.get_num_threads() if torch else None), cv2.getNumThreads())
+            cv2.setNumThreads(1)
+            if torch:
+                torch.set_num_threads(1)
+        _INSIDE[0] += 1
     try:
         yield
     finally:
-        cv2.setNumThreads(cv_threads)
-        if torch:
-            torch.set_num_threads(threads)
+        with _THREADS_LOCK:
+            _INSIDE[0] -= 1
+            if _INSIDE[0] == 0:
+                threads, cv_threads = _INSIDE[1]
+                cv2.setNumThreads(cv_threads)
+                if torch and threads is not None:
+                    torch.set_num_threads(threads)

@@ -74,9 +74,19 @@ class OnnxNetwork:
         Named in messages.
     """
 
-    def __init__(self, net, path):
+    def __init__(self, net, path, data=None):
         self.net = net
         self.path = Path(path)
+        self.data = data  # the file's bytes, for copies
+
+    def copy(self):
+        """The same network in a ``cv2.dnn.Net`` of its own, for another thread (a net's input and outputs are its
+        state, so two threads cannot share one)."""
+        import cv2
+
+        if self.data is None:
+            raise ValueError(f"{self.path}: this network was made without its file's bytes, so it cannot be copied")
+        return OnnxNetwork(cv2.dnn.readNetFromONNX(np.frombuffer(self.data, dtype=np.uint8)), self.path, self.data)
 
     def forward(self, scaled):
         """Run the network.
@@ -160,7 +170,7 @@ def load_onnx_model(path):
     except cv2.error as error:
         last = str(error).strip().splitlines()[-1][:200]
         raise ModelFileError(f"{path}: OpenCV's DNN module cannot read this ONNX file ({last}).") from error
-    return OnnxModel(OnnxNetwork(net, path), entries["network"], tuple(entries["columns"]), entries["card"], path)
+    return OnnxModel(OnnxNetwork(net, path, data), entries["network"], tuple(entries["columns"]), entries["card"], path)
 
 
 def read_card(path):

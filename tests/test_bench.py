@@ -12,6 +12,7 @@ from keypoints.bench.floor import flops_per_face
 from keypoints.bench.gpu import TIME_TO_BEST_TARGET_S, bench_time_to_best, speedup_rows
 from keypoints.bench.layer import LAYER_SHAPE, broadcast_product_bytes
 from keypoints.cli import main
+from keypoints.predict.workers import default_workers
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,17 @@ def test_quick_bench_writes_every_row_to_json_and_prints_the_table(quick_bench):
     peers = [row["name"].split(": ", 1)[1] for row in record["rows"] if row["section"] == "peers"]
     assert peers == ["keypoints --no-images (ONNX, the default)", "keypoints, images and page (ONNX)"]
     assert "dlib HOG + 68 points skipped: no venv at" in said and "MediaPipe 0.10.21 Face Mesh skipped" in said
-    assert len(record["rows"]) == 19 and "19 rows in" in said
+    cores = [row["name"].split(": ")[0] for row in record["rows"] if row["section"] == "cores"]
+    workers = f"--workers {default_workers()}"
+    assert cores == [
+        "24 photos, --no-images",
+        "24 photos, images and page",
+        f"24 photos, {workers}",
+        "video 640x480, one face, tracked and written",
+    ]
+    units = [row["unit"] for row in record["rows"] if row["section"] == "cores"]
+    assert units == ["photos/s", "photos/s", "s", "frames/s"]
+    assert len(record["rows"]) == 23 and "23 rows in" in said
     assert "ours vs baseline" in said and ("x faster" in said or "x slower" in said)  # which way is better
     for row in record["rows"]:
         assert row["ours"] > 0 and row["baseline"] > 0 and math.isfinite(row["ratio"]), row

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from keypoints import paths
+from keypoints.bench.cores import bench_cores
 from keypoints.bench.floor import bench_floor
 from keypoints.bench.gpu import bench_time_to_best, speedup_rows
 from keypoints.bench.layer import bench_local_layer
@@ -30,7 +31,8 @@ def run_benchmarks(quick=False, out=None, say=print, settings=None):
     """Run every section, print the table, and write ``reports/bench.json``.
 
     The sections run in this order: loading, training, the local layer,
-    prediction, photos, video, the peers (:mod:`keypoints.bench.peers`), the arithmetic floor (from the training rows'
+    prediction, photos, video, the cores (:mod:`keypoints.bench.cores`), the peers
+    (:mod:`keypoints.bench.peers`), the arithmetic floor (from the training rows'
     throughput), and on CUDA the speedup settings and the time to the best
     validation RMSE (with each network's fastest setting).
 
@@ -64,6 +66,7 @@ def run_benchmarks(quick=False, out=None, say=print, settings=None):
         rows += bench_photos(folder, settings, make_detector(), say=say)
         rows += bench_detector_paths(folder, settings, say=say)
         rows += bench_video(folder, settings, say=say)
+        rows += bench_cores(folder, settings, say=say)
         rows += bench_peers(folder, settings, say=say)
         rows += bench_floor(settings, device, throughput_by_network(training), say=say)
         if device == "cuda":

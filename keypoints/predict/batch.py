@@ -6,10 +6,13 @@ Entry point::
     predict_photos(["clip.mp4"], model, "results", options=PredictOptions(keep_low_score=True))  # photos and videos
 """
 
+import itertools
 import sys
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 from tqdm import tqdm
 
 from keypoints import atomic, paths
@@ -19,6 +22,7 @@ from keypoints.predict.discover import describe_missing, find_photos, printable_
 from keypoints.predict.options import PredictOptions
 from keypoints.predict.pipeline import PhotoResult, load_predictor_model, predict_file
 from keypoints.predict.refine import refine_windows
+from keypoints.predict.workers import PARALLEL_CV_THREADS, check_workers, default_workers, model_copy, ordered_map
 
 
 @dataclass
@@ -87,6 +91,7 @@ def predict_photos(
     json=False,
     progress=False,
     detector=None,
+    workers=None,
 ):
     """Predict every photo and video in files and folders, and write the results.
 
@@ -117,6 +122,11 @@ def predict_photos(
     detector : str or FaceDetector, optional
         A name for :func:`keypoints.predict.detect.make_detector` (``yunet``, ``haar``) or a detector
         made with it (with its ``min_score``); default YuNet.
+    workers : int, optional
+        Photos predicted at once, each worker a thread with its own detector and network (videos go one at
+        a time, their frames in order); the results, files and rows are the same, in the same order, for
+        any number. 1 predicts in the calling thread alone; default :func:`~keypoints.predict.workers.default_workers`
+        (2, or 1 where this process may use a single core).
 
     Returns
     -------
@@ -137,6 +147,7 @@ def predict_photos(
     atomic.check_output_folder(out_dir)  # before any work
     photos, missing = _find_inputs(photo_paths, out_dir)
     options = options or PredictOptions()
+    workers = default_workers() if workers is None else check_workers(workers)
     model = load_predictor_model(model)
     windows = refine_windows(model, options)  # refused before any photo
     detector = make_detector(detector or "yunet") if detector is None or isinstance(detector, str) else detector
@@ -149,18 +160,18 @@ def predict_photos(
     # images and videos are staged and moved in when all are done: an interrupted run leaves the previous results
     # whole (a video stopped by Ctrl-C is kept: it is closed, playable and said so)
     with atomic.RunFolder(out_dir) as run:
-        predict = _Predict(model, detector, options, windows, images, progress, run, out_dir)
+        predict = _Predict(model, detector, options, windows, images, progress, run, out_dir, workers)
         bar = tqdm(total=len(photos), desc="predict", unit="file", disable=not progress, file=sys.stderr)
         try:
-            for path in photos:
-                result = predict(path, names[path])
-                results.append(result)
-                bar.update()
-                if on_result:
-                    on_result(result)
-                if getattr(result, "interrupted", False):
-                    interrupted = result
-                    break
+            with closing(_each_result(predict, photos, names, workers)) as each:
+                for result in each:
+                    results.append(result)
+                    bar.update()
+                    if on_result:
+                        on_result(result)
+                    if getattr(result, "interrupted", False):
+                        interrupted = result
+                        break
         finally:
             bar.close()
         run.commit()
@@ -168,6 +179,35 @@ def predict_photos(
         summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", html_path, interrupted=interrupted)
         _write_tables(summary, model_summary(model, detector), json)
     return summary
+
+
+def _each_result(predict, inputs, names, workers):
+    """Each input's result, in order: the photos by ``workers`` threads at once, each video alone."""
+    from keypoints.predict.video import is_video
+
+    predicts = [predict]
+    if not hasattr(predict.detector, "copy"):  # a detector of the caller's own that cannot be copied: one thread
+        workers = 1
+    for video, group in itertools.groupby(inputs, key=is_video):
+        group = list(group)
+        if video or workers == 1 or len(group) == 1:
+            yield from (predict(path, names[path]) for path in group)
+            continue
+        while len(predicts) < min(workers, len(group)):
+            predicts.append(predict.copy())  # made once, for the first folder of photos that needs them
+        with _cv_threads(PARALLEL_CV_THREADS):
+            yield from ordered_map([p.photo_item for p in predicts[: len(group)]], [(p, names[p]) for p in group])
+
+
+@contextmanager
+def _cv_threads(count):
+    """OpenCV's thread count inside the block, put back after."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _find_inputs(photo_paths, out_dir):
@@ -210,9 +250,9 @@ def _output_names(photo_paths, photos, out_dir, images):
 class _Predict:
     """One photo or video of a run, predicted with the run's options, its files staged in the run's folder."""
 
-    def __init__(self, model, detector, options, windows, images, progress, run, out_dir):
+    def __init__(self, model, detector, options, windows, images, progress, run, out_dir, workers=1):
         self.model, self.detector, self.options, self.windows = model, detector, options, windows
-        self.images, self.progress, self.run, self.out_dir = images, progress, run, out_dir
+        self.images, self.progress, self.run, self.out_dir, self.workers = images, progress, run, out_dir, workers
 
     def __call__(self, path, name):
         from keypoints.predict.video import is_video
@@ -232,9 +272,21 @@ class _Predict:
             self.progress,
             draw=self.images,
             windows=self.windows,
+            workers=self.workers,
         )
         result.video, result.output = (self.unstaged(p) for p in (result.video, result.output))
         return result
+
+    def copy(self):
+        """The same predictor with a detector and a network of its own, for another worker thread."""
+        twin = _Predict.__new__(_Predict)
+        twin.__dict__.update(self.__dict__)
+        twin.model, twin.detector = model_copy(self.model), self.detector.copy()
+        return twin
+
+    def photo_item(self, item):
+        """:meth:`photo` of a ``(path, name)`` pair."""
+        return self.photo(*item)
 
     def photo(self, path, name):
         from keypoints.predict.outputs import write_photo_images

@@ -20,6 +20,8 @@ each frame's crop is turned by the eye line of the previous frame's keypoints.
 """
 
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -44,6 +46,7 @@ from keypoints.predict.read import check_video_size
 from keypoints.predict.refine import refine_keypoints, refine_windows
 from keypoints.predict.tracking import MAX_UNCONFIRMED_S, Tracker, crop_to_photo, cut_crops
 from keypoints.predict.video_writer import H264Writer
+from keypoints.predict.workers import default_workers, prefetched
 
 OUTPUT_SUFFIX = ".mp4"
 """The annotated video: H.264 in MP4, written with PyAV (:mod:`keypoints.predict.video_writer`), which browsers
@@ -55,6 +58,9 @@ see docs/decisions.md, "Tracking passes per frame"."""
 
 FALLBACK_FPS = 25.0
 """Frame rate assumed when a file does not state one."""
+
+FRAMES_AHEAD = 2
+"""Frames tracked and waiting for the drawing thread (each a whole frame in memory) before tracking waits."""
 
 
 def is_video(path):
@@ -246,6 +252,61 @@ class FrameLoop:
         self.tracker.drop_duplicates()
 
 
+class DrawnFrames:
+    """A video's frames drawn on and encoded, in a thread of their own (``threaded``) or in the caller's.
+
+    Parameters
+    ----------
+    writer : H264Writer
+    first_frame : Path
+        Where the first annotated frame is written (JPEG), for the results page.
+    threaded : bool
+        Draw and encode in a thread while the caller tracks the next frames (at most ``FRAMES_AHEAD`` waiting).
+    """
+
+    def __init__(self, writer, first_frame, threaded):
+        self.writer, self.first_frame = writer, first_frame
+        self.written = 0  # frames drawn and encoded
+        self.error = None  # what stopped the thread (Ctrl-C's KeyboardInterrupt too)
+        self.queue = queue.Queue(FRAMES_AHEAD) if threaded else None
+        if threaded:
+            self.thread = threading.Thread(target=self._run, name="keypoints-video-writer", daemon=True)
+            self.thread.start()
+
+    def put(self, index, frame, faces):
+        """Hand over frame ``index`` (BGR, drawn on in place) and its faces; raises what stopped the thread."""
+        if self.queue is None:
+            self._draw(index, frame, faces)
+            return
+        if self.error is not None:
+            raise self.error
+        self.queue.put((index, frame, faces))
+
+    def finish(self):
+        """Wait for the frames handed over; returns what stopped the thread early (None when nothing did)."""
+        if self.queue is not None:
+            self.queue.put(None)
+            self.thread.join()
+        return self.error
+
+    def _draw(self, index, frame, faces):
+        if faces:
+            doubts = [f"score {f.score:.2f}" if f.low_score else None for f in faces]  # as photos draw them
+            draw_faces(frame, [f.box for f in faces], [f.keypoints for f in faces], doubts)
+        self.writer.write(frame)
+        if index == 0:
+            write_jpeg(self.first_frame, frame)
+        self.written += 1
+
+    def _run(self):
+        while (item := self.queue.get()) is not None:
+            if self.error is None:  # after an error the rest is only taken off the queue, so put() never waits
+                try:
+                    self._draw(*item)
+                except BaseException as error:  # Ctrl-C's too: the caller stops there
+                    self.error = error
+
+
 def _without_disagreement(module, images):
     """One plain pass, for a model that cannot be flip-averaged: keypoints (N, K), and NaN disagreements (N,)."""
     return predict_pixels(module, images), np.full(len(images), np.nan)
@@ -288,7 +349,7 @@ def open_video(path):
 
 
 def predict_video(
-    path, model, out_dir, name=None, detector=None, options=None, progress=False, draw=True, windows=None
+    path, model, out_dir, name=None, detector=None, options=None, progress=False, draw=True, windows=None, workers=None
 ):
     """One video end to end: every frame's faces, an annotated copy, its first annotated frame.
 
@@ -315,11 +376,16 @@ def predict_video(
         Write the annotated video and its first frame; False gives the keypoints only.
     windows : FullyConvolutional, optional
         The model's fully-convolutional form for ``refine``, when made already.
+    workers : int, optional
+        2 or more: the frames are decoded ahead in a thread (:func:`~keypoints.predict.workers.prefetched`), and
+        drawn and encoded in another (:class:`DrawnFrames`) while the next ones are tracked; 1: all in this
+        thread. Default :func:`~keypoints.predict.workers.default_workers`. The outputs are the same.
 
     Returns
     -------
     VideoResult
     """
+    workers = default_workers() if workers is None else workers
     path, out_dir = Path(path), Path(out_dir)
     start = time.perf_counter()
     options = options or PredictOptions()
@@ -342,19 +408,17 @@ def predict_video(
         capture.release()
         raise
     loop = FrameLoop(model, detector, options, fps, size, windows=windows)
+    drawn = DrawnFrames(writer, result.output, threaded=workers > 1) if draw else None
     bar = tqdm(total=expected, desc=path.name, unit="frame", disable=not progress, leave=False)
+    failed = None
+    frames = prefetched(read_frames(capture)) if workers > 1 else read_frames(capture)  # decoded a frame ahead
     try:
-        for index, frame in enumerate(read_frames(capture)):
+        for index, frame in enumerate(frames):
             if (frame.shape[1], frame.shape[0]) != size:
                 frame = cv2.resize(frame, size)  # some streams change size; the writer cannot
             faces = loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)
-            if draw:
-                if faces:
-                    doubts = [f"score {f.score:.2f}" if f.low_score else None for f in faces]  # as photos draw them
-                    draw_faces(frame, [f.box for f in faces], [f.keypoints for f in faces], doubts)
-                writer.write(frame)
-                if index == 0:
-                    write_jpeg(result.output, frame)
+            if drawn is not None:
+                drawn.put(index, frame, faces)
             result.faces += faces
             result.frames += 1
             bar.update()
@@ -362,7 +426,15 @@ def predict_video(
         result.interrupted = True
     finally:
         bar.close()
+        frames.close()  # the decoding thread has stopped: the capture can go
         capture.release()
+        if drawn is not None:
+            failed = drawn.finish()
+            if drawn.written < result.frames:  # the drawing thread stopped early: keep the frames it wrote
+                result.faces = [face for face in result.faces if face.frame < drawn.written]
+                result.frames = drawn.written
+            if isinstance(failed, KeyboardInterrupt):
+                result.interrupted, failed = True, None
         if writer is not None:
             writer.close()
         if draw and result.frames:
@@ -370,6 +442,8 @@ def predict_video(
         else:
             partial_video.unlink(missing_ok=True)
             result.video = result.output = None
+    if failed is not None:
+        raise failed
     result.seconds = time.perf_counter() - start
     if not result.frames and not result.interrupted:
         result.error = f"{path}: no frame could be read: damaged, or not a video; copy it again"

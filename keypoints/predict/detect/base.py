@@ -82,6 +82,14 @@ class FaceDetector(ABC):
         image : ndarray of uint8, shape (H, W, 3) BGR or (H, W) gray
         """
 
+    def copy(self):
+        """A detector with the same settings that another thread may run at the same time as this one.
+
+        This one itself by default, which is right for a detector that keeps nothing between calls; one that
+        holds an OpenCV object (whose calls change its state) makes a copy with an object of its own.
+        """
+        return self
+
     def detect(self, image, keep_low_score=False, every_turn=False):
         """The faces in a photo, the detector's own threshold applied.
 

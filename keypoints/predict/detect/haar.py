@@ -1,5 +1,6 @@
 """OpenCV's frontal-face Haar cascade (``--detector haar``): boxes, no score, no landmarks."""
 
+import copy
 from pathlib import Path
 
 import cv2
@@ -62,17 +63,18 @@ class HaarDetector(FaceDetector):
     def __init__(
         self, side=DETECT_SIDE, min_neighbors=MIN_NEIGHBORS, min_face=MIN_FACE_PHOTO, min_score=None, upsample=1
     ):
-        path = Path(cv2.data.haarcascades) / CASCADE_FILE
-        self.cascade = cv2.CascadeClassifier(str(path))
-        if self.cascade.empty():
-            raise KeypointsError(
-                f"{path}: OpenCV's face cascade could not be loaded; reinstall opencv-python-headless (`make setup`)"
-            )
+        self.cascade = _load_cascade()
         self.upsample = check_upsample(upsample)
         self.side = side * self.upsample
         self.min_neighbors = min_neighbors
         self.min_face = min_face / self.upsample
         self.min_score = min_score
+
+    def copy(self):
+        """The same settings with a cascade of its own."""
+        twin = copy.copy(self)
+        twin.cascade = _load_cascade()
+        return twin
 
     def find(self, image):
         """The faces in a photo (the cascade gives no score, so :meth:`detect` keeps them all).
@@ -97,6 +99,16 @@ class HaarDetector(FaceDetector):
         boxes[:, 3] = boxes[:, 2]  # square, as the cascade's boxes are before rounding
         boxes = drop_overlaps(boxes[np.argsort(-boxes[:, 2], kind="stable")]).astype(np.float64)
         return Detections(boxes, np.full(len(boxes), np.nan), None)
+
+
+def _load_cascade():
+    path = Path(cv2.data.haarcascades) / CASCADE_FILE
+    cascade = cv2.CascadeClassifier(str(path))
+    if cascade.empty():
+        raise KeypointsError(
+            f"{path}: OpenCV's face cascade could not be loaded; reinstall opencv-python-headless (`make setup`)"
+        )
+    return cascade
 
 
 def drop_overlaps(boxes, max_overlap=MAX_OVERLAP):

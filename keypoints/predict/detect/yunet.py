@@ -5,6 +5,7 @@ provenance in its README) and is checked against its SHA-256 before OpenCV
 reads it, so a damaged or swapped file is refused by name.
 """
 
+import copy
 import hashlib
 from contextlib import contextmanager
 from importlib import resources
@@ -134,15 +135,24 @@ class YuNetDetector(FaceDetector):
         self.turns = tuple(turns)
         self.tilt_limit = None if tilt_limit is None else float(tilt_limit)
         self.searches = 0  # copies searched so far (for the measurements of the passes)
-        if path is None:
+        self.path = None if path is None else Path(path)
+        self.net = self._open()
+
+    def _open(self):
+        if self.path is None:
             with model_path() as shipped:
-                self.net = self._load(shipped)
-        else:
-            self.net = self._load(Path(path))
+                return self._load(shipped)
+        return self._load(self.path)
 
     def _load(self, path):
         check_model_file(path)
         return cv2.FaceDetectorYN.create(str(path), "", (320, 320), self.floor_score, NMS_THRESHOLD, TOP_K)
+
+    def copy(self):
+        """The same settings with a ``cv2.FaceDetectorYN`` of its own (its input size is set per photo)."""
+        twin = copy.copy(self)
+        twin.net, twin.searches = self._open(), 0
+        return twin
 
     def find(self, image, every_turn=False):
         """Every face YuNet reports in a photo, scored from ``floor_score`` up (:meth:`detect` applies ``min_score``).
