@@ -112,11 +112,13 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None):
 
 
 def photos_section():
-    """The twins on photos: not measured until training on photos lands."""
+    """The twins on photos: the photo path exists, but only the shipped twin has been trained on it."""
     return [
         "## The twins on photos",
         "",
-        "Not yet measured: the twins are compared on the validation faces of the training file only. Their NME "
-        "per labelled photo folder waits for training on photos (the in-the-wild work), which has not landed.",
+        "Not yet measured: the twins are compared on the validation faces of the training file only. Training on "
+        "labelled photos exists (`keypoints train --photos`, `reports/photos.md`) and the shipped `bnconv` was "
+        "trained that way, but `bnlocal` has not been, so there is no NME per labelled photo folder for the pair "
+        "(`keypoints train --photos ... --nets bnconv,bnlocal` measures it).",
         "",
     ]
