@@ -218,7 +218,7 @@ def test_report_sections_of_the_conclusive_run(tmp_path):
         "## Per keypoint: `bnlocal` against `bnconv`",
     ]
     assert "| 2 | seed 2: 2665 / 713 | 1.900 (4 of 4) | 1.790 (4 of 4) | -0.110 |" in text
-    assert "Not yet measured" in text and "training on photos" in text
+    assert "Not yet measured" in text and "`bnlocal` has not been" in text
     assert "No rerun of this preset is recorded" in text
     assert "![learning curves](figures/conclusive_learning_curves.png)" in text
     assert (tmp_path / "figures" / "conclusive_learning_curves.png").stat().st_size > 10_000
