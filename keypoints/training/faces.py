@@ -3,6 +3,7 @@
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -69,17 +70,24 @@ def resolve_data(requested=None, data_dir=None, say=print):
     return synthetic, True
 
 
-def prepare(
-    path,
-    valid_fraction=VALID_FRACTION,
-    seed=0,
-    skip_bad_rows=False,
-    synthetic=False,
-    say=print,
-    skip_option="--skip-bad-rows",
-):
-    """Load a training file and split it, by person when the people are known (``skip_option``: as for
-    :func:`keypoints.data.loader.load_kaggle_csv`)."""
+class LabelledRows(NamedTuple):
+    """The faces of a training file that have any keypoint, and the person of each when the file's people are known."""
+
+    images: np.ndarray  # (N, 1, 96, 96) uint8
+    keypoints: np.ndarray  # (N, 30) pixels, NaN missing
+    people: np.ndarray  # (N,) identities, or None without an identities file
+    lines: np.ndarray  # (N,) the CSV line of each face
+    identities_file: Path  # or None
+
+
+def labelled_rows(path, skip_bad_rows=False, say=print, skip_option="--skip-bad-rows"):
+    """Load a training file's labelled faces (``skip_option``: as for :func:`keypoints.data.loader.load_kaggle_csv`).
+
+    Raises
+    ------
+    DataError
+        No keypoint columns (a test file), or fewer than 2 labelled faces.
+    """
     data = load_kaggle_csv(path, skip_bad_rows=skip_bad_rows, skip_option=skip_option)
     for problem in data.skipped:
         say(f"skipped {problem}")
@@ -93,15 +101,37 @@ def prepare(
             "(one to train on, one to validate); is it a test file, or were the keypoint cells left empty?"
         )
     identities_file = identities_path_for(path)
+    people = None
     if identities_file.is_file():
         # one identity per data row of the file, skipped rows included
-        people = load_identities(identities_file, n_rows=len(data) + len(data.skipped))
-        groups = people[data.lines - 2][labelled]
-        split = f"by person: {identities_file.name} ({len(set(groups))} people)"
+        people = load_identities(identities_file, n_rows=len(data) + len(data.skipped))[data.lines - 2][labelled]
+    return LabelledRows(
+        data.images[labelled],
+        keypoints[labelled],
+        people,
+        data.lines[labelled],
+        identities_file if people is not None else None,
+    )
+
+
+def prepare(
+    path,
+    valid_fraction=VALID_FRACTION,
+    seed=0,
+    skip_bad_rows=False,
+    synthetic=False,
+    say=print,
+    skip_option="--skip-bad-rows",
+):
+    """Load a training file and split it, by person when the people are known (``skip_option``: as for
+    :func:`keypoints.data.loader.load_kaggle_csv`)."""
+    rows = labelled_rows(path, skip_bad_rows, say, skip_option)
+    groups = rows.people
+    if groups is not None:
+        split = f"by person: {rows.identities_file.name} ({len(set(groups))} people)"
     else:
-        groups = None
         split = "random rows (no identities file, so one person may be on both sides)"
-    images, keypoints = data.images[labelled], keypoints[labelled]
+    images, keypoints = rows.images, rows.keypoints
     train, valid = train_valid_split(len(images), groups=groups, valid_fraction=valid_fraction, seed=seed)
     return TrainValidSplit(
         source=Path(path),

@@ -7,15 +7,15 @@ per source.
 """
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 
-from keypoints.data.loader import load_kaggle_csv
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
-from keypoints.data.splits import VALID_FRACTION, identities_path_for, load_identities, train_valid_split
+from keypoints.data.splits import VALID_FRACTION, train_valid_split
 from keypoints.errors import DataError
 from keypoints.metrics import rmse_per_keypoint
-from keypoints.training.faces import TrainValidSplit, file_sha256
+from keypoints.training.faces import TrainValidSplit, file_sha256, labelled_rows
 
 PHOTO_TERMS = {
     "frames": "YouTube Faces frames of a public 68-point keypoint set: non-commercial research",
@@ -33,23 +33,17 @@ def csv_source(path, skip_bad_rows=False, say=print):
     dict
         ``name``, ``images`` (N, 1, 96, 96) uint8, ``keypoints`` (N, 30), ``identities`` (N,), ``summary``.
     """
-    data = load_kaggle_csv(path, skip_bad_rows=skip_bad_rows)
-    for problem in data.skipped:
-        say(f"skipped {problem}")
-    keypoints = data.keypoints_in(KEYPOINT_COLUMNS)
-    labelled = ~np.isnan(keypoints).all(axis=1)
-    name = data.source.name
-    identities_file = identities_path_for(path)
-    if identities_file.is_file():
-        people = load_identities(identities_file, n_rows=len(data) + len(data.skipped))[data.lines - 2]
-    else:
-        people = np.array([f"{name}/row {line}" for line in data.lines], dtype=object)
+    rows = labelled_rows(path, skip_bad_rows, say)
+    name = Path(path).name
+    people = rows.people
+    if people is None:
+        people = np.array([f"{name}/row {line}" for line in rows.lines], dtype=object)
     return {
         "name": name,
-        "images": data.images[labelled],
-        "keypoints": keypoints[labelled],
-        "identities": people[labelled].astype(object),
-        "summary": f"{name}: {int(labelled.sum())} labelled faces of {len(set(people[labelled]))} people",
+        "images": rows.images,
+        "keypoints": rows.keypoints,
+        "identities": people.astype(object),
+        "summary": f"{name}: {len(rows.images)} labelled faces of {len(set(people.tolist()))} people",
         "terms": "the terms of the data's source (for the Kaggle file, the competition's rules)",
         "sha256": file_sha256(path),
     }
