@@ -20,6 +20,7 @@ from keypoints.data import cache
 from keypoints.data.conventions import to_kaggle_convention
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
 from keypoints.errors import DataError, ImageError
+from keypoints.predict.accuracy import labelled_face
 from keypoints.predict.detect import make_detector
 from keypoints.predict.framing import training_crops
 from keypoints.predict.options import ALIGN
@@ -88,21 +89,6 @@ class PhotoFaces:
         if self.unreadable:
             line += f"; unreadable: {len(self.unreadable)} ({self.unreadable[0]})"
         return line + (" [cached]" if self.from_cache else "")
-
-
-def labelled_face(found, truth):
-    """Index of the (largest) detection whose box holds the centre of the true keypoints, or None.
-
-    Parameters
-    ----------
-    found : Detections
-    truth : ndarray, shape (15, 2)
-    """
-    centre = truth.mean(axis=0)
-    for k, (x, y, w, h) in enumerate(found.boxes):
-        if x - 0.5 <= centre[0] <= x + w - 0.5 and y - 0.5 <= centre[1] <= y + h - 0.5:
-            return k
-    return None
 
 
 def read_identities(folder, files):

@@ -12,7 +12,8 @@ import pytest
 from keypoints.data import conventions
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
 from keypoints.errors import DataError
-from keypoints.photo_faces import cut_labelled_faces, labelled_face, read_identities
+from keypoints.photo_faces import cut_labelled_faces, read_identities
+from keypoints.predict.accuracy import labelled_face
 from keypoints.predict.align import crop_for_landmarks, photo_to_aligned, reframe_on_keypoints
 from keypoints.predict.crop import MEAN_KEYPOINTS
 from keypoints.predict.detect.base import Detections, FaceDetector

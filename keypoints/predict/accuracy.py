@@ -138,6 +138,21 @@ def turned_on_diagonal(image, angle):
     return copy, matrix
 
 
+def labelled_face(found, truth):
+    """Index of the (largest) detection whose box holds the centre of the true keypoints, or None.
+
+    Parameters
+    ----------
+    found : Detections
+    truth : ndarray, shape (15, 2)
+    """
+    centre = truth.mean(axis=0)
+    for k, (x, y, w, h) in enumerate(found.boxes):
+        if x - 0.5 <= centre[0] <= x + w - 0.5 and y - 0.5 <= centre[1] <= y + h - 0.5:
+            return k
+    return None
+
+
 def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_STEPS, windows=None, offset=None):
     """Find the labelled face in each photo and score its keypoints.
 
@@ -168,16 +183,11 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         # the predictor's own search, turned copies included where they pay
         found, faces = search_faces(image, gray, model, detector, PredictOptions(align=align), windows, refine_steps)
-        centre = truth.mean(axis=0)
-        holds = [
-            k
-            for k, (x, y, w, h) in enumerate(found.boxes)
-            if x - 0.5 <= centre[0] <= x + w - 0.5 and y - 0.5 <= centre[1] <= y + h - 0.5
-        ]
-        if not holds:
+        k = labelled_face(found, truth)
+        if k is None:
             scores.append(PhotoScore(name, False, float("nan")))
             continue
-        face = faces[holds[0]]
+        face = faces[k]
         if offset is not None:
             truth = labels_in_convention(truth, face.crop, offset)
         error = float(np.linalg.norm(face.keypoints - truth, axis=1).mean())
