@@ -156,24 +156,12 @@ class Predictor:
         ``boxes[i]`` None detects image ``i``'s faces."""
         import cv2
 
-        from keypoints.predict.pipeline import predict_faces_of_images, worth_turning
+        from keypoints.predict.options import PredictOptions
+        from keypoints.predict.pipeline import search_faces_of_images
 
-        items = []
-        for bgr, given in zip(images, boxes):
-            found = self.detector.detect(bgr) if given is None else given
-            items.append((cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), found))
-        faces = predict_faces_of_images(items, self.model)
-        # as the photo path does: images whose upright search gave a doubtful face are searched on every turned copy
-        again = [
-            k
-            for k, ((_, found), predicted) in enumerate(zip(items, faces))
-            if boxes[k] is None and not found.all_turns and any(worth_turning(face) for face in predicted)
-        ]
-        if again:
-            retried = [(items[k][0], self.detector.detect(images[k], every_turn=True)) for k in again]
-            for k, redone in zip(again, predict_faces_of_images(retried, self.model)):
-                faces[k] = redone
-        return faces
+        pairs = [(bgr, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)) for bgr in images]
+        searched = search_faces_of_images(pairs, self.model, self.detector, PredictOptions(), given=boxes)
+        return [faces for _, faces in searched]
 
 
 def as_boxes(boxes, name="boxes"):

@@ -387,12 +387,48 @@ def search_faces(image, gray, model, detector, options, windows=None, refine_ste
     faces : list of PhotoFace
         Predicted from ``found``, in its order.
     """
-    found = detector.detect(image, keep_low_score=options.keep_low_score)
-    faces = predict_faces(gray, found, model, refine_steps, windows, align=options.align)
-    if not found.all_turns and any(worth_turning(face) for face in faces):
-        found = detector.detect(image, keep_low_score=options.keep_low_score, every_turn=True)
-        faces = predict_faces(gray, found, model, refine_steps, windows, align=options.align)
-    return found, faces
+    return search_faces_of_images([(image, gray)], model, detector, options, windows, refine_steps)[0]
+
+
+def search_faces_of_images(images, model, detector, options, windows=None, refine_steps=REFINE_STEPS, given=None):
+    """:func:`search_faces` on several photos, the network run once per pass on all their faces together.
+
+    Parameters
+    ----------
+    images : sequence of (ndarray, ndarray of uint8 (H, W))
+        Each photo as the detector searches it, and its gray copy.
+    model, detector, options, windows, refine_steps
+        As for :func:`detect_and_predict`.
+    given : sequence of (ndarray (F, 4) or None), optional
+        Boxes for a photo that skip its detection (and its turned search); None: detect it.
+
+    Returns
+    -------
+    list of (Detections or ndarray, list of PhotoFace)
+        Per photo, what was predicted from (its detections, or its given boxes) and the faces, in that order.
+    """
+    given = [None] * len(images) if given is None else list(given)
+
+    def detect(k, every_turn=False):
+        return detector.detect(images[k][0], keep_low_score=options.keep_low_score, every_turn=every_turn)
+
+    def predict(indices, found):
+        items = [(images[k][1], f) for k, f in zip(indices, found)]
+        return predict_faces_of_images(items, model, refine_steps, windows, align=options.align)
+
+    found = [detect(k) if boxes is None else boxes for k, boxes in enumerate(given)]
+    faces = predict(range(len(images)), found)
+    # a photo whose upright search gave a doubtful face is searched on every turned copy and predicted anew
+    again = [
+        k
+        for k, (f, predicted) in enumerate(zip(found, faces))
+        if given[k] is None and not f.all_turns and any(worth_turning(face) for face in predicted)
+    ]
+    if again:
+        redone = [detect(k, every_turn=True) for k in again]
+        for k, f, predicted in zip(again, redone, predict(again, redone)):
+            found[k], faces[k] = f, predicted
+    return list(zip(found, faces))
 
 
 def worth_turning(face):
