@@ -1,19 +1,22 @@
 """The conclusive preset's training: a split by person per seed, the plateau schedule, early stopping before the end."""
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from skorch.callbacks import LRScheduler
+from skorch.history import History
 
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces, write_synthetic_csv
 from keypoints.errors import KeypointsError
 from keypoints.training import trainer
+from keypoints.training.callbacks import WarmupPlateau
 from keypoints.training.estimator import Recipe, adamw_schedule
 from keypoints.training.presets import recipe_for, report_name, splits_per_seed
-from keypoints.training.trainer import TrainSettings, TrainValidSplit, train_networks, train_one
+from keypoints.training.trainer import TrainSettings, TrainValidSplit, _kept_epoch, train_networks, train_one
 
 
 def people_file(tmp_path, faces, per_person):
@@ -91,17 +94,49 @@ def test_the_conclusive_preset_and_its_report():
     recipe = recipe_for("bnlocal", "conclusive")
     assert recipe == recipe_for("bnconv", "conclusive") and recipe.schedule == "plateau"
     assert recipe.patience > recipe.plateau_patience  # the rate falls before early stopping gives up
-    assert TrainSettings(preset="conclusive").seed_list() == (0, 1, 2, 3, 4)
+    assert TrainSettings(preset="conclusive").seed_list() == tuple(range(10))
     with pytest.raises(KeypointsError, match="unknown schedule 'cosine'; use one of one-cycle, plateau"):
         Recipe(epochs=2, schedule="cosine")
 
 
 def test_the_plateau_schedule_watches_the_validation_rmse():
-    schedule = adamw_schedule(recipe_for("bnconv", "conclusive"))
+    recipe = Recipe(epochs=5, schedule="plateau", plateau_factor=0.5, plateau_patience=0, min_gain=0.01)
+    schedule = adamw_schedule(recipe)
     assert isinstance(schedule, LRScheduler) and schedule.policy is torch.optim.lr_scheduler.ReduceLROnPlateau
-    assert schedule.monitor == "valid_rmse" and schedule.kwargs == {"mode": "min", "factor": 0.5, "patience": 0}
+    assert schedule.monitor == "valid_rmse"
+    assert schedule.kwargs == {"mode": "min", "factor": 0.5, "patience": 0, "threshold": 0.01}
     one_cycle = adamw_schedule(recipe_for("bnconv", "default"), batches_per_epoch=10)
     assert one_cycle.policy is torch.optim.lr_scheduler.OneCycleLR and one_cycle.kwargs["total_steps"] == 160
+
+
+def test_the_conclusive_rate_warms_up_then_halves_on_a_plateau():
+    recipe = recipe_for("bnconv", "conclusive")  # 4e-3, 2 warm-up epochs, halved after 2 epochs gaining < 0.2 %
+    schedule = adamw_schedule(recipe, batches_per_epoch=4)
+    assert isinstance(schedule, WarmupPlateau)
+    weight = torch.zeros(1, requires_grad=True)
+    net = SimpleNamespace(history=History(), optimizer_=torch.optim.AdamW([weight], lr=9.0))
+    schedule.on_train_begin(net)
+    steps = []
+    for rmse in [5.0, 4.0, 3.0, 2.999, 2.998, 2.997, 2.996, 2.0]:
+        net.history.new_epoch()
+        for _ in range(4):
+            schedule.on_batch_begin(net, training=True)
+            steps.append(net.optimizer_.param_groups[0]["lr"])
+        schedule.on_batch_begin(net, training=False)  # validation batches leave the rate alone
+        net.history.record("valid_rmse", rmse)
+        schedule.on_epoch_end(net)
+    assert steps[:8] == pytest.approx([4e-3 * k / 8 for k in range(1, 9)])
+    assert net.history[:, "lr"] == pytest.approx([2e-3, 4e-3, 4e-3, 4e-3, 4e-3, 2e-3, 2e-3, 1e-3])
+
+
+def test_the_epoch_kept_is_the_last_to_gain_enough():
+    history = [
+        {"epoch": 1, "valid_rmse": 3.0, "best": True},
+        {"epoch": 2, "valid_rmse": 2.0, "best": True},
+        {"epoch": 3, "valid_rmse": 1.999, "best": False},  # lower, but by less than min_gain
+    ]
+    assert _kept_epoch(history)["epoch"] == 2
+    assert _kept_epoch([{k: v for k, v in row.items() if k != "best"} for row in history])["epoch"] == 3
 
 
 def tiny_split(faces=64, cut=48):

@@ -1,5 +1,5 @@
 """skorch callbacks: the epoch table in pixels with its best epoch and the time left, the classic schedule,
-a stop on a non-finite loss, a progress bar in pixels."""
+the warm-up-then-plateau schedule, a stop on a non-finite loss, a progress bar in pixels."""
 
 import math
 
@@ -25,7 +25,15 @@ class PixelRmse(Callback):
     square root scaled by 48 is the RMSE in pixels. (With missing keypoints it
     weights batches by faces rather than by keypoints: close, not exact;
     :func:`keypoints.metrics.rmse_per_keypoint` is exact.)
+
+    Parameters
+    ----------
+    min_gain : float
+        The relative fall of the validation RMSE that marks an epoch as best, as early stopping counts it.
     """
+
+    def __init__(self, min_gain=1e-4):
+        self.min_gain = min_gain
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
@@ -36,8 +44,8 @@ class PixelRmse(Callback):
             net.history.record("valid_rmse", valid)
             net.history.record("train/valid", train / valid if valid else float("nan"))
             # "+" in the epoch table's best column: the epoch whose weights early stopping keeps
-            earlier = [r["valid_rmse"] for r in net.history[:-1] if "valid_rmse" in r]
-            net.history.record("best", not earlier or valid < min(earlier))
+            marked = [r["valid_rmse"] for r in net.history[:-1] if r.get("best")]
+            net.history.record("best", not marked or valid < marked[-1] * (1 - self.min_gain))
 
 
 class StopOnNonFinite(Callback):
@@ -99,6 +107,63 @@ class LinearSchedule(Callback):
         for group in net.optimizer_.param_groups:
             group["lr"] = float(lrs[step])
             group["momentum"] = float(momenta[step])
+
+
+class WarmupPlateau(Callback):
+    """AdamW's rate rises linearly to ``lr`` over the first epochs, then falls on a plateau of the validation RMSE.
+
+    After the warm-up the rate is multiplied by ``factor`` once ``patience`` epochs in a row bring no better
+    ``valid_rmse`` (better by the relative ``min_gain``, as early stopping counts). Epochs of the warm-up never
+    count as bad: the rate is still rising. The rate of every epoch is recorded as ``lr``.
+
+    Parameters
+    ----------
+    lr : float
+        The rate reached at the end of the warm-up.
+    warmup_epochs : int
+    factor : float
+    patience : int
+    batches_per_epoch : int
+    min_gain : float
+    """
+
+    def __init__(self, lr, warmup_epochs, factor, patience, batches_per_epoch, min_gain=1e-4):
+        self.min_gain = min_gain
+        self.lr = lr
+        self.warmup_epochs = warmup_epochs
+        self.factor = factor
+        self.patience = patience
+        self.batches_per_epoch = batches_per_epoch
+
+    def on_train_begin(self, net, **kwargs):
+        self.step_, self.rate_, self.best_, self.bad_ = 0, self.lr, math.inf, 0
+
+    def on_batch_begin(self, net, training=None, **kwargs):
+        if not training:
+            return
+        warm_steps = self.warmup_epochs * max(self.batches_per_epoch, 1)
+        if self.step_ < warm_steps:
+            self._set(net, self.lr * (self.step_ + 1) / warm_steps)
+        self.step_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+        value = row.get("valid_rmse")
+        if value is None:
+            return
+        if value < self.best_ * (1 - self.min_gain):
+            self.best_, self.bad_ = value, 0
+        elif len(net.history) > self.warmup_epochs:
+            self.bad_ += 1
+            if self.bad_ > self.patience:
+                self.rate_, self.bad_ = self.rate_ * self.factor, 0
+                self._set(net, self.rate_)
+
+    @staticmethod
+    def _set(net, rate):
+        for group in net.optimizer_.param_groups:
+            group["lr"] = rate
 
 
 class LossProgressBar(ProgressBar):

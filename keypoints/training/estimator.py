@@ -11,7 +11,14 @@ from keypoints.data.transforms import MIRROR_SUM
 from keypoints.errors import KeypointsError
 from keypoints.training.appearance import Appearance
 from keypoints.training.batches import FaceBatches
-from keypoints.training.callbacks import LinearSchedule, LossProgressBar, PixelRmse, StopOnNonFinite, TimeLeft
+from keypoints.training.callbacks import (
+    LinearSchedule,
+    LossProgressBar,
+    PixelRmse,
+    StopOnNonFinite,
+    TimeLeft,
+    WarmupPlateau,
+)
 from keypoints.training.interrupts import WatchInterrupts
 from keypoints.training.loss import LOSSES
 from keypoints.training.speed import FastEpochs
@@ -47,6 +54,12 @@ class Recipe:
         validation RMSE), which lets early stopping end a run that has converged.
     plateau_factor : float
     plateau_patience : int
+    warmup_epochs : int
+        On the plateau schedule, epochs over which the rate first rises linearly to ``lr``: without it a rate
+        as high as the one-cycle peak starts badly (see docs/decisions.md, "Conclusive preset").
+    min_gain : float
+        The relative fall of the validation RMSE that counts as better, for early stopping and the plateau
+        schedule (skorch's and PyTorch's default, 1e-4, lets gains of a thousandth of a pixel go on for epochs).
     """
 
     epochs: int
@@ -61,6 +74,8 @@ class Recipe:
     schedule: str = "one-cycle"
     plateau_factor: float = 0.3
     plateau_patience: int = 2
+    warmup_epochs: int = 0
+    min_gain: float = 1e-4
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -124,7 +139,17 @@ def adamw_schedule(recipe, batches_per_epoch=None):
     """skorch's ``LRScheduler`` for an AdamW recipe: one-cycle, stepped every batch, or on a plateau, every epoch.
 
     The plateau schedule watches ``valid_rmse``, the figure early stopping watches; it needs validation faces.
+    With ``recipe.warmup_epochs`` it first warms up, stepped every batch (:class:`WarmupPlateau`).
     """
+    if recipe.schedule == "plateau" and recipe.warmup_epochs:
+        return WarmupPlateau(
+            recipe.lr,
+            recipe.warmup_epochs,
+            recipe.plateau_factor,
+            recipe.plateau_patience,
+            batches_per_epoch or 1,
+            min_gain=recipe.min_gain,
+        )
     if recipe.schedule == "plateau":
         return LRScheduler(
             policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
@@ -132,6 +157,7 @@ def adamw_schedule(recipe, batches_per_epoch=None):
             mode="min",
             factor=recipe.plateau_factor,
             patience=recipe.plateau_patience,
+            threshold=recipe.min_gain,
         )
     return LRScheduler(
         policy=torch.optim.lr_scheduler.OneCycleLR,
@@ -183,7 +209,7 @@ def make_regressor(
     -------
     KeypointRegressor
     """
-    callbacks = [("pixel_rmse", PixelRmse()), ("stop_on_non_finite", StopOnNonFinite())]
+    callbacks = [("pixel_rmse", PixelRmse(recipe.min_gain)), ("stop_on_non_finite", StopOnNonFinite())]
     callbacks.append(("watch_interrupts", WatchInterrupts()))  # skorch would swallow Ctrl-C; see interrupts.py
     if recipe.optimizer == "nesterov":
         optimizer = dict(optimizer=torch.optim.SGD, optimizer__nesterov=True, optimizer__momentum=0.9)
@@ -197,7 +223,13 @@ def make_regressor(
         callbacks.append(
             (
                 "early_stopping",
-                EarlyStopping(monitor="valid_rmse", patience=recipe.patience, load_best=True, sink=print),
+                EarlyStopping(
+                    monitor="valid_rmse",
+                    patience=recipe.patience,
+                    threshold=recipe.min_gain,
+                    load_best=True,
+                    sink=print,
+                ),
             )
         )
     if progress_bar:

@@ -260,7 +260,7 @@ def train_one(
     )
     seconds = _fit(regressor, train_set, device)
     history = epoch_table(regressor.history)
-    best = min(history, key=lambda row: row["valid_rmse"])
+    best = _kept_epoch(history)
     module = regressor.module_
     scores = _score(module, prepared, jittered, device, regressor.autocast_dtype)
     network = get_network(name)
@@ -295,8 +295,17 @@ def _fit(regressor, train_set, device):
 
 
 def epoch_table(history):
-    """The epochs of a skorch history as plain rows: epoch, train_rmse, valid_rmse, dur."""
-    return [{k: row[k] for k in ("epoch", "train_rmse", "valid_rmse", "dur") if k in row} for row in history]
+    """The epochs of a skorch history as plain rows: epoch, train_rmse, valid_rmse, dur, and best and lr where
+    recorded."""
+    keys = ("epoch", "train_rmse", "valid_rmse", "dur", "best", "lr")
+    return [{k: row[k] for k in keys if k in row} for row in history]
+
+
+def _kept_epoch(history):
+    """The row of the epoch whose weights early stopping keeps: the last marked best (a gain of at least the
+    recipe's ``min_gain``), else the lowest validation RMSE."""
+    marked = [row for row in history if row.get("best")]
+    return marked[-1] if marked else min(history, key=lambda row: row["valid_rmse"])
 
 
 def _score(module, prepared, jittered, device, autocast):
