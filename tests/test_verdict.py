@@ -22,6 +22,7 @@ from keypoints.report.stats import (
     minimum_detectable,
     paired_difference,
 )
+from keypoints.training.presets import recipe_for
 from tests.test_report import fake_run
 
 T_975_4 = 2.7764451  # Student's t, 0.975 quantile, 4 degrees of freedom (tables)
@@ -168,6 +169,30 @@ def test_a_rerun_never_takes_the_headline_and_is_shown_seed_by_seed(tmp_path):
         "conclusive-20261203T090000-cpu1.json",
         "conclusive-20261203T100000-cpu2.json",
     ]
+
+
+def test_the_headline_is_the_first_run_of_the_presets_recipe_and_other_recipes_are_left_out(tmp_path):
+    earlier = conclusive_run(tmp_path)  # Recipe(epochs=4): not the preset's recipe of today
+    write_report(earlier, tmp_path)
+    today = conclusive_run(tmp_path, started="2026-12-03T11:00:00+00:00", threads=2)
+    for result in today.results:
+        result.recipe = recipe_for(result.name, "conclusive")
+    text = write_report(today, tmp_path).read_text()
+    assert "This run: Python 3.11, torch 2.13.0, x86_64, 2 torch thread(s)." in text
+    assert "No rerun of this preset is recorded in `reports/runs/` yet" in text
+    assert (
+        "Left out: 1 recorded run(s) of this preset with another recipe (`conclusive-20261203T090000-cpu1.json` "
+        "in `reports/runs/`)" in text
+    )
+    assert "seed by seed" not in text  # the run of the other recipe is not compared with the headline
+    later = conclusive_run(tmp_path, started="2026-12-03T12:00:00+00:00", threads=1)
+    for result in later.results:
+        result.recipe = recipe_for(result.name, "conclusive")
+    text = write_report(later, tmp_path).read_text()
+    assert "The headline run, `conclusive` (CPU, 2 threads, 2026-12-03)" in text
+    assert "### `conclusive` (CPU, 2 threads, 2026-12-03) and `conclusive` (CPU, 1 thread, 2026-12-03)" in text
+    assert [p.name for p in rewrite_reports(tmp_path)] == ["conclusive.md"]
+    assert (tmp_path / "conclusive.md").read_text() == text
 
 
 def test_bit_for_bit_is_read_off_every_epoch(tmp_path):

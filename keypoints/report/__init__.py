@@ -15,7 +15,8 @@ from keypoints.report.comparison import comparison_markdown, figure_names
 from keypoints.report.differences import keypoint_differences, trained_pairs
 from keypoints.report.figures import plot_keypoint_differences, plot_learning_curves
 from keypoints.report.records import read_records, record_path, write_record
-from keypoints.training.presets import report_name
+from keypoints.errors import KeypointsError
+from keypoints.training.presets import recipe_for, report_name
 
 __all__ = ["comparison_markdown", "rewrite_reports", "write_report"]
 
@@ -27,26 +28,46 @@ def _same(run, other):
     return run.started == other.started and run.threads == other.threads and run.device == other.device
 
 
+def of_the_preset(run):
+    """Whether every result of ``run`` was trained with its preset's recipe as the code has it now."""
+    try:
+        return all(result.recipe == recipe_for(result.name, run.preset) for result in run.results)
+    except KeypointsError:  # a network or preset this version no longer has
+        return False
+
+
 def conclusive_headline(records):
-    """The first finished conclusive run among ``records`` (oldest first), or None."""
-    return next((r for r in records if r.preset == "conclusive" and r.finished), None)
+    """The first finished conclusive run among ``records`` (oldest first) trained with the preset's recipe of
+    today; when none was, the first finished conclusive run; None when there is none."""
+    finished = [r for r in records if r.preset == "conclusive" and r.finished]
+    return next((r for r in finished if of_the_preset(r)), finished[0] if finished else None)
+
+
+def _same_recipes(run, other):
+    mine = {r.name: r.recipe for r in run.results}
+    return all(mine.get(r.name, r.recipe) == r.recipe for r in other.results)
 
 
 def report_runs(run, records):
-    """``(headline, others, conclusive)`` of the report that ``run`` writes, given the recorded runs of its data.
+    """``(headline, others, conclusive, left_out)`` of the report that ``run`` writes, given the recorded runs of
+    its data.
 
-    A conclusive report keeps its first finished run as the headline and shows the other conclusive runs and the
-    latest short run beside it; any other report is of ``run`` itself, checked against the conclusive headline.
+    A conclusive report keeps its first finished run of the preset's recipe as the headline and shows the other
+    conclusive runs of that recipe and the latest short run beside it; conclusive runs of another recipe are
+    ``left_out`` (their record files' names). Any other report is of ``run`` itself, checked against the
+    conclusive headline.
     """
     records = [r for r in records if not _same(r, run)] + [run]
     records.sort(key=lambda r: r.started or "")
     conclusive = conclusive_headline(records)
     if run.preset != "conclusive":
-        return run, [], conclusive
+        return run, [], conclusive, []
     headline = conclusive or run
-    reruns = [r for r in records if r.preset == "conclusive" and not _same(r, headline)]
+    others = [r for r in records if r.preset == "conclusive" and not _same(r, headline)]
+    reruns = [r for r in others if _same_recipes(headline, r)]
+    left_out = [record_path(r, ".").name for r in others if not _same_recipes(headline, r)]
     short = [r for r in records if r.preset in SHORT_PRESETS and r.finished][-1:]
-    return headline, reruns + short, None
+    return headline, reruns + short, None, left_out
 
 
 def write_report(run, reports_dir=None, explain=True, records=None):
@@ -76,8 +97,8 @@ def write_report(run, reports_dir=None, explain=True, records=None):
         return _write_photos_report(run, reports_dir)
     if records is None:
         records = read_records(reports_dir, run.split.sha256)
-    headline, others, conclusive = report_runs(run, records)
-    text = _write_report_files(headline, reports_dir, others, conclusive)
+    headline, others, conclusive, left_out = report_runs(run, records)
+    text = _write_report_files(headline, reports_dir, others, conclusive, left_out)
     if explain and headline is run and run.modules and report_name(run.preset) == "comparison":
         text += _explanations(run, reports_dir)
     return atomic.write_text(reports_dir / f"{report_name(headline.preset)}.md", text)  # never half a report
@@ -89,7 +110,7 @@ def _write_photos_report(run, reports_dir):
     return atomic.write_text(reports_dir / photos.REPORT, photos.photos_markdown(run))
 
 
-def _write_report_files(run, reports_dir, others, conclusive):
+def _write_report_files(run, reports_dir, others, conclusive, left_out=()):
     """The figures of ``run``, and the report's text (without the explanations)."""
     figures = figure_names(run.preset)
     plot_learning_curves(run, reports_dir / figures["curves"])
@@ -101,7 +122,7 @@ def _write_report_files(run, reports_dir, others, conclusive):
             f"{b} minus {a}, per keypoint (mean over seeds, 95 % interval)",
             reports_dir / figures["keypoints"],
         )
-    return comparison_markdown(run, others, conclusive)
+    return comparison_markdown(run, others, conclusive, left_out)
 
 
 def _explanations(run, reports_dir):

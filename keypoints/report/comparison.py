@@ -192,7 +192,7 @@ def short_run_words(run, conclusive):
     ]
 
 
-def comparison_markdown(run, others=(), conclusive=None):
+def comparison_markdown(run, others=(), conclusive=None, left_out=()):
     """The whole report's text (without the explanation figures' section).
 
     Parameters
@@ -203,6 +203,8 @@ def comparison_markdown(run, others=(), conclusive=None):
         Its reruns and the short runs of the same data, for the reproducibility section.
     conclusive : TrainingRun, optional
         The conclusive run a short run is checked against.
+    left_out : sequence of str
+        The records of the preset's runs with another recipe, named in the reproducibility section.
     """
     figures = figure_names(run.preset)
     degrees, scale, shift = run.jitter
@@ -248,7 +250,7 @@ def comparison_markdown(run, others=(), conclusive=None):
         if found is not None:
             lines += shipping_section(run, *found)
         lines += photos_section()
-        lines += reproducibility_section(run, list(others))
+        lines += reproducibility_section(run, list(others), left_out)
         lines += [f"## Per keypoint: `{b}` against `{a}`", "", *keypoint_table(run, a, b), ""]
         lines += [f"![per-keypoint difference, {b} - {a}]({figures['keypoints']})", ""]
     lines += ["## Learning curves", "", *convergence_words(run), f"![learning curves]({figures['curves']})", ""]

@@ -137,7 +137,7 @@ def what_repeats(run):
     ]
 
 
-def reproducibility_section(primary, others):
+def reproducibility_section(primary, others, left_out=()):
     """The report's section on reruns: the runs side by side, seed by seed where the preset is the same.
 
     Parameters
@@ -146,8 +146,17 @@ def reproducibility_section(primary, others):
         The report's headline run.
     others : list of TrainingRun
         Its reruns (same preset, other threads or machines) and short runs of the same data.
+    left_out : sequence of str
+        The record files of the preset's runs with another recipe: named, not compared.
     """
     lines = ["## Reproducibility", "", *what_repeats(primary), ""]
+    if left_out:
+        names = ", ".join(f"`{name}`" for name in left_out)
+        lines += [
+            f"Left out: {len(left_out)} recorded run(s) of this preset with another recipe ({names} in "
+            "`reports/runs/`); a rerun is set beside the headline only when it trained the same recipe.",
+            "",
+        ]
     if not others:
         return lines + [
             "No rerun of this preset is recorded in `reports/runs/` yet; a run there (another thread count, "
