@@ -9,13 +9,13 @@ data: a later one is a rerun, set beside it, and never takes its place.
 from pathlib import Path
 
 from keypoints import atomic
+from keypoints.errors import KeypointsError
 from keypoints.explain.training_figures import explanations_markdown, synthetic_face, write_training_explanations
 from keypoints.report import photos
 from keypoints.report.comparison import comparison_markdown, figure_names
 from keypoints.report.differences import keypoint_differences, trained_pairs
 from keypoints.report.figures import plot_keypoint_differences, plot_learning_curves
 from keypoints.report.records import read_records, record_path, write_record
-from keypoints.errors import KeypointsError
 from keypoints.training.presets import recipe_for, report_name
 
 __all__ = ["comparison_markdown", "rewrite_reports", "write_report"]
