@@ -294,6 +294,27 @@ def test_a_tilted_face_is_tracked_with_crops_turned_as_it_is(model, clip):
     assert true_turn == pytest.approx(-8.0, abs=0.5) and turn == pytest.approx(true_turn, abs=2.0)
 
 
+def test_a_key_frame_whose_faces_are_all_followed_predicts_none_as_a_photo(model, clip, monkeypatch):
+    searches = []
+    real_search = video_module.search_faces
+    monkeypatch.setattr(video_module, "search_faces", lambda *a, **k: searches.append(1) or real_search(*a, **k))
+    loop = FrameLoop(model, options=PredictOptions(smooth=False, detect_every=10), fps=FPS, size=SIZE)
+    points, tracks = _loop_keypoints(loop, clip)
+    assert loop.detections == -(-len(points) // 10) > 1  # every 10th frame is searched by the detector
+    assert len(searches) == 1  # the first: later key frames find the face already followed
+    assert {track.number for frame in tracks for track in frame} == {0}
+    assert frame_nme(points, clip.truth).mean() < 0.1
+
+
+def test_a_video_sets_the_thread_counts_once_not_every_frame(tmp_path, model, clip, monkeypatch):
+    settings = []
+    real_set = cv2.setNumThreads
+    monkeypatch.setattr(cv2, "setNumThreads", lambda n: settings.append(n) or real_set(n))
+    result = predict_video(clip.path, model, tmp_path, draw=False, workers=1)
+    assert result.frames == clip.n_frames > 10
+    assert len(settings) == 2 and settings[0] == 1  # one thread for the video, then the count it found
+
+
 def test_a_face_without_landmarks_is_tracked_with_upright_crops(model, clip):
     haar = detect.make_detector("haar")
     loop = FrameLoop(model, haar, PredictOptions(smooth=False, detect_every=100), fps=FPS, size=SIZE)

@@ -238,6 +238,11 @@ class FrameLoop:
     def _detect(self, gray, index):
         """A key frame: the detector's faces that no track follows start tracks, predicted as a photo's are."""
         self.detections += 1
+        if self.tracker.tracks:
+            upright = self.detector.detect(gray, keep_low_score=self.options.keep_low_score)
+            if not self.tracker.match(upright.boxes, index):
+                self.tracker.drop_duplicates()  # every face found is followed: none to predict as a photo's
+                return
         # the photo path's search: the turned copies where the upright one's faces are tilted or doubtful
         found, predicted = search_faces(gray, gray, self.model, self.detector, self.options, self.windows)
         new = self.tracker.match(found.boxes, index)
@@ -413,15 +418,16 @@ def predict_video(
     failed = None
     frames = prefetched(read_frames(capture)) if workers > 1 else read_frames(capture)  # decoded a frame ahead
     try:
-        for index, frame in enumerate(frames):
-            if (frame.shape[1], frame.shape[0]) != size:
-                frame = cv2.resize(frame, size)  # some streams change size; the writer cannot
-            faces = loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)
-            if drawn is not None:
-                drawn.put(index, frame, faces)
-            result.faces += faces
-            result.frames += 1
-            bar.update()
+        with one_thread():  # for the whole video: setting the thread counts anew every frame costs more than it gives
+            for index, frame in enumerate(frames):
+                if (frame.shape[1], frame.shape[0]) != size:
+                    frame = cv2.resize(frame, size)  # some streams change size; the writer cannot
+                faces = loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)
+                if drawn is not None:
+                    drawn.put(index, frame, faces)
+                result.faces += faces
+                result.frames += 1
+                bar.update()
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
