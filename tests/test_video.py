@@ -306,15 +306,6 @@ def test_a_key_frame_whose_faces_are_all_followed_predicts_none_as_a_photo(model
     assert frame_nme(points, clip.truth).mean() < 0.1
 
 
-def test_a_video_sets_the_thread_counts_once_not_every_frame(tmp_path, model, clip, monkeypatch):
-    settings = []
-    real_set = cv2.setNumThreads
-    monkeypatch.setattr(cv2, "setNumThreads", lambda n: settings.append(n) or real_set(n))
-    result = predict_video(clip.path, model, tmp_path, draw=False, workers=1)
-    assert result.frames == clip.n_frames > 10
-    assert len(settings) == 2 and settings[0] == 1  # one thread for the video, then the count it found
-
-
 def test_a_face_without_landmarks_is_tracked_with_upright_crops(model, clip):
     haar = detect.make_detector("haar")
     loop = FrameLoop(model, haar, PredictOptions(smooth=False, detect_every=100), fps=FPS, size=SIZE)

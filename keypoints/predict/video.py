@@ -418,16 +418,15 @@ def predict_video(
     failed = None
     frames = prefetched(read_frames(capture)) if workers > 1 else read_frames(capture)  # decoded a frame ahead
     try:
-        with one_thread():  # for the whole video: setting the thread counts anew every frame costs more than it gives
-            for index, frame in enumerate(frames):
-                if (frame.shape[1], frame.shape[0]) != size:
-                    frame = cv2.resize(frame, size)  # some streams change size; the writer cannot
-                faces = loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)
-                if drawn is not None:
-                    drawn.put(index, frame, faces)
-                result.faces += faces
-                result.frames += 1
-                bar.update()
+        for index, frame in enumerate(frames):
+            if (frame.shape[1], frame.shape[0]) != size:
+                frame = cv2.resize(frame, size)  # some streams change size; the writer cannot
+            faces = loop(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), index)
+            if drawn is not None:
+                drawn.put(index, frame, faces)
+            result.faces += faces
+            result.frames += 1
+            bar.update()
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
