@@ -195,6 +195,27 @@ def test_the_headline_is_the_first_run_of_the_presets_recipe_and_other_recipes_a
     assert (tmp_path / "conclusive.md").read_text() == text
 
 
+def test_the_twins_on_photos_are_quoted_from_their_own_reports_folder(tmp_path):
+    assert "## The twins on photos\n\nNot yet measured" in write_report(conclusive_run(tmp_path), tmp_path).read_text()
+    photos = conclusive_run(tmp_path, centred={"bnconv": [1.5], "bnlocal": [1.4]}, seeds=(0,))
+    nme = {"bnconv": {"frames": 0.0520, "fgnet": 0.0440}, "bnlocal": {"frames": 0.0500, "fgnet": 0.0460}}
+    for result in photos.results:
+        result.per_source = {
+            source: {"faces": 364 if source == "fgnet" else 1358, "rmse_px": 100 * value / 3, "nme": value}
+            for source, value in nme[result.name].items()
+        }
+    photos = replace(
+        photos, preset="default", split_per_seed=False, settings=replace(photos.settings, photos=("frames", "fgnet"))
+    )
+    write_record(photos, tmp_path / "twins-on-photos")
+    text = write_report(conclusive_run(tmp_path), tmp_path).read_text()
+    assert "| frames | 1358 | 0.0520 | 0.0500 | -0.0020 (-3.8 %) | 1.733 | 1.667 |" in text
+    assert "| fgnet | 364 | 0.0440 | 0.0460 | +0.0020 (+4.5 %) | 1.467 | 1.533 |" in text
+    assert "`bnlocal` has the lower NME on 1 of the 2 sources (frames); one seed gives no interval" in text
+    assert "`bnlocal` - `bnconv` NME is -0.0020 on frames, +0.0020 on fgnet" in text
+    assert "Not yet measured" not in text and not (tmp_path / "photos.md").exists()
+
+
 def test_bit_for_bit_is_read_off_every_epoch(tmp_path):
     run = conclusive_run(tmp_path)
     copy = read_record(write_record(run, tmp_path))
@@ -243,7 +264,7 @@ def test_report_sections_of_the_conclusive_run(tmp_path):
         "## Per keypoint: `bnlocal` against `bnconv`",
     ]
     assert "| 2 | seed 2: 2665 / 713 | 1.900 (4 of 4) | 1.790 (4 of 4) | -0.110 |" in text
-    assert "Not yet measured" in text and "`bnlocal` has not been" in text
+    assert "Not yet measured: no run that trained both twins on labelled photos is recorded" in text
     assert "No rerun of this preset is recorded" in text
     assert "![learning curves](figures/conclusive_learning_curves.png)" in text
     assert (tmp_path / "figures" / "conclusive_learning_curves.png").stat().st_size > 10_000

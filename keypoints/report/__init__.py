@@ -16,6 +16,7 @@ from keypoints.report.comparison import comparison_markdown, figure_names
 from keypoints.report.differences import keypoint_differences, trained_pairs
 from keypoints.report.figures import plot_keypoint_differences, plot_learning_curves
 from keypoints.report.records import read_records, record_path, write_record
+from keypoints.report.shipping import TWINS_ON_PHOTOS, twins_on_photos
 from keypoints.training.presets import recipe_for, report_name
 
 __all__ = ["comparison_markdown", "rewrite_reports", "write_report"]
@@ -111,7 +112,8 @@ def _write_photos_report(run, reports_dir):
 
 
 def _write_report_files(run, reports_dir, others, conclusive, left_out=()):
-    """The figures of ``run``, and the report's text (without the explanations)."""
+    """The figures of ``run``, and the report's text (without the explanations). A conclusive report also quotes
+    the twins trained on labelled photos, from ``reports_dir/twins-on-photos/runs/``."""
     figures = figure_names(run.preset)
     plot_learning_curves(run, reports_dir / figures["curves"])
     pairs = trained_pairs(run)
@@ -122,7 +124,10 @@ def _write_report_files(run, reports_dir, others, conclusive, left_out=()):
             f"{b} minus {a}, per keypoint (mean over seeds, 95 % interval)",
             reports_dir / figures["keypoints"],
         )
-    return comparison_markdown(run, others, conclusive, left_out)
+    photo_twins = None
+    if run.preset == "conclusive":
+        photo_twins = twins_on_photos(read_records(reports_dir / TWINS_ON_PHOTOS))
+    return comparison_markdown(run, others, conclusive, left_out, photo_twins)
 
 
 def _explanations(run, reports_dir):

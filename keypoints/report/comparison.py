@@ -192,7 +192,7 @@ def short_run_words(run, conclusive):
     ]
 
 
-def comparison_markdown(run, others=(), conclusive=None, left_out=()):
+def comparison_markdown(run, others=(), conclusive=None, left_out=(), photo_twins=None):
     """The whole report's text (without the explanation figures' section).
 
     Parameters
@@ -205,6 +205,9 @@ def comparison_markdown(run, others=(), conclusive=None, left_out=()):
         The conclusive run a short run is checked against.
     left_out : sequence of str
         The records of the preset's runs with another recipe, named in the reproducibility section.
+    photo_twins : TrainingRun, optional
+        A run that trained both twins on labelled photos, for the section on photos
+        (:func:`keypoints.report.shipping.twins_on_photos`).
     """
     figures = figure_names(run.preset)
     degrees, scale, shift = run.jitter
@@ -248,8 +251,8 @@ def comparison_markdown(run, others=(), conclusive=None, left_out=()):
         lines += ["## Seed by seed", "", *seed_figures_table(run, a, b), ""]
         found = headline(run)
         if found is not None:
-            lines += shipping_section(run, *found)
-        lines += photos_section()
+            lines += shipping_section(run, *found, photo_twins=photo_twins)
+        lines += photos_section(photo_twins)
         lines += reproducibility_section(run, list(others), left_out)
         lines += [f"## Per keypoint: `{b}` against `{a}`", "", *keypoint_table(run, a, b), ""]
         lines += [f"![per-keypoint difference, {b} - {a}]({figures['keypoints']})", ""]

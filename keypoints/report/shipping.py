@@ -52,7 +52,7 @@ def cost_words(run, a, b):
     )
 
 
-def shipping_section(run, a, b, difference, base, card=None, card_text=None):
+def shipping_section(run, a, b, difference, base, card=None, card_text=None, photo_twins=None):
     """The section's lines.
 
     Parameters
@@ -68,6 +68,8 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None):
         The shipped model's card (default: read from the shipped model).
     card_text : str, optional
         MODEL_CARD.md's text (default: read from the package).
+    photo_twins : TrainingRun, optional
+        A run that trained both twins on labelled photos (:func:`twins_on_photos`).
     """
     card = shipped_card() if card is None else card
     if card_text is None:
@@ -85,10 +87,22 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None):
     lines.append("")
     rows = photo_rows(card_text)
     photos = "; ".join(f"{title}: {text}" for title, text in rows.items()) or "not in its card"
+    if photo_twins is None:
+        side_by_side = (
+            "The other twin has never been trained with the photo recipe (jitter, changes of look, L1) nor measured "
+            "on photos."
+        )
+    else:
+        rows = photo_differences(photo_twins, a, b)
+        side_by_side = (
+            "Trained side by side on the labelled photos with the twins' short recipe (below), "
+            f"`{b}` - `{a}` NME is "
+            + ", ".join(f"{row[2] - row[1]:+.4f} on {source}" for source, row in rows.items())
+            + "; the other twin has not been trained with the photo recipe (jitter, changes of look, L1)."
+        )
     lines += [
         f"- **Faces**: in this run, on centred faces {describe(difference, a, b, base)}.",
-        f"- **Photos**: the shipped `{shipped}`, {photos}. The other twin has never been trained with the photo "
-        "recipe (jitter, changes of look, L1) nor measured on photos.",
+        f"- **Photos**: the shipped `{shipped}`, {photos}. {side_by_side}",
         f"- **Cost**: {cost_words(run, a, b)}.",
         "",
     ]
@@ -111,14 +125,75 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None):
     return lines + [why, ""]
 
 
-def photos_section():
-    """The twins on photos: the photo path exists, but only the shipped twin has been trained on it."""
-    return [
-        "## The twins on photos",
+TWINS_ON_PHOTOS = "twins-on-photos"
+"""The reports folder, inside the conclusive report's, of the twins trained side by side on labelled photos:
+``keypoints train --data training.csv.gz --photos frames fgnet helen --nets bnconv,bnlocal --models-dir
+models/twins-on-photos --reports-dir reports/twins-on-photos``. Its own folder, so its ``photos.md`` never replaces
+the shipped model's training report."""
+
+
+def twins_on_photos(records, a="bnconv", b="bnlocal"):
+    """The latest finished run among ``records`` that trained both twins on labelled photos, or None."""
+    runs = [r for r in records if r.finished and r.settings.photos and r.results_of(a) and r.results_of(b)]
+    return runs[-1] if runs else None
+
+
+def photo_differences(run, a="bnconv", b="bnlocal"):
+    """``{source: (faces, nme of a, nme of b, rmse of a, rmse of b)}``: each twin's mean over its seeds, held-out
+    people of every source of ``run``."""
+    rows = {}
+    for source in run.results_of(a)[0].per_source or {}:
+        mine = [r.per_source[source] for r in run.results_of(a) if r.per_source and source in r.per_source]
+        theirs = [r.per_source[source] for r in run.results_of(b) if r.per_source and source in r.per_source]
+        if mine and theirs:
+            rows[source] = (
+                mine[0]["faces"],
+                float(np.mean([m["nme"] for m in mine])),
+                float(np.mean([t["nme"] for t in theirs])),
+                float(np.mean([m["rmse_px"] for m in mine])),
+                float(np.mean([t["rmse_px"] for t in theirs])),
+            )
+    return rows
+
+
+def photos_section(run=None, a="bnconv", b="bnlocal"):
+    """The twins on photos: NME and RMSE per source of a run that trained both on labelled photos (``run``, see
+    :data:`TWINS_ON_PHOTOS`), or that none is recorded."""
+    lines = ["## The twins on photos", ""]
+    if run is None:
+        return lines + [
+            "Not yet measured: no run that trained both twins on labelled photos is recorded in "
+            f"`reports/{TWINS_ON_PHOTOS}/runs/`. `keypoints train --data training.csv.gz --photos frames fgnet helen "
+            f"--nets {a},{b} --models-dir models/{TWINS_ON_PHOTOS} --reports-dir reports/{TWINS_ON_PHOTOS}` "
+            "measures it.",
+            "",
+        ]
+    seeds = len(run.seeds)
+    recipe = run.results_of(a)[0].recipe
+    lines += [
+        f"Both twins trained on the training file and the labelled photo folders together (`{run.command()}`, "
+        f"{recipe.epochs} epochs at most, {run.results_of(a)[0].n_train} training faces, {seeds} seed(s) on one split "
+        f"by person across all sources), scored on the people held out of every source (record in "
+        f"`reports/{TWINS_ON_PHOTOS}/runs/`). NME is the mean keypoint error over the distance between the eye "
+        "centres, in the Kaggle convention; RMSE in the network's 96 x 96 px face crops.",
         "",
-        "Not yet measured: the twins are compared on the validation faces of the training file only. Training on "
-        "labelled photos exists (`keypoints train --photos`, `reports/photos.md`) and the shipped `bnconv` was "
-        "trained that way, but `bnlocal` has not been, so there is no NME per labelled photo folder for the pair "
-        "(`keypoints train --photos ... --nets bnconv,bnlocal` measures it).",
+        f"| source | held-out faces | `{a}` NME | `{b}` NME | `{b}` - `{a}` | `{a}` RMSE (px) | `{b}` RMSE (px) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = photo_differences(run, a, b)
+    for source, (faces, nme_a, nme_b, rmse_a, rmse_b) in rows.items():
+        change = f"{nme_b - nme_a:+.4f} ({100 * (nme_b / nme_a - 1):+.1f} %)"
+        lines.append(f"| {source} | {faces} | {nme_a:.4f} | {nme_b:.4f} | {change} | {rmse_a:.3f} | {rmse_b:.3f} |")
+    better = [source for source, row in rows.items() if row[2] < row[1]]
+    lines += [
+        "",
+        f"`{b}` has the lower NME on {len(better)} of the {len(rows)} sources"
+        + (f" ({', '.join(better)})" if better else "")
+        + (
+            "; one seed gives no interval, so these are single draws, not a verdict."
+            if seeds == 1
+            else f", means over {seeds} seeds on one split."
+        ),
         "",
     ]
+    return lines
