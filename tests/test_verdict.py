@@ -265,6 +265,7 @@ def test_report_sections_of_the_conclusive_run(tmp_path):
     ]
     assert "| 2 | seed 2: 2665 / 713 | 1.900 (4 of 4) | 1.790 (4 of 4) | -0.110 |" in text
     assert "Not yet measured: no run that trained both twins on labelled photos is recorded" in text
+    assert "`bnconv` 0 of 5 (at most 4 epochs; runs of 4 epochs, best epoch median 4)" in text
     assert "No rerun of this preset is recorded" in text
     assert "![learning curves](figures/conclusive_learning_curves.png)" in text
     assert (tmp_path / "figures" / "conclusive_learning_curves.png").stat().st_size > 10_000

@@ -285,7 +285,13 @@ def convergence_words(run):
         if not results:
             continue
         stopped = sum(r.epochs < r.recipe.epochs for r in results)
-        parts.append(f"`{name}` {stopped} of {len(results)} (at most {results[0].recipe.epochs} epochs)")
+        ran = sorted(r.epochs for r in results)
+        lengths = f"{ran[0]}" if ran[0] == ran[-1] else f"{ran[0]}-{ran[-1]}"
+        best = float(np.median([r.best_epoch for r in results]))
+        parts.append(
+            f"`{name}` {stopped} of {len(results)} (at most {results[0].recipe.epochs} epochs; runs of {lengths} "
+            f"epochs, best epoch median {best:g})"
+        )
     return ["Runs that early stopping ended before their last epoch: " + "; ".join(parts) + ".", ""]
 
 
