@@ -213,6 +213,7 @@ def test_the_twins_on_photos_are_quoted_from_their_own_reports_folder(tmp_path):
     assert "| fgnet | 364 | 0.0440 | 0.0460 | +0.0020 (+4.5 %) | 1.467 | 1.533 |" in text
     assert "`bnlocal` has the lower NME on 1 of the 2 sources (frames); one seed gives no interval" in text
     assert "`bnlocal` - `bnconv` NME is -0.0020 on frames, +0.0020 on fgnet" in text
+    assert "Side by side on photos with the short recipe, `bnlocal` has the lower NME on 1 of 2 sources" in text
     assert "Not yet measured" not in text and not (tmp_path / "photos.md").exists()
 
 

@@ -113,7 +113,7 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None, pho
             f"`{a}` ships although `{b}` is the better twin on centred faces: that advantage is measured with this "
             "preset's recipe on centred faces, while photos need the photo recipe, with which only "
             f"`{a}` has been trained and measured; and `{b}` costs the parameters and time above. Shipping `{b}` "
-            "waits for the twins measured on photos."
+            "waits for it trained with the photo recipe and measured on photos."
         )
     elif difference.verdict == WORSE:
         why = f"`{a}` ships: it is the better twin here, the cheaper one, and the one measured on photos."
@@ -121,6 +121,13 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None, pho
         why = (
             f"`{a}` ships: no difference between the twins is shown at this precision, `{a}` is the cheaper one, "
             "and the one trained and measured on photos."
+        )
+    if photo_twins is not None:
+        rows = photo_differences(photo_twins, a, b)
+        lower = sum(row[2] < row[1] for row in rows.values())
+        why += (
+            f" Side by side on photos with the short recipe, `{b}` has the lower NME on {lower} of {len(rows)} "
+            f"sources ({len(photo_twins.seeds)} seed(s); below)."
         )
     return lines + [why, ""]
 
