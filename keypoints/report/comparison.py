@@ -145,9 +145,11 @@ def recipe_text(recipe):
     if recipe.optimizer == "nesterov":
         how = f"Nesterov momentum, rate {recipe.lr:g} to 0.0001 and momentum 0.9 to 0.999 linearly"
     elif recipe.schedule == "plateau":
+        warm = f"warmed up linearly over {recipe.warmup_epochs} epoch(s) to " if recipe.warmup_epochs else ""
         how = (
-            f"AdamW (weight decay {recipe.weight_decay:g}), rate {recipe.lr:g} multiplied by {recipe.plateau_factor:g} "
-            f"after {recipe.plateau_patience + 1} epoch(s) without a better validation RMSE"
+            f"AdamW (weight decay {recipe.weight_decay:g}), rate {warm}{recipe.lr:g}, then multiplied by "
+            f"{recipe.plateau_factor:g} after {recipe.plateau_patience + 1} epoch(s) without a validation RMSE "
+            f"{100 * recipe.min_gain:g} % better"
         )
     else:
         how = f"AdamW (weight decay {recipe.weight_decay:g}), one-cycle rate peaking at {recipe.lr:g}"

@@ -43,7 +43,7 @@ def record_path(run, reports_dir):
 def run_record(run):
     """A run as a JSON-ready dict: settings, splits, versions and every result (epoch tables included)."""
     settings = asdict(run.settings)
-    if settings["data"] and Path(settings["data"]).is_absolute():
+    if settings["data"]:
         settings["data"] = Path(settings["data"]).name  # the file, not the machine's path to it
     if settings.get("photos"):
         settings["photos"] = [Path(folder).name for folder in settings["photos"]]

@@ -167,7 +167,7 @@ class TrainingRun:
     def command(self):
         """The command that repeats the run, naming the data file without the machine's path to it."""
         data = self.settings.data
-        if data and Path(data).is_absolute():
+        if data:
             data = Path(data).name
         return replace(self.settings, preset=self.preset).command(data=data)
 
