@@ -87,17 +87,17 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None, pho
     lines.append("")
     rows = photo_rows(card_text)
     photos = "; ".join(f"{title}: {text}" for title, text in rows.items()) or "not in its card"
-    if photo_twins is None:
+    twin_rows = photo_differences(photo_twins, a, b) if photo_twins is not None else None
+    if twin_rows is None:
         side_by_side = (
             "The other twin has never been trained with the photo recipe (jitter, changes of look, L1) nor measured "
             "on photos."
         )
     else:
-        rows = photo_differences(photo_twins, a, b)
         side_by_side = (
             "Trained side by side on the labelled photos with the twins' short recipe (below), "
             f"`{b}` - `{a}` NME is "
-            + ", ".join(f"{row[2] - row[1]:+.4f} on {source}" for source, row in rows.items())
+            + ", ".join(f"{row[2] - row[1]:+.4f} on {source}" for source, row in twin_rows.items())
             + "; the other twin has not been trained with the photo recipe (jitter, changes of look, L1)."
         )
     lines += [
@@ -122,12 +122,10 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None, pho
             f"`{a}` ships: no difference between the twins is shown at this precision, `{a}` is the cheaper one, "
             "and the one trained and measured on photos."
         )
-    if photo_twins is not None:
-        rows = photo_differences(photo_twins, a, b)
-        lower = sum(row[2] < row[1] for row in rows.values())
+    if twin_rows is not None:
         why += (
-            f" Side by side on photos with the short recipe, `{b}` has the lower NME on {lower} of {len(rows)} "
-            f"sources ({len(photo_twins.seeds)} seed(s); below)."
+            f" Side by side on photos with the short recipe, `{b}` has the lower NME on "
+            f"{len(lower_for_second(twin_rows))} of {len(twin_rows)} sources ({len(photo_twins.seeds)} seed(s); below)."
         )
     return lines + [why, ""]
 
@@ -163,6 +161,11 @@ def photo_differences(run, a="bnconv", b="bnlocal"):
     return rows
 
 
+def lower_for_second(rows):
+    """The sources of :func:`photo_differences` rows where the second twin has the lower NME."""
+    return [source for source, row in rows.items() if row[2] < row[1]]
+
+
 def photos_section(run=None, a="bnconv", b="bnlocal"):
     """The twins on photos: NME and RMSE per source of a run that trained both on labelled photos (``run``, see
     :data:`TWINS_ON_PHOTOS`), or that none is recorded."""
@@ -191,7 +194,7 @@ def photos_section(run=None, a="bnconv", b="bnlocal"):
     for source, (faces, nme_a, nme_b, rmse_a, rmse_b) in rows.items():
         change = f"{nme_b - nme_a:+.4f} ({100 * (nme_b / nme_a - 1):+.1f} %)"
         lines.append(f"| {source} | {faces} | {nme_a:.4f} | {nme_b:.4f} | {change} | {rmse_a:.3f} | {rmse_b:.3f} |")
-    better = [source for source, row in rows.items() if row[2] < row[1]]
+    better = lower_for_second(rows)
     lines += [
         "",
         f"`{b}` has the lower NME on {len(better)} of the {len(rows)} sources"
