@@ -11,9 +11,10 @@ from skorch.history import History
 
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces, write_synthetic_csv
+from keypoints.data.transforms import HALF
 from keypoints.errors import KeypointsError
 from keypoints.training import trainer
-from keypoints.training.callbacks import WarmupPlateau
+from keypoints.training.callbacks import PixelRmse, WarmupPlateau
 from keypoints.training.estimator import Recipe, adamw_schedule
 from keypoints.training.presets import recipe_for, report_name, splits_per_seed
 from keypoints.training.trainer import TrainSettings, TrainValidSplit, _kept_epoch, train_networks, train_one
@@ -115,6 +116,7 @@ def test_the_conclusive_rate_warms_up_then_halves_on_a_plateau():
     assert isinstance(schedule, WarmupPlateau)
     weight = torch.zeros(1, requires_grad=True)
     net = SimpleNamespace(history=History(), optimizer_=torch.optim.AdamW([weight], lr=9.0))
+    marks = PixelRmse(recipe.min_gain)  # marks the epochs the schedule reads as better
     schedule.on_train_begin(net)
     steps = []
     for rmse in [5.0, 4.0, 3.0, 2.999, 2.998, 2.997, 2.996, 2.0]:
@@ -123,7 +125,9 @@ def test_the_conclusive_rate_warms_up_then_halves_on_a_plateau():
             schedule.on_batch_begin(net, training=True)
             steps.append(net.optimizer_.param_groups[0]["lr"])
         schedule.on_batch_begin(net, training=False)  # validation batches leave the rate alone
-        net.history.record("valid_rmse", rmse)
+        net.history.record("train_loss", (rmse / HALF) ** 2)
+        net.history.record("valid_loss", (rmse / HALF) ** 2)
+        marks.on_epoch_end(net)
         schedule.on_epoch_end(net)
     assert steps[:8] == pytest.approx([4e-3 * k / 8 for k in range(1, 9)])
     assert net.history[:, "lr"] == pytest.approx([2e-3, 4e-3, 4e-3, 4e-3, 4e-3, 2e-3, 2e-3, 1e-3])

@@ -112,9 +112,9 @@ class LinearSchedule(Callback):
 class WarmupPlateau(Callback):
     """AdamW's rate rises linearly to ``lr`` over the first epochs, then falls on a plateau of the validation RMSE.
 
-    After the warm-up the rate is multiplied by ``factor`` once ``patience`` epochs in a row bring no better
-    ``valid_rmse`` (better by the relative ``min_gain``, as early stopping counts). Epochs of the warm-up never
-    count as bad: the rate is still rising. The rate of every epoch is recorded as ``lr``.
+    After the warm-up the rate is multiplied by ``factor`` once ``patience`` epochs in a row are not marked
+    ``best`` by :class:`PixelRmse` (which runs before it and counts a gain as early stopping does). Epochs of the
+    warm-up never count as bad: the rate is still rising. The rate of every epoch is recorded as ``lr``.
 
     Parameters
     ----------
@@ -124,11 +124,9 @@ class WarmupPlateau(Callback):
     factor : float
     patience : int
     batches_per_epoch : int
-    min_gain : float
     """
 
-    def __init__(self, lr, warmup_epochs, factor, patience, batches_per_epoch, min_gain=1e-4):
-        self.min_gain = min_gain
+    def __init__(self, lr, warmup_epochs, factor, patience, batches_per_epoch):
         self.lr = lr
         self.warmup_epochs = warmup_epochs
         self.factor = factor
@@ -136,7 +134,7 @@ class WarmupPlateau(Callback):
         self.batches_per_epoch = batches_per_epoch
 
     def on_train_begin(self, net, **kwargs):
-        self.step_, self.rate_, self.best_, self.bad_ = 0, self.lr, math.inf, 0
+        self.step_, self.rate_, self.bad_ = 0, self.lr, 0
 
     def on_batch_begin(self, net, training=None, **kwargs):
         if not training:
@@ -149,11 +147,10 @@ class WarmupPlateau(Callback):
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
-        value = row.get("valid_rmse")
-        if value is None:
+        if "best" not in row:  # no validation faces
             return
-        if value < self.best_ * (1 - self.min_gain):
-            self.best_, self.bad_ = value, 0
+        if row["best"]:
+            self.bad_ = 0
         elif len(net.history) > self.warmup_epochs:
             self.bad_ += 1
             if self.bad_ > self.patience:

@@ -139,7 +139,8 @@ def adamw_schedule(recipe, batches_per_epoch=None):
     """skorch's ``LRScheduler`` for an AdamW recipe: one-cycle, stepped every batch, or on a plateau, every epoch.
 
     The plateau schedule watches ``valid_rmse``, the figure early stopping watches; it needs validation faces.
-    With ``recipe.warmup_epochs`` it first warms up, stepped every batch (:class:`WarmupPlateau`).
+    With ``recipe.warmup_epochs`` it first warms up, stepped every batch (:class:`WarmupPlateau`, which reads the
+    epochs marked best by ``PixelRmse(recipe.min_gain)``).
     """
     if recipe.schedule == "plateau" and recipe.warmup_epochs:
         return WarmupPlateau(
@@ -148,7 +149,6 @@ def adamw_schedule(recipe, batches_per_epoch=None):
             recipe.plateau_factor,
             recipe.plateau_patience,
             batches_per_epoch or 1,
-            min_gain=recipe.min_gain,
         )
     if recipe.schedule == "plateau":
         return LRScheduler(
