@@ -171,12 +171,17 @@ def test_a_rerun_never_takes_the_headline_and_is_shown_seed_by_seed(tmp_path):
     ]
 
 
+def of_todays_recipe(run):
+    """``run`` with every result trained on the conclusive preset's recipe as the code has it now."""
+    for result in run.results:
+        result.recipe = recipe_for(result.name, "conclusive")
+    return run
+
+
 def test_the_headline_is_the_first_run_of_the_presets_recipe_and_other_recipes_are_left_out(tmp_path):
     earlier = conclusive_run(tmp_path)  # Recipe(epochs=4): not the preset's recipe of today
     write_report(earlier, tmp_path)
-    today = conclusive_run(tmp_path, started="2026-12-03T11:00:00+00:00", threads=2)
-    for result in today.results:
-        result.recipe = recipe_for(result.name, "conclusive")
+    today = of_todays_recipe(conclusive_run(tmp_path, started="2026-12-03T11:00:00+00:00", threads=2))
     text = write_report(today, tmp_path).read_text()
     assert "This run: Python 3.11, torch 2.13.0, x86_64, 2 torch thread(s)." in text
     assert "No rerun of this preset is recorded in `reports/runs/` yet" in text
@@ -185,9 +190,7 @@ def test_the_headline_is_the_first_run_of_the_presets_recipe_and_other_recipes_a
         "in `reports/runs/`)" in text
     )
     assert "seed by seed" not in text  # the run of the other recipe is not compared with the headline
-    later = conclusive_run(tmp_path, started="2026-12-03T12:00:00+00:00", threads=1)
-    for result in later.results:
-        result.recipe = recipe_for(result.name, "conclusive")
+    later = of_todays_recipe(conclusive_run(tmp_path, started="2026-12-03T12:00:00+00:00", threads=1))
     text = write_report(later, tmp_path).read_text()
     assert "The headline run, `conclusive` (CPU, 2 threads, 2026-12-03)" in text
     assert "### `conclusive` (CPU, 2 threads, 2026-12-03) and `conclusive` (CPU, 1 thread, 2026-12-03)" in text
