@@ -35,6 +35,11 @@ TOLERANCE_PX = 0.01
 """The largest keypoint difference from torch, in 96-frame pixels, that an exported file may have."""
 
 
+FEATURE_TOLERANCE = 1e-4
+"""The largest difference from torch of the exported feature means (the error estimate's inputs), as a share of
+their largest value."""
+
+
 class Exported(NamedTuple):
     """What :func:`export_model` wrote."""
 
@@ -110,7 +115,7 @@ def check_against_torch(module, graph, path="the export"):
     """
     import cv2
 
-    from keypoints.inference import predict_pixels
+    from keypoints.inference import predict_pixels, predict_pixels_and_features
     from keypoints.onnx_model import OnnxNetwork
 
     try:
@@ -125,6 +130,16 @@ def check_against_torch(module, graph, path="the export"):
     one_by_one = np.concatenate([net.predict_pixels(faces[i : i + 1]) for i in range(len(faces))])
     batched = net.predict_pixels(faces)
     difference = float(max(np.abs(one_by_one - expected).max(), np.abs(batched - expected).max()))
+    if net.has_features:  # the error estimate's inputs must match too: relative to their own scale
+        _, expected_features = predict_pixels_and_features(module, faces)
+        _, features = net.predict_pixels_and_features(faces)
+        scale = max(float(np.abs(expected_features).max()), 1e-6)
+        feature_difference = float(np.abs(features - expected_features).max()) / scale
+        if not feature_difference <= FEATURE_TOLERANCE:
+            raise ModelFileError(
+                f"{path}: the exported network's features differ from torch's by up to {feature_difference:.3g} "
+                f"of their largest value (more than {FEATURE_TOLERANCE}) in OpenCV's DNN module; nothing was written"
+            )
     if not difference <= TOLERANCE_PX:  # NaN fails too
         raise ModelFileError(
             f"{path}: the exported network's keypoints differ from torch's by up to {difference:.3g} px "
@@ -149,10 +164,14 @@ def check_faces(n=CHECK_FACES, seed=0):
 
 
 def _export_graph(module):
-    """The ONNX bytes of a module: (B, 1, 96, 96) in [0, 1] -> (B, K) in [-1, 1], batch axis dynamic."""
+    """The ONNX bytes of a module: (B, 1, 96, 96) in [0, 1] -> (B, K) in [-1, 1], batch axis dynamic; and, for a
+    network with a dense head, (B, C) the means of the maps that head reads (``FEATURES_NAME``)."""
     import torch
 
-    from keypoints.onnx_model import INPUT_NAME, OUTPUT_NAME
+    from keypoints.onnx_model import FEATURES_NAME, INPUT_NAME, OUTPUT_NAME
+
+    with_features = _with_features(module)
+    outputs = [OUTPUT_NAME, FEATURES_NAME] if with_features is not None else [OUTPUT_NAME]
 
     buffer = io.BytesIO()
     example = torch.rand(2, 1, IMAGE_SIZE, IMAGE_SIZE)
@@ -160,16 +179,39 @@ def _export_graph(module):
         # the TorchScript exporter is the one whose graphs OpenCV reads; it warns that it is no longer the default
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            module.eval(),
+            (with_features if with_features is not None else module).eval(),
             (example,),
             buffer,
             dynamo=False,
             opset_version=OPSET,
             input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            output_names=outputs,
+            dynamic_axes={name: {0: "batch"} for name in [INPUT_NAME, *outputs]},
         )
     return buffer.getvalue()
+
+
+def _with_features(module):
+    """A module giving a ``nn.Sequential`` network's keypoints and its feature means, or None without a Flatten."""
+    import torch
+
+    if not isinstance(module, torch.nn.Sequential):
+        return None
+    names = [name for name, child in module.named_children() if isinstance(child, torch.nn.Flatten)]
+    if not names:
+        return None
+    at = list(dict(module.named_children())).index(names[0])
+
+    class WithFeatures(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.head = module[:at], module[at:]
+
+        def forward(self, faces):
+            maps = self.body(faces)
+            return self.head(maps), maps.mean(dim=(2, 3)) if maps.dim() == 4 else maps
+
+    return WithFeatures()
 
 
 def _with_metadata(graph, entries):

@@ -86,6 +86,50 @@ def predict_pixels(module, images, device=None, batch_size=256, autocast_dtype=N
     return np.concatenate(outputs)
 
 
+def predict_pixels_and_features(module, images, batch_size=256):
+    """Keypoints in pixels and the feature maps the network's dense head reads, averaged over their positions.
+
+    The features feed a model's learned error estimate (:mod:`keypoints.predict.error_head`).
+
+    Parameters
+    ----------
+    module : torch.nn.Module or OnnxNetwork
+        As for :func:`predict_pixels`; a torch network's maps are the input of its first ``nn.Flatten``,
+        an exported one's its ``features`` output.
+    images : ndarray of uint8, shape (N, 1, 96, 96)
+    batch_size : int
+
+    Returns
+    -------
+    pixels : ndarray of float32, shape (N, K)
+    features : ndarray of float32, shape (N, C), or None
+        None for a network without such maps (or an export written before they were added).
+    """
+    if hasattr(module, "predict_pixels_and_features"):
+        return module.predict_pixels_and_features(images, batch_size=batch_size)
+    import torch
+
+    if not isinstance(module, torch.nn.Sequential) or not any(isinstance(m, torch.nn.Flatten) for m in module):
+        return predict_pixels(module, images, batch_size=batch_size), None
+    module.eval()
+    device = module_device(module)
+    pixels, features = [], []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
+            # child by child, not by a hook: the module may be shared by the predictor's worker threads
+            flowing, maps = batch.to(torch.float32) / 255, None
+            for child in module:
+                if maps is None and isinstance(child, torch.nn.Flatten):
+                    maps = flowing
+                flowing = child(flowing)
+            pixels.append((flowing.float() * HALF + HALF).cpu().numpy())
+            features.append((maps.mean(dim=(2, 3)) if maps.dim() == 4 else maps).float().cpu().numpy())
+    if not pixels:
+        return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(pixels), np.concatenate(features)
+
+
 def predict_pixels_flip_averaged(module, images, columns, mirror_sum, **kwargs):
     """Keypoints in pixels, averaged over each face and its mirror image.
 

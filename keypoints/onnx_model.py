@@ -39,6 +39,10 @@ INPUT_NAME = "faces"
 OUTPUT_NAME = "keypoints"
 """The graph's output: (B, K) float32 keypoints in [-1, 1]."""
 
+FEATURES_NAME = "features"
+"""The graph's second output: (B, C) float32, the maps the dense head reads averaged over their positions (for the
+learned error estimate, :mod:`keypoints.predict.error_head`); files exported before it was added lack it."""
+
 _METADATA_FIELD = 14  # ModelProto.metadata_props: repeated StringStringEntryProto (key = 1, value = 2)
 
 
@@ -78,6 +82,7 @@ class OnnxNetwork:
         self.net = net
         self.path = Path(path)
         self.data = data  # the file's bytes, for copies
+        self.has_features = FEATURES_NAME in net.getUnconnectedOutLayersNames()
 
     def copy(self):
         """The same network in a ``cv2.dnn.Net`` of its own, for another thread (a net's input and outputs are its
@@ -102,7 +107,7 @@ class OnnxNetwork:
             Keypoints in [-1, 1].
         """
         self.net.setInput(np.ascontiguousarray(scaled, dtype=np.float32))
-        return self.net.forward()
+        return self.net.forward(OUTPUT_NAME)
 
     def predict_pixels(self, images, batch_size=256):
         """Keypoints in pixels for faces, as :func:`keypoints.inference.predict_pixels`.
@@ -123,6 +128,27 @@ class OnnxNetwork:
         if not outputs:
             return np.zeros((0, 0), dtype=np.float32)
         return np.concatenate(outputs).astype(np.float32, copy=False)
+
+    def predict_pixels_and_features(self, images, batch_size=256):
+        """Keypoints in pixels and the feature means, as :func:`keypoints.inference.predict_pixels_and_features`.
+
+        Returns
+        -------
+        pixels : ndarray of float32, shape (N, K)
+        features : ndarray of float32, shape (N, C), or None
+            None for a file without the ``features`` output.
+        """
+        if not self.has_features:
+            return self.predict_pixels(images, batch_size), None
+        pixels, features = [], []
+        for start in range(0, len(images), batch_size):
+            self.net.setInput(np.ascontiguousarray(images[start : start + batch_size], dtype=np.float32) / 255)
+            keypoints, means = self.net.forward([OUTPUT_NAME, FEATURES_NAME])
+            pixels.append(keypoints * HALF + HALF)
+            features.append(means.reshape(len(means), -1))
+        if not pixels:
+            return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate(pixels).astype(np.float32, copy=False), np.concatenate(features)
 
 
 def is_onnx_file(path):
