@@ -1,5 +1,9 @@
 """A keypoint confidence for every face: its estimated keypoint error, from the mirror image's disagreement.
 
+A model whose card carries a learned head (:mod:`keypoints.predict.error_head`) estimates it from the
+disagreement and the network's own features instead (:func:`face_errors` picks); the straight line below is
+the estimate of every other model.
+
 The predictor already predicts each face and its mirror image (mirrored back)
 and averages the two. Where the network reads a face well the two agree; where
 it guesses (a face turned away, blurred, or not a face) they part. The mean
@@ -12,7 +16,9 @@ import numpy as np
 
 from keypoints.data.schema import IMAGE_SIZE
 from keypoints.data.transforms import flip_horizontal
-from keypoints.inference import predict_pixels
+from keypoints.errors import ModelFileError
+from keypoints.inference import predict_pixels, predict_pixels_and_features
+from keypoints.predict.error_head import ErrorHead
 
 ERROR_SLOPE = 1.360
 """Estimated error (96-frame px) per px of disagreement (see docs/decisions.md, "Keypoint confidence")."""
@@ -25,7 +31,7 @@ LARGE_ERROR = 0.10
 keypoints should not be trusted; it is drawn in red (see docs/decisions.md, "Keypoint confidence")."""
 
 
-def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=False):
+def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=False, features=False):
     """Flip-averaged keypoints and how far the face's and its mirror's predictions part.
 
     Parameters
@@ -37,6 +43,9 @@ def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=
         The model card's ``flip_mirror_sum_px``.
     per_keypoint : bool
         Give the distance of every keypoint, not their mean.
+    features : bool
+        Also give the feature means of each face, averaged with its mirror image's (None for a network
+        without them).
 
     Returns
     -------
@@ -45,14 +54,80 @@ def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=
     disagreement : ndarray of float64, shape (N,), or (N, K / 2) with ``per_keypoint``
         Mean over keypoints of the distance between the two predictions, 96-frame px (or each keypoint's, in the
         order of ``columns``' pairs).
+    means : ndarray of float32, shape (N, C), or None
+        Only with ``features``.
     """
     # the faces and their mirror images in one call: one pass of the network over 2N faces
-    both = predict_pixels(module, np.concatenate([images, images[..., ::-1]]))
+    both_images = np.concatenate([images, images[..., ::-1]])
+    if features:
+        both, means = predict_pixels_and_features(module, both_images)
+        if means is not None:
+            means = (means[: len(images)] + means[len(images) :]) / 2
+    else:
+        both = predict_pixels(module, both_images)
     straight, mirrored = both[: len(images)], both[len(images) :]
     _, back = flip_horizontal(images[:0], mirrored, columns, scaled=False, mirror_sum=mirror_sum)
     gap = np.hypot(*(straight - back).reshape(len(images), -1, 2).transpose(2, 0, 1))  # (N, K / 2)
     gap = gap if per_keypoint else gap.mean(axis=1)
-    return ((straight + back) / 2).astype(np.float32), gap.astype(np.float64)
+    averaged = ((straight + back) / 2).astype(np.float32)
+    return (averaged, gap.astype(np.float64), means) if features else (averaged, gap.astype(np.float64))
+
+
+def error_head_of(model):
+    """The learned head a loaded model's card carries (read once per card), or None."""
+    card = getattr(model, "card", None) or {}
+    cached = _HEADS.get(id(card))
+    if cached is None or cached[0] is not card:
+        cached = _HEADS[id(card)] = (card, ErrorHead.from_card(card))
+    return cached[1]
+
+
+_HEADS = {}  # id of a card -> (the card, its head): the card is kept so that its id is never reused
+
+
+def face_errors(head, gaps, features, keypoints, sides):
+    """Each face's estimated mean keypoint error and each keypoint's, photo px.
+
+    With a learned head (and its inputs), a face's error is the larger of the head's and the mirror line's, and its
+    keypoints share it as the head says; without, both come from the mirror line.
+
+    Parameters
+    ----------
+    head : ErrorHead or None
+    gaps : ndarray, shape (N, 15)
+        Each keypoint's mirror disagreement, 96-frame px, ``KEYPOINTS`` order (NaN without a mirror pass).
+    features : ndarray, shape (N, C), or None
+    keypoints : ndarray, shape (N, 15, 2)
+        The predicted keypoints, photo px.
+    sides : ndarray, shape (N,)
+        The crops' sides, photo px.
+
+    Returns
+    -------
+    face : ndarray of float64, shape (N,)
+    each : ndarray of float64, shape (N, 15)
+        Each face's mean is ``face``.
+
+    Raises
+    ------
+    ModelFileError
+        The head reads another number of features than the network gives.
+    """
+    gaps = np.asarray(gaps, np.float64)
+    sides = np.asarray(sides, np.float64)
+    mirror = estimate_error(gaps.mean(axis=1), sides)
+    if head is None or features is None or not len(gaps) or not np.isfinite(gaps).all():
+        return mirror, estimate_error(gaps, sides[:, None])
+    if np.asarray(features).shape[1] != head.feature_count:
+        raise ModelFileError(
+            f"the model card's error head reads {head.feature_count} features, the network gives "
+            f"{np.asarray(features).shape[1]}: the card belongs to another network; export the model again"
+        )
+    learned, each = head.estimate(features, gaps, sides, keypoints)
+    # the head knows faces like those it was fitted on; a crop the network cannot read at all (upside down, not a
+    # face) is known by its mirror disagreement: the larger of the two, spread over the keypoints as the head does
+    face = np.maximum(learned, mirror)
+    return face, each * (face / learned)[:, None]
 
 
 def estimate_error(disagreement, side=IMAGE_SIZE):

@@ -34,7 +34,7 @@ from tqdm import tqdm
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import VideoError
 from keypoints.inference import one_thread, predict_pixels
-from keypoints.predict.confidence import estimate_error, predict_with_disagreement
+from keypoints.predict.confidence import error_head_of, face_errors, predict_with_disagreement
 from keypoints.predict.crop import clip_to_crop
 from keypoints.predict.detect import make_detector
 from keypoints.predict.discover import VIDEO_SUFFIXES
@@ -186,10 +186,18 @@ class FrameLoop:
         self.tracker = Tracker(smooth=self.options.smooth, max_unconfirmed=frames)
         self.detections = 0
         self.order = column_indices(model.columns, KEYPOINT_COLUMNS)
+        self.keypoint_order = np.asarray(self.order[0::2]) // 2  # the model's keypoint of each KEYPOINTS entry
+        self.head = error_head_of(model)
         mirror_sum = model.card.get("flip_mirror_sum_px")
         if FLIP_AVERAGE and mirror_sum is not None:
             # the flip-averaged keypoints and the mirror disagreement of each face: its error estimate
-            self.predict = partial(predict_with_disagreement, columns=model.columns, mirror_sum=mirror_sum)
+            self.predict = partial(
+                predict_with_disagreement,
+                columns=model.columns,
+                mirror_sum=mirror_sum,
+                per_keypoint=True,
+                features=True,
+            )
         else:
             self.predict = _without_disagreement
 
@@ -230,10 +238,12 @@ class FrameLoop:
             points = [clip_to_crop(refine_keypoints(gray, c, self.windows, self.model.columns), c) for c in crops]
             return points, np.full(len(crops), np.nan)
         with one_thread():
-            pixels, gaps = self.predict(self.model.module, cut_crops(gray, crops))
+            pixels, gaps, features = self.predict(self.model.module, cut_crops(gray, crops))
         pixels = pixels[:, self.order].reshape(-1, len(KEYPOINTS), 2)
-        errors = estimate_error(gaps, [c.side for c in crops])
-        return [crop_to_photo(p, c) for p, c in zip(pixels, crops)], errors
+        points = [crop_to_photo(p, c) for p, c in zip(pixels, crops)]
+        sides = [c.side for c in crops]
+        errors, _ = face_errors(self.head, gaps[:, self.keypoint_order], features, np.array(points), sides)
+        return points, errors
 
     def _detect(self, gray, index):
         """A key frame: the detector's faces that no track follows start tracks, predicted as a photo's are."""
@@ -313,8 +323,10 @@ class DrawnFrames:
 
 
 def _without_disagreement(module, images):
-    """One plain pass, for a model that cannot be flip-averaged: keypoints (N, K), and NaN disagreements (N,)."""
-    return predict_pixels(module, images), np.full(len(images), np.nan)
+    """One plain pass, for a model that cannot be flip-averaged: keypoints (N, K), NaN disagreements (N, K / 2)
+    and no features."""
+    pixels = predict_pixels(module, images)
+    return pixels, np.full((len(images), pixels.shape[1] // 2), np.nan), None
 
 
 def read_frames(capture):

@@ -1,0 +1,165 @@
+"""Fit a model's learned error estimate on the people its training held out, and measure it by person
+(docs/decisions.md, "Error estimate: a learned head").
+
+    .venv/bin/python tools/fit_error_head.py ../shared/data/labelled/{fgnet,helen,frames}            # measure
+    .venv/bin/python tools/fit_error_head.py ../shared/data/labelled/{fgnet,helen,frames} --write    # and store
+
+Every held-out photo is searched and predicted as ``keypoints predict`` does; the labelled face's last crop is
+cut again for the head's inputs, and its true errors are taken against the labels moved into the Kaggle
+convention. The Spearman correlations are of faces the head was not fitted on: 5 folds by person, each fitted on
+the other four. ``--write`` fits the head on every face, stores it in the model file's card and exports the ONNX
+file beside it again (``keypoints export --force``).
+"""
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from keypoints import paths
+from keypoints.data.conventions import offset_of
+from keypoints.data.schema import KEYPOINTS
+from keypoints.evaluation import held_out_files
+from keypoints.photo_faces import read_identities
+from keypoints.predict.accuracy import labelled_face, labelled_photos
+from keypoints.predict.align import cut_aligned
+from keypoints.predict.confidence import estimate_error, predict_with_disagreement, spearman
+from keypoints.predict.detect import make_detector
+from keypoints.predict.error_head import CARD_KEY, ErrorHead, fit_error_head
+from keypoints.predict.framing import labels_in_convention
+from keypoints.predict.options import PredictOptions
+from keypoints.predict.pipeline import load_predictor_model, search_faces
+
+FOLDS = 5
+
+_EYES = [KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")]
+
+
+def held_out_faces(folder, model, detector):
+    """The inputs and true errors of the held-out faces found in a labelled folder.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``person`` (F,), ``features`` (F, C), ``gaps`` (F, 15) 96-frame px, ``sides`` (F,), ``keypoints``
+        (F, 15, 2) photo px, ``errors`` (F, 15) over the true eye distance.
+    """
+    from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
+
+    keypoint_order = np.asarray(column_indices(model.columns, KEYPOINT_COLUMNS)[0::2]) // 2
+    offset = offset_of(folder.name)
+    items = labelled_photos(folder, files=held_out_files(folder, model.card))
+    people = dict(zip([name for name, _, _ in items], read_identities(folder, [name for name, _, _ in items])))
+    rows = {key: [] for key in ("person", "features", "gaps", "sides", "keypoints", "errors")}
+    for name, image, truth in items:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        found, faces = search_faces(image, gray, model, detector, PredictOptions())
+        k = labelled_face(found, truth)
+        if k is None:
+            continue
+        face = faces[k]
+        if offset is not None:
+            truth = labels_in_convention(truth, face.crop, offset)
+        _, gaps, features = predict_with_disagreement(
+            model.module,
+            cut_aligned(gray, [face.crop]),
+            model.columns,
+            model.card["flip_mirror_sum_px"],
+            per_keypoint=True,
+            features=True,
+        )
+        eyes = np.linalg.norm(truth[_EYES[0]] - truth[_EYES[1]])
+        rows["person"].append(people[name])
+        rows["features"].append(features[0])
+        rows["gaps"].append(gaps[0, keypoint_order])
+        rows["sides"].append(face.crop.side)
+        rows["keypoints"].append(face.keypoints)
+        rows["errors"].append(np.linalg.norm(face.keypoints - truth, axis=1) / eyes)
+    return {key: np.array(value) for key, value in rows.items()}
+
+
+def person_folds(people, folds=FOLDS):
+    """A fold number (0 to ``folds`` - 1) for every face, the same for all faces of one person."""
+    names = sorted(set(people))
+    order = np.random.default_rng(0).permutation(len(names))
+    fold_of = {names[i]: rank % folds for rank, i in enumerate(order)}
+    return np.array([fold_of[p] for p in people])
+
+
+def cross_validated(faces):
+    """Each face's relative estimate (face (F,), keypoints (F, 15)) from a head fitted on the other folds."""
+    fold = person_folds(faces["person"])
+    face_estimate, keypoint_estimate = np.zeros(len(fold)), np.zeros((len(fold), len(KEYPOINTS)))
+    for k in range(FOLDS):
+        train, test = fold != k, fold == k
+        head = fit_error_head(*(faces[key][train] for key in ("features", "gaps", "sides", "errors")))
+        face_estimate[test], keypoint_estimate[test] = head.relative(
+            faces["features"][test], faces["gaps"][test], faces["sides"][test]
+        )
+    return face_estimate, keypoint_estimate
+
+
+def within_faces(estimate, errors):
+    """Mean over faces of the Spearman correlation of a face's 15 keypoint estimates with their true errors."""
+    return float(np.nanmean([spearman(e, t) for e, t in zip(estimate, errors)]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", type=Path, nargs="+")
+    parser.add_argument("--model", type=Path, default=paths.DEFAULT_MODEL, help="a .pt model (default: shipped)")
+    parser.add_argument("--write", action="store_true", help="store the head in the model file, export it again")
+    args = parser.parse_args()
+    model, detector = load_predictor_model(args.model), make_detector()
+    by_source = {folder.name: held_out_faces(folder, model, detector) for folder in args.folders}
+    sources = list(by_source)
+    faces = {key: np.concatenate([by_source[s][key] for s in sources]) for key in by_source[sources[0]]}
+    source = np.concatenate([[s] * len(by_source[s]["person"]) for s in sources])
+    head_face, head_keypoints = cross_validated(faces)
+    nme = faces["errors"].mean(axis=1)
+    eyes = np.linalg.norm(faces["keypoints"][:, _EYES[0]] - faces["keypoints"][:, _EYES[1]], axis=1)
+    mirror_face = estimate_error(faces["gaps"].mean(axis=1), faces["sides"]) / eyes
+    # what the predictor gives (keypoints.predict.confidence.face_errors): the larger of the two
+    face_estimate = np.maximum(head_face, mirror_face)
+    keypoint_estimate = head_keypoints * (face_estimate / head_face)[:, None]
+    print(f"{len(nme)} held-out faces of {len(set(faces['person']))} people; Spearman with the true error:")
+    print(
+        f"{'source':10s} {'faces':>5s}  {'face: mirror':>12s} {'head':>6s} {'larger':>7s}"
+        f"   {'keypoint: mirror':>16s} {'shipped':>7s}"
+    )
+    for s in sources:
+        m = source == s
+        print(
+            f"{s:10s} {m.sum():5d}  {spearman(mirror_face[m], nme[m]):12.3f} {spearman(head_face[m], nme[m]):6.3f}"
+            f" {spearman(face_estimate[m], nme[m]):7.3f}"
+            f"   {spearman(faces['gaps'][m].ravel(), faces['errors'][m].ravel()):16.3f}"
+            f" {spearman(keypoint_estimate[m].ravel(), faces['errors'][m].ravel()):7.3f}"
+        )
+    print(
+        f"within a face (mean over faces): mirror {within_faces(faces['gaps'], faces['errors']):.3f}, "
+        f"head {within_faces(keypoint_estimate, faces['errors']):.3f}"
+    )
+    print(
+        f"mean estimate over mean true NME: mirror {mirror_face.mean() / nme.mean():.3f}, "
+        f"head {head_face.mean() / nme.mean():.3f}, larger {face_estimate.mean() / nme.mean():.3f}"
+    )
+    if args.write:
+        write_head(args.model, fit_error_head(*(faces[key] for key in ("features", "gaps", "sides", "errors"))))
+
+
+def write_head(path, head):
+    """Store ``head`` in the model file's card and export the file again beside it."""
+    from keypoints.checkpoint import load_model, save_model
+    from keypoints.export import export_model
+
+    model = load_model(path)
+    card = dict(model.card, **{CARD_KEY: head.to_card()})
+    assert ErrorHead.from_card(card).weights.shape == head.weights.shape
+    save_model(path, model.network, model.module, card, model.columns)
+    exported = export_model(path, force=True)
+    print(f"wrote the head ({head.faces} faces) into {path} and {exported.path}")
+
+
+if __name__ == "__main__":
+    main()
