@@ -105,3 +105,44 @@ def test_a_photos_faces_and_their_mirrors_go_to_the_network_in_one_call(model, m
 
     two_calls = predict_pixels_flip_averaged(model.module, images, model.columns, mirror_sum)
     np.testing.assert_allclose(averaged, two_calls, atol=1e-3)
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_a_photo_on_its_side_or_upside_down_is_read_on_the_copy_that_has_it_upright(model, hopper, degrees):
+    image, _ = rotate_onto_canvas(hopper, np.zeros((15, 2)), degrees)
+    detector = make_detector("yunet")
+    faces = detect_and_predict(image, model, detector, PredictOptions())
+    assert len(faces) == 1
+    left, right = faces[0].keypoints[:2]
+    eye_line = np.degrees(np.arctan2(*(left - right)[::-1]))
+    assert abs((eye_line + degrees + 180) % 360 - 180) < 10
+    mouth, nose = faces[0].keypoints[14], faces[0].keypoints[10]  # mouth_center_bottom_lip, nose_tip
+    assert np.linalg.norm(mouth - (left + right) / 2) > np.linalg.norm(nose - (left + right) / 2)
+    # still doubtful after the copies turned 40 degrees (searched at once when the upright one found the face
+    # tilted, else after it): the six copies with the quarter turns searched too
+    assert detector.searches in (3 + 6, 1 + 3 + 6)
+
+
+def test_the_better_read_of_two_searches_is_kept_face_by_face():
+    from keypoints.predict.detect import Detections
+    from keypoints.predict.pipeline import PhotoFace
+    from keypoints.predict.rereading import better_read, same_face
+
+    def face(error, eyes=10.0):
+        points = np.zeros((15, 2))
+        points[1, 0] = eyes
+        return PhotoFace((0, 0, 1, 1), None, points, error_px=error)
+
+    boxes = np.array([[0, 0, 10, 10], [50, 50, 10, 10]], float)
+    first = Detections(boxes, np.array([0.9, 0.8]), np.zeros((2, 5, 2)))
+    other = Detections(boxes[::-1] + 1, np.array([0.7, 0.95]), np.ones((2, 5, 2)))
+    found, faces = better_read(first, [face(1.0), face(1.0)], other, [face(0.5), face(2.0)])
+    # face 0 is other's face 1 (worse there); face 1 is other's face 0 (better there)
+    assert [f.error_px for f in faces] == [1.0, 0.5]
+    np.testing.assert_array_equal(found.boxes, [boxes[0], boxes[1] + 1])
+    np.testing.assert_array_equal(found.scores, [0.9, 0.7])
+    np.testing.assert_array_equal(found.landmarks[:, 0, 0], [0.0, 1.0])
+    assert same_face(boxes[0], boxes[0] + 4) and not same_face(boxes[0], boxes[1])
+    # a NaN estimate is never the better one
+    _, kept = better_read(first.take(np.array([0])), [face(1.0)], other.take(np.array([1])), [face(np.nan)])
+    assert kept[0].error_px == 1.0

@@ -23,7 +23,7 @@ from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError
 from keypoints.guards import check_finite_predictions
 from keypoints.inference import one_thread, predict_pixels
-from keypoints.predict.confidence import LARGE_ERROR, estimate_error, predict_with_disagreement
+from keypoints.predict.confidence import LARGE_ERROR, error_head_of, face_errors, predict_with_disagreement
 from keypoints.predict.crop import Crop
 from keypoints.predict.detect import Detections, as_detections, make_detector
 from keypoints.predict.draw import draw_photo_faces
@@ -31,6 +31,7 @@ from keypoints.predict.framing import first_crops
 from keypoints.predict.options import ALIGN, PredictOptions
 from keypoints.predict.read import read_photo
 from keypoints.predict.refine import refine_keypoints, refine_windows
+from keypoints.predict.rereading import better_read, error_share
 
 REFINE_STEPS = 2
 """Crops re-fitted to the network's own keypoints before the final prediction: the
@@ -268,6 +269,7 @@ def predict_faces_of_images(
     mirrored = flip_average and mirror_sum is not None
     crops = list(first)
     gaps = np.full((len(crops), len(KEYPOINTS)), np.nan)
+    features = None
     for step in range(refine_steps + 1):
         if step == refine_steps and windows is not None:
             # --refine gives the last keypoints itself: no plain pass to throw away
@@ -276,8 +278,9 @@ def predict_faces_of_images(
         with one_thread():
             cut = np.concatenate([f.cut(grays[i], [c]) for i, f, c in zip(owners, framings, crops)])
             if mirrored:
-                pixels, gaps = predict_with_disagreement(
-                    model.module, cut, model.columns, mirror_sum, per_keypoint=True
+                # the last pass's features feed the learned error estimate
+                pixels, gaps, features = predict_with_disagreement(
+                    model.module, cut, model.columns, mirror_sum, per_keypoint=True, features=True
                 )
                 gaps = gaps[:, keypoint_order]
             else:
@@ -292,8 +295,7 @@ def predict_faces_of_images(
     if windows is not None:
         gaps = np.full((len(crops), len(KEYPOINTS)), np.nan)  # the windows' average has no mirror pass
     sides = np.array([c.side for c in crops], dtype=np.float64)
-    errors = estimate_error(gaps.mean(axis=1), sides)
-    keypoint_errors = estimate_error(gaps, sides[:, None])
+    errors, keypoint_errors = face_errors(error_head_of(model), gaps, features, np.array(points), sides)
     for i, box, crop, framing, p, score, error, is_low, gap, each in zip(
         owners, boxes, crops, framings, points, scores, errors, lows, gaps.mean(axis=1), keypoint_errors
     ):
@@ -409,8 +411,10 @@ def search_faces_of_images(images, model, detector, options, windows=None, refin
     """
     given = [None] * len(images) if given is None else list(given)
 
-    def detect(k, every_turn=False):
-        return detector.detect(images[k][0], keep_low_score=options.keep_low_score, every_turn=every_turn)
+    def detect(k, every_turn=False, quarter_turns=False):
+        return detector.detect(
+            images[k][0], keep_low_score=options.keep_low_score, every_turn=every_turn, quarter_turns=quarter_turns
+        )
 
     def predict(indices, found):
         items = [(images[k][1], f) for k, f in zip(indices, found)]
@@ -428,13 +432,24 @@ def search_faces_of_images(images, model, detector, options, windows=None, refin
         redone = [detect(k, every_turn=True) for k in again]
         for k, f, predicted in zip(again, redone, predict(again, redone)):
             found[k], faces[k] = f, predicted
+    # still doubtful: the photo may lie on its side or upside down, so the copies turned a quarter and a half round
+    # are searched too
+    again = [
+        k
+        for k, predicted in enumerate(faces)
+        if given[k] is None and detector.turnable and any(worth_turning(face) for face in predicted)
+    ]
+    if again:
+        redone = [detect(k, every_turn=True, quarter_turns=True) for k in again]
+        for k, f, predicted in zip(again, redone, predict(again, redone)):
+            # each face from the copy that reads it best: a doubtful upright face can also be found on a turned copy
+            found[k], faces[k] = better_read(found[k], faces[k], f, predicted)
     return list(zip(found, faces))
 
 
 def worth_turning(face):
     """Whether a face's estimated error (NaN: no) is over ``TURN_ERROR`` of its predicted eye distance."""
-    eyes = np.linalg.norm(face.keypoints[0] - face.keypoints[1])
-    return bool(face.error_px > TURN_ERROR * eyes)
+    return bool(error_share(face) > TURN_ERROR) and np.isfinite(face.error_px)
 
 
 def predict_file(path, model, detector=None, draw=True, options=None, windows=None):

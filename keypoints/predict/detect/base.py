@@ -71,7 +71,7 @@ class FaceDetector(ABC):
 
     name = None
     min_score = None
-    turnable = False  # find() takes every_turn: it can search turned copies of the photo on request
+    turnable = False  # find() takes every_turn and quarter_turns: it can search turned copies on request
 
     @abstractmethod
     def find(self, image):
@@ -90,7 +90,7 @@ class FaceDetector(ABC):
         """
         return self
 
-    def detect(self, image, keep_low_score=False, every_turn=False):
+    def detect(self, image, keep_low_score=False, every_turn=False, quarter_turns=False):
         """The faces in a photo, the detector's own threshold applied.
 
         Parameters
@@ -100,13 +100,19 @@ class FaceDetector(ABC):
             Keep the faces scored under ``min_score``, marked in ``Detections.low``; by default they are left out.
         every_turn : bool
             Search every turned copy, whatever the upright one found (detectors that are ``turnable``).
+        quarter_turns : bool
+            With ``every_turn``, also the copies turned a quarter and a half round (a photo on its side or upside
+            down).
 
         Returns
         -------
         Detections
             Largest first, with ``low`` set.
         """
-        found = self.find(image, every_turn=True) if every_turn and self.turnable else self.find(image)
+        if every_turn and self.turnable:
+            found = self.find(image, every_turn=True, quarter_turns=quarter_turns)
+        else:
+            found = self.find(image)
         low = np.zeros(len(found), bool) if self.min_score is None else found.scores < self.min_score  # NaN: not low
         found = Detections(found.boxes, found.scores, found.landmarks, low, found.all_turns)
         return found if keep_low_score else found.take(~low)
