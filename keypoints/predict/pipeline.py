@@ -52,6 +52,12 @@ eye distance sends the photo to every turned copy of the detector (see docs/deci
 lower than ``LARGE_ERROR``, as YuNet's wrong landmarks on faces turned 45 degrees often give 0.07-0.10."""
 
 
+QUARTER_TURN_ERROR = 0.07
+"""A face whose estimated error is still over this fraction of its eye distance after every 40-degree copy sends the
+photo to the copies turned a quarter and a half round (``QUARTER_TURNS`` of the detector; see docs/decisions.md,
+"Photos on their side or upside down")."""
+
+
 @dataclass
 class PhotoFace:
     """One face found in a photo.
@@ -437,7 +443,7 @@ def search_faces_of_images(images, model, detector, options, windows=None, refin
     again = [
         k
         for k, predicted in enumerate(faces)
-        if given[k] is None and detector.turnable and any(worth_turning(face) for face in predicted)
+        if given[k] is None and detector.turnable and any(worth_turning(face, QUARTER_TURN_ERROR) for face in predicted)
     ]
     if again:
         redone = [detect(k, every_turn=True, quarter_turns=True) for k in again]
@@ -447,9 +453,11 @@ def search_faces_of_images(images, model, detector, options, windows=None, refin
     return list(zip(found, faces))
 
 
-def worth_turning(face):
-    """Whether a face's estimated error (NaN: no) is over ``TURN_ERROR`` of its predicted eye distance."""
-    return bool(error_share(face) > TURN_ERROR) and np.isfinite(face.error_px)
+def worth_turning(face, limit=None):
+    """Whether a face's estimated error (NaN: no) is over ``limit`` (default ``TURN_ERROR``) of its predicted eye
+    distance."""
+    limit = TURN_ERROR if limit is None else limit
+    return bool(error_share(face) > limit) and np.isfinite(face.error_px)
 
 
 def predict_file(path, model, detector=None, draw=True, options=None, windows=None):

@@ -8,7 +8,7 @@ from keypoints.predict.detect import Detections
 
 def better_read(found, faces, other_found, other_faces):
     """Each face of one search, or the same face (boxes overlapping, :func:`same_face`) from another search where
-    its estimated error is a smaller share of its predicted eye distance.
+    the detector scores it higher and its estimated error is a smaller share of its predicted eye distance.
 
     Parameters
     ----------
@@ -27,7 +27,7 @@ def better_read(found, faces, other_found, other_faces):
     for i, face in enumerate(faces):
         best, source, row = face, found, i
         for j, other in enumerate(other_faces):
-            if same_face(found.boxes[i], other_found.boxes[j]) and error_share(other) < error_share(best):
+            if same_face(found.boxes[i], other_found.boxes[j]) and _reads_better(other, best):
                 best, source, row = other, other_found, j
         rows.append((source, row))
         kept.append(best)
@@ -43,6 +43,12 @@ def better_read(found, faces, other_found, other_faces):
         other_found.all_turns,
     )
     return merged, kept
+
+
+def _reads_better(face, than):
+    """Whether ``face`` is scored higher by the detector (NaN: no) and has a smaller error share than ``than``: the
+    estimate alone can be fooled by a face read upside down, the score alone by a copy that cuts the face worse."""
+    return bool(face.score > than.score) and error_share(face) < error_share(than)
 
 
 def same_face(box, other, min_overlap=0.3):

@@ -101,8 +101,8 @@ class FaceDetector(ABC):
         every_turn : bool
             Search every turned copy, whatever the upright one found (detectors that are ``turnable``).
         quarter_turns : bool
-            With ``every_turn``, also the copies turned a quarter and a half round (a photo on its side or upside
-            down).
+            With ``every_turn``, the copies turned a quarter and a half round instead (a photo on its side or upside
+            down, searched after its usual copies).
 
         Returns
         -------

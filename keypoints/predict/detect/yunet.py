@@ -51,10 +51,9 @@ is found on several copies the best-scored one is kept (see docs/decisions.md, "
 faces found and NME")."""
 
 QUARTER_TURNS = (90.0, -90.0, 180.0)
-"""Degrees of the copies also searched when a face is still doubtful after ``TURNS``: YuNet finds a face lying on
-its side or upside down but places its landmarks as on a face near upright, so the network reads it wrongly; on the
-copy that has it upright both are right, and that copy's detection scores best (see docs/decisions.md, "Photos on
-their side or upside down")."""
+"""Degrees of the copies searched when a face is still doubtful after ``TURNS``: YuNet finds a face lying on its
+side or upside down but places its landmarks as on a face near upright, so the network reads it wrongly; on the
+copy that has it upright both are right (see docs/decisions.md, "Photos on their side or upside down")."""
 
 TILT_LIMIT = 20.0
 """Degrees of eye-line tilt up to which a face found on the upright copy is trusted as it is: the turned
@@ -170,7 +169,8 @@ class YuNetDetector(FaceDetector):
             Search every copy of ``turns``; by default the turned ones only when the upright one
             finds no face or a tilted one (see ``TILT_LIMIT``).
         quarter_turns : bool
-            With ``every_turn``, also the copies of ``QUARTER_TURNS``.
+            With ``every_turn``, the copies of ``QUARTER_TURNS`` instead (for a second search of a photo whose
+            ``turns`` were searched already).
 
         Returns
         -------
@@ -184,7 +184,7 @@ class YuNetDetector(FaceDetector):
         height, width = search.shape[:2]
         self.net.setInputSize((width, height))
         rows, all_turns = [], True
-        turns = self.turns + (QUARTER_TURNS if every_turn and quarter_turns else ())
+        turns = QUARTER_TURNS if every_turn and quarter_turns else self.turns
         for degrees in sorted(turns, key=lambda d: d != 0):  # the upright copy first
             trusted = self.tilt_limit is not None and not every_turn and 0.0 in self.turns
             if degrees != 0 and trusted and _upright_enough(rows, self):
