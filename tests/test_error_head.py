@@ -13,6 +13,7 @@ from keypoints.errors import ModelFileError
 from keypoints.inference import predict_pixels, predict_pixels_and_features
 from keypoints.onnx_model import load_onnx_model
 from keypoints.predict.confidence import (
+    MIRROR_WEIGHT,
     error_head_of,
     estimate_error,
     face_errors,
@@ -78,14 +79,14 @@ def test_the_inputs_are_the_features_and_the_logs_of_the_gaps_and_the_side():
     np.testing.assert_allclose(inputs[:, -1], np.log([96.0, 192.0]))
 
 
-def test_face_errors_is_the_larger_of_the_head_and_the_mirror_line_spread_as_the_head_says():
+def test_face_errors_is_the_larger_of_the_head_and_the_weighted_mirror_line_spread_as_the_head_says():
     feats, gaps, sides, errors = known_faces(n=60)
     head = fit_error_head(feats, gaps, sides, errors)
     keypoints = np.random.default_rng(1).uniform(0, 300, size=(60, K, 2))
     face, each = face_errors(head, gaps, feats, keypoints, sides)
     learned, learned_each = head.estimate(feats, gaps, sides, keypoints)
     mirror = estimate_error(gaps.mean(axis=1), sides)
-    np.testing.assert_allclose(face, np.maximum(learned, mirror))
+    np.testing.assert_allclose(face, np.maximum(learned, MIRROR_WEIGHT * mirror))
     np.testing.assert_allclose(each.mean(axis=1), face, rtol=1e-12)
     np.testing.assert_allclose(each / each.sum(axis=1, keepdims=True), learned_each / learned_each.sum(1)[:, None])
     # no head, no features, or no mirror pass: the mirror line alone

@@ -149,3 +149,19 @@ def test_the_better_read_of_two_searches_is_kept_face_by_face():
     for candidate in [face(0.5, score=0.7), face(np.nan, score=0.99)]:
         _, kept = better_read(one, [face(1.0, score=0.9)], other_one, [candidate])
         assert kept[0].error_px == 1.0
+
+
+def test_the_turned_search_counts_the_mirror_line_in_full():
+    from keypoints.predict.align import AlignedCrop
+    from keypoints.predict.confidence import estimate_error
+    from keypoints.predict.pipeline import TURN_ERROR, PhotoFace, worth_turning
+
+    points = np.zeros((15, 2))
+    points[1, 0] = 30.0  # eye distance 30 px
+    crop = AlignedCrop(0.0, 0.0, 96.0, 0.0)
+    calm = PhotoFace((0, 0, 1, 1), crop, points, error_px=1.0, disagreement=0.2)
+    assert not worth_turning(calm)
+    # the learned estimate says little, the mirror line says a lot: searched again
+    parted = PhotoFace((0, 0, 1, 1), crop, points, error_px=1.0, disagreement=5.0)
+    assert estimate_error(5.0, 96.0) > TURN_ERROR * 30 and worth_turning(parted)
+    assert not worth_turning(PhotoFace((0, 0, 1, 1), crop, points, error_px=np.nan, disagreement=5.0))

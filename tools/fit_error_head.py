@@ -24,7 +24,7 @@ from keypoints.evaluation import held_out_files
 from keypoints.photo_faces import read_identities
 from keypoints.predict.accuracy import labelled_face, labelled_photos
 from keypoints.predict.align import cut_aligned
-from keypoints.predict.confidence import estimate_error, predict_with_disagreement, spearman
+from keypoints.predict.confidence import MIRROR_WEIGHT, estimate_error, predict_with_disagreement, spearman
 from keypoints.predict.detect import make_detector
 from keypoints.predict.error_head import CARD_KEY, ErrorHead, fit_error_head
 from keypoints.predict.framing import labels_in_convention
@@ -120,8 +120,8 @@ def main():
     nme = faces["errors"].mean(axis=1)
     eyes = np.linalg.norm(faces["keypoints"][:, _EYES[0]] - faces["keypoints"][:, _EYES[1]], axis=1)
     mirror_face = estimate_error(faces["gaps"].mean(axis=1), faces["sides"]) / eyes
-    # what the predictor gives (keypoints.predict.confidence.face_errors): the larger of the two
-    face_estimate = np.maximum(head_face, mirror_face)
+    # what the predictor gives (keypoints.predict.confidence.face_errors): the larger of the head and the weighted line
+    face_estimate = np.maximum(head_face, MIRROR_WEIGHT * mirror_face)
     keypoint_estimate = head_keypoints * (face_estimate / head_face)[:, None]
     print(f"{len(nme)} held-out faces of {len(set(faces['person']))} people; Spearman with the true error:")
     print(

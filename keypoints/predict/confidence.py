@@ -26,6 +26,11 @@ ERROR_SLOPE = 1.360
 ERROR_INTERCEPT = 0.733
 """Estimated error (96-frame px) at no disagreement (see docs/decisions.md, "Keypoint confidence")."""
 
+MIRROR_WEIGHT = 0.8
+"""With a learned head, a face's estimate is the larger of the head's and this times the mirror line's: the mirror
+line takes over only where it says a quarter more than the head, as on a face read upside down or not a face (see
+docs/decisions.md, "Error estimate: a learned head")."""
+
 LARGE_ERROR = 0.10
 """An estimated error above this fraction of the predicted distance between the eyes marks a face whose
 keypoints should not be trusted; it is drawn in red (see docs/decisions.md, "Keypoint confidence")."""
@@ -88,8 +93,8 @@ _HEADS = {}  # id of a card -> (the card, its head): the card is kept so that it
 def face_errors(head, gaps, features, keypoints, sides):
     """Each face's estimated mean keypoint error and each keypoint's, photo px.
 
-    With a learned head (and its inputs), a face's error is the larger of the head's and the mirror line's, and its
-    keypoints share it as the head says; without, both come from the mirror line.
+    With a learned head (and its inputs), a face's error is the larger of the head's and ``MIRROR_WEIGHT`` times the
+    mirror line's, and its keypoints share it as the head says; without, both come from the mirror line.
 
     Parameters
     ----------
@@ -125,8 +130,8 @@ def face_errors(head, gaps, features, keypoints, sides):
         )
     learned, each = head.estimate(features, gaps, sides, keypoints)
     # the head knows faces like those it was fitted on; a crop the network cannot read at all (upside down, not a
-    # face) is known by its mirror disagreement: the larger of the two, spread over the keypoints as the head does
-    face = np.maximum(learned, mirror)
+    # face) is known by its mirror disagreement: the larger, spread over the keypoints as the head spreads its own
+    face = np.maximum(learned, MIRROR_WEIGHT * mirror)
     return face, each * (face / learned)[:, None]
 
 

@@ -23,7 +23,13 @@ from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS, column_indices
 from keypoints.errors import ImageError, ModelFileError
 from keypoints.guards import check_finite_predictions
 from keypoints.inference import one_thread, predict_pixels
-from keypoints.predict.confidence import LARGE_ERROR, error_head_of, face_errors, predict_with_disagreement
+from keypoints.predict.confidence import (
+    LARGE_ERROR,
+    error_head_of,
+    estimate_error,
+    face_errors,
+    predict_with_disagreement,
+)
 from keypoints.predict.crop import Crop
 from keypoints.predict.detect import Detections, as_detections, make_detector
 from keypoints.predict.draw import draw_photo_faces
@@ -31,7 +37,7 @@ from keypoints.predict.framing import first_crops
 from keypoints.predict.options import ALIGN, PredictOptions
 from keypoints.predict.read import read_photo
 from keypoints.predict.refine import refine_keypoints, refine_windows
-from keypoints.predict.rereading import better_read, error_share
+from keypoints.predict.rereading import better_read
 
 REFINE_STEPS = 2
 """Crops re-fitted to the network's own keypoints before the final prediction: the
@@ -455,9 +461,13 @@ def search_faces_of_images(images, model, detector, options, windows=None, refin
 
 def worth_turning(face, limit=None):
     """Whether a face's estimated error (NaN: no) is over ``limit`` (default ``TURN_ERROR``) of its predicted eye
-    distance."""
+    distance; the mirror line's estimate counts in full here, as it is what tells a face read upside down."""
     limit = TURN_ERROR if limit is None else limit
-    return bool(error_share(face) > limit) and np.isfinite(face.error_px)
+    if not np.isfinite(face.error_px):
+        return False
+    mirror = estimate_error(face.disagreement, face.crop.side) if np.isfinite(face.disagreement) else 0.0
+    eyes = np.linalg.norm(face.keypoints[0] - face.keypoints[1])
+    return bool(max(face.error_px, mirror) > limit * eyes)
 
 
 def predict_file(path, model, detector=None, draw=True, options=None, windows=None):
