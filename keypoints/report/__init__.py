@@ -16,7 +16,7 @@ from keypoints.report.comparison import comparison_markdown, figure_names
 from keypoints.report.differences import keypoint_differences, trained_pairs
 from keypoints.report.figures import plot_keypoint_differences, plot_learning_curves
 from keypoints.report.records import read_records, record_path, write_record
-from keypoints.report.shipping import TWINS_ON_PHOTOS, twins_on_photos
+from keypoints.report.shipping import PHOTO_RECIPE, TWINS_ON_PHOTOS, photo_recipe_twins, twins_on_photos
 from keypoints.training.presets import recipe_for, report_name
 
 __all__ = ["comparison_markdown", "rewrite_reports", "write_report"]
@@ -113,7 +113,8 @@ def _write_photos_report(run, reports_dir):
 
 def _write_report_files(run, reports_dir, others, conclusive, left_out=()):
     """The figures of ``run``, and the report's text (without the explanations). A conclusive report also quotes
-    the twins trained on labelled photos, from ``reports_dir/twins-on-photos/runs/``."""
+    the twins trained on labelled photos, from ``reports_dir/twins-on-photos/runs/``; every report quotes the second
+    twin trained with the photo recipe, from ``reports_dir/bnlocal-photos/runs/``."""
     figures = figure_names(run.preset)
     plot_learning_curves(run, reports_dir / figures["curves"])
     pairs = trained_pairs(run)
@@ -127,7 +128,8 @@ def _write_report_files(run, reports_dir, others, conclusive, left_out=()):
     photo_twins = None
     if run.preset == "conclusive":
         photo_twins = twins_on_photos(read_records(reports_dir / TWINS_ON_PHOTOS))
-    return comparison_markdown(run, others, conclusive, left_out, photo_twins)
+    photo_recipe = photo_recipe_twins(read_records(reports_dir), read_records(reports_dir / PHOTO_RECIPE))
+    return comparison_markdown(run, others, conclusive, left_out, photo_twins, photo_recipe)
 
 
 def _explanations(run, reports_dir):

@@ -194,7 +194,7 @@ def short_run_words(run, conclusive):
     ]
 
 
-def comparison_markdown(run, others=(), conclusive=None, left_out=(), photo_twins=None):
+def comparison_markdown(run, others=(), conclusive=None, left_out=(), photo_twins=None, photo_recipe=None):
     """The whole report's text (without the explanation figures' section).
 
     Parameters
@@ -210,6 +210,9 @@ def comparison_markdown(run, others=(), conclusive=None, left_out=(), photo_twin
     photo_twins : TrainingRun, optional
         A run that trained both twins on labelled photos, for the section on photos
         (:func:`keypoints.report.shipping.twins_on_photos`).
+    photo_recipe : tuple of TrainingRun, optional
+        Each twin's run with the photo recipe, for the section on shipping
+        (:func:`keypoints.report.shipping.photo_recipe_twins`).
     """
     figures = figure_names(run.preset)
     degrees, scale, shift = run.jitter
@@ -253,7 +256,7 @@ def comparison_markdown(run, others=(), conclusive=None, left_out=(), photo_twin
         lines += ["## Seed by seed", "", *seed_figures_table(run, a, b), ""]
         found = headline(run)
         if found is not None:
-            lines += shipping_section(run, *found, photo_twins=photo_twins)
+            lines += shipping_section(run, *found, photo_twins=photo_twins, photo_recipe=photo_recipe)
         lines += photos_section(photo_twins)
         lines += reproducibility_section(run, list(others), left_out)
         lines += [f"## Per keypoint: `{b}` against `{a}`", "", *keypoint_table(run, a, b), ""]

@@ -52,7 +52,7 @@ def cost_words(run, a, b):
     )
 
 
-def shipping_section(run, a, b, difference, base, card=None, card_text=None, photo_twins=None):
+def shipping_section(run, a, b, difference, base, card=None, card_text=None, photo_twins=None, photo_recipe=None):
     """The section's lines.
 
     Parameters
@@ -70,6 +70,8 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None, pho
         MODEL_CARD.md's text (default: read from the package).
     photo_twins : TrainingRun, optional
         A run that trained both twins on labelled photos (:func:`twins_on_photos`).
+    photo_recipe : tuple of TrainingRun, optional
+        The runs that trained each twin with the photo recipe (:func:`photo_recipe_twins`).
     """
     card = shipped_card() if card is None else card
     if card_text is None:
@@ -88,7 +90,15 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None, pho
     rows = photo_rows(card_text)
     photos = "; ".join(f"{title}: {text}" for title, text in rows.items()) or "not in its card"
     twin_rows = photo_differences(photo_twins, a, b) if photo_twins is not None else None
-    if twin_rows is None:
+    recipe_rows = photo_differences(*photo_recipe[:1], a, b, other=photo_recipe[1]) if photo_recipe else None
+    if recipe_rows:
+        side_by_side = (
+            f"Trained with the shipped model's photo recipe too (`{photo_recipe[1].command()}`, the same split, "
+            f"{len(photo_recipe[1].seeds)} seed(s); record in `reports/{PHOTO_RECIPE}/runs/`), `{b}` - `{a}` NME is "
+            + ", ".join(f"{100 * (row[2] / row[1] - 1):+.1f} % on {source}" for source, row in recipe_rows.items())
+            + "."
+        )
+    elif twin_rows is None:
         side_by_side = (
             "The other twin has never been trained with the photo recipe (jitter, changes of look, L1) nor measured "
             "on photos."
@@ -108,7 +118,15 @@ def shipping_section(run, a, b, difference, base, card=None, card_text=None, pho
     ]
     if shipped != a:
         return lines + [f"The shipped network is not `{a}`, so this run does not bear on the choice.", ""]
-    if difference.verdict == BETTER:
+    if difference.verdict == BETTER and recipe_rows:
+        changes = [100 * (row[2] / row[1] - 1) for row in recipe_rows.values()]
+        why = (
+            f"`{a}` ships although `{b}` is the better twin on centred faces: trained with the photo recipe as the "
+            f"shipped model was, `{b}` has the lower NME on {len(lower_for_second(recipe_rows))} of "
+            f"{len(recipe_rows)} sources, from {min(changes):+.1f} % to {max(changes):+.1f} %, so its advantage does "
+            "not carry over to photos, and it costs the parameters and time above."
+        )
+    elif difference.verdict == BETTER:
         why = (
             f"`{a}` ships although `{b}` is the better twin on centred faces: that advantage is measured with this "
             "preset's recipe on centred faces, while photos need the photo recipe, with which only "
@@ -137,19 +155,43 @@ models/twins-on-photos --reports-dir reports/twins-on-photos``. Its own folder, 
 the shipped model's training report."""
 
 
+PHOTO_RECIPE = "bnlocal-photos"
+"""The reports folder, inside the conclusive report's, of the second twin trained with the shipped model's photo
+recipe on the same split: ``keypoints train --data training.csv.gz --photos frames fgnet helen --nets bnlocal
+--preset full --epochs 160 --seed 0 --seeds 1 --models-dir models/bnlocal-photos --reports-dir
+reports/bnlocal-photos``; the shipped model's own run is in ``reports/runs/``."""
+
+
+def photo_recipe_twins(shipped_records, twin_records, a="bnconv", b="bnlocal"):
+    """``(run of a, run of b)``: the latest finished runs that trained ``a`` (among ``shipped_records``) and ``b``
+    (among ``twin_records``) on labelled photos with the same preset and the same held-out faces, or None."""
+    mine = [r for r in shipped_records if r.finished and r.settings.photos and r.results_of(a)]
+    theirs = [r for r in twin_records if r.finished and r.settings.photos and r.results_of(b)]
+    if not mine or not theirs:
+        return None
+    run_a, run_b = mine[-1], theirs[-1]
+
+    def held_out(run, name):
+        return {s: v["faces"] for s, v in (run.results_of(name)[0].per_source or {}).items()}
+
+    same = run_a.preset == run_b.preset and held_out(run_a, a) == held_out(run_b, b)
+    return (run_a, run_b) if same else None
+
+
 def twins_on_photos(records, a="bnconv", b="bnlocal"):
     """The latest finished run among ``records`` that trained both twins on labelled photos, or None."""
     runs = [r for r in records if r.finished and r.settings.photos and r.results_of(a) and r.results_of(b)]
     return runs[-1] if runs else None
 
 
-def photo_differences(run, a="bnconv", b="bnlocal"):
+def photo_differences(run, a="bnconv", b="bnlocal", other=None):
     """``{source: (faces, nme of a, nme of b, rmse of a, rmse of b)}``: each twin's mean over its seeds, held-out
-    people of every source of ``run``."""
+    people of every source of ``run`` (``b``'s from ``other`` when given: a run of its own on the same split)."""
     rows = {}
+    other = run if other is None else other
     for source in run.results_of(a)[0].per_source or {}:
         mine = [r.per_source[source] for r in run.results_of(a) if r.per_source and source in r.per_source]
-        theirs = [r.per_source[source] for r in run.results_of(b) if r.per_source and source in r.per_source]
+        theirs = [r.per_source[source] for r in other.results_of(b) if r.per_source and source in r.per_source]
         if mine and theirs:
             rows[source] = (
                 mine[0]["faces"],
