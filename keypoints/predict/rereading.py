@@ -1,5 +1,6 @@
-"""Which of two searches of a photo reads each face better: the one whose estimated error is the smaller share of
-the face's predicted eye distance (the predictor's last search stage, ``QUARTER_TURNS``, keeps faces this way)."""
+"""Which of two searches of a photo reads each face better: the one that scores the face higher and whose estimated
+error is the smaller share of the face's predicted eye distance (the predictor's last search stage,
+``QUARTER_TURNS``, keeps faces this way)."""
 
 import numpy as np
 
