@@ -155,3 +155,27 @@ def test_a_face_turned_upside_down_is_estimated_worse_than_upright():
 
     upright, turned = estimated(images), estimated(np.ascontiguousarray(images[:, :, ::-1, ::-1]))
     assert np.median(turned) > 1.5 * np.median(upright)
+
+
+@pytest.mark.parametrize(
+    "entry, words",
+    [
+        ({"weights": [[1.0]], "bias": [0.0], "level": [1.0]}, r"has weights \(1, 1\)"),
+        ({"bias": [0.0] * 16, "level": [1.0] * 16}, "cannot be read"),
+        ({"weights": "x", "bias": [0.0] * 16, "level": [1.0] * 16}, "cannot be read|has weights"),
+        ({"weights": [[float("nan")] * 16] * 20, "bias": [0.0] * 16, "level": [1.0] * 16}, "all finite"),
+    ],
+)
+def test_a_card_whose_head_is_broken_is_refused_with_what_to_do(entry, words):
+    with pytest.raises(ModelFileError, match=words) as raised:
+        ErrorHead.from_card({CARD_KEY: entry})
+    assert "tools/fit_error_head.py --write" in str(raised.value)
+
+
+def test_the_predictor_names_a_broken_head_when_it_loads_the_model():
+    from keypoints.predict.pipeline import load_predictor_model
+
+    model = load_onnx_model(paths.PREDICTOR_MODEL)
+    broken = model._replace(card=dict(model.card, **{CARD_KEY: {"weights": [[1.0]], "bias": [0.0], "level": [1.0]}}))
+    with pytest.raises(ModelFileError, match=r"default\.onnx: the model card's error_head has weights"):
+        load_predictor_model(broken)

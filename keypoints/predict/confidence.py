@@ -79,11 +79,21 @@ def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=
 
 
 def error_head_of(model):
-    """The learned head a loaded model's card carries (read once per card), or None."""
+    """The learned head a loaded model's card carries (read once per card), or None.
+
+    Raises
+    ------
+    ModelFileError
+        The card's head is broken (the message names the model file).
+    """
     card = getattr(model, "card", None) or {}
     cached = _HEADS.get(id(card))
     if cached is None or cached[0] is not card:
-        cached = _HEADS[id(card)] = (card, ErrorHead.from_card(card))
+        try:
+            head = ErrorHead.from_card(card)
+        except ModelFileError as error:
+            raise ModelFileError(f"{getattr(model, 'path', 'the model')}: {error}") from error
+        cached = _HEADS[id(card)] = (card, head)
     return cached[1]
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from keypoints.data.schema import KEYPOINTS
+from keypoints.errors import ModelFileError
 
 COMPONENTS = 10
 """Principal components of the feature means the line reads."""
@@ -32,6 +33,8 @@ CARD_KEY = "error_head"
 """The model card's entry holding the head."""
 
 _LEFT_EYE, _RIGHT_EYE = KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")
+
+_REFIT = "fit it again with tools/fit_error_head.py --write, or remove the entry to use the mirror line"
 
 
 def head_inputs(features, gaps, sides):
@@ -134,16 +137,39 @@ class ErrorHead:
 
     @classmethod
     def from_card(cls, card):
-        """The head a model card carries, or None."""
+        """The head a model card carries, or None.
+
+        Raises
+        ------
+        ModelFileError
+            The card's entry is not a head: missing parts, wrong shapes, or numbers that are not finite.
+        """
         entry = (card or {}).get(CARD_KEY)
         if not entry:
             return None
-        return cls(
-            np.asarray(entry["weights"], np.float64),
-            np.asarray(entry["bias"], np.float64),
-            np.asarray(entry["level"], np.float64),
-            int(entry.get("faces", 0)),
-        )
+        outputs = len(KEYPOINTS) + 1
+        try:
+            head = cls(
+                np.asarray(entry["weights"], np.float64),
+                np.asarray(entry["bias"], np.float64),
+                np.asarray(entry["level"], np.float64),
+                int(entry.get("faces", 0)),
+            )
+            shapes_ok = (
+                head.weights.ndim == 2
+                and head.weights.shape[1] == outputs
+                and head.feature_count > 0
+                and head.bias.shape == head.level.shape == (outputs,)
+            )
+            finite = all(np.isfinite(a).all() for a in (head.weights, head.bias, head.level))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ModelFileError(f"the model card's {CARD_KEY} cannot be read ({error}); {_REFIT}") from error
+        if not (shapes_ok and finite):
+            raise ModelFileError(
+                f"the model card's {CARD_KEY} has weights {head.weights.shape}, bias {head.bias.shape} and level "
+                f"{head.level.shape} (expected (C + 17, {outputs}), ({outputs},), ({outputs},), all finite); {_REFIT}"
+            )
+        return head
 
 
 def fit_error_head(features, gaps, sides, errors, weights=None, components=COMPONENTS, alpha=ALPHA):

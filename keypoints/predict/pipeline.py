@@ -154,8 +154,8 @@ def load_predictor_model(model=None, device=None):
     Raises
     ------
     ModelFileError
-        No such file (the message says how to get one), not a keypoints model, not one that
-        predicts all 15 keypoints, or a ``.pt`` file (or a ``device``) where torch is not installed.
+        No such file (the message says how to get one), not a keypoints model, not one that predicts all 15
+        keypoints, a broken error head in its card, or a ``.pt`` file (or ``device``) where torch is not installed.
     """
     from keypoints.onnx_model import is_onnx_file, load_onnx_model
 
@@ -175,6 +175,7 @@ def load_predictor_model(model=None, device=None):
             f"{model.path}: predicts {len(model.columns)} columns, not all 30 the predictor "
             f"draws (missing {', '.join(missing[:4])}...); use a model trained on every keypoint"
         )
+    error_head_of(model)  # a broken error head is named now, not at every photo
     return model
 
 
