@@ -195,21 +195,20 @@ def _with_features(module):
     """A module giving a ``nn.Sequential`` network's keypoints and its feature means, or None without a Flatten."""
     import torch
 
-    if not isinstance(module, torch.nn.Sequential):
+    from keypoints.inference import position_means, split_at_flatten
+
+    parts = split_at_flatten(module)
+    if parts is None:
         return None
-    names = [name for name, child in module.named_children() if isinstance(child, torch.nn.Flatten)]
-    if not names:
-        return None
-    at = list(dict(module.named_children())).index(names[0])
 
     class WithFeatures(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.body, self.head = module[:at], module[at:]
+            self.body, self.head = parts
 
         def forward(self, faces):
             maps = self.body(faces)
-            return self.head(maps), maps.mean(dim=(2, 3)) if maps.dim() == 4 else maps
+            return self.head(maps), position_means(maps)
 
     return WithFeatures()
 

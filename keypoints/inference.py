@@ -109,25 +109,39 @@ def predict_pixels_and_features(module, images, batch_size=256):
         return module.predict_pixels_and_features(images, batch_size=batch_size)
     import torch
 
-    if not isinstance(module, torch.nn.Sequential) or not any(isinstance(m, torch.nn.Flatten) for m in module):
+    parts = split_at_flatten(module)
+    if parts is None:
         return predict_pixels(module, images, batch_size=batch_size), None
+    body, head = parts
     module.eval()
     device = module_device(module)
     pixels, features = [], []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
             batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
-            # child by child, not by a hook: the module may be shared by the predictor's worker threads
-            flowing, maps = batch.to(torch.float32) / 255, None
-            for child in module:
-                if maps is None and isinstance(child, torch.nn.Flatten):
-                    maps = flowing
-                flowing = child(flowing)
-            pixels.append((flowing.float() * HALF + HALF).cpu().numpy())
-            features.append((maps.mean(dim=(2, 3)) if maps.dim() == 4 else maps).float().cpu().numpy())
+            # the two halves called in turn, not a hook: the module may be shared by the predictor's worker threads
+            maps = body(batch.to(torch.float32) / 255)
+            pixels.append((head(maps).float() * HALF + HALF).cpu().numpy())
+            features.append(position_means(maps).float().cpu().numpy())
     if not pixels:
         return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(pixels), np.concatenate(features)
+
+
+def split_at_flatten(module):
+    """A ``nn.Sequential`` network as (the layers before its first ``nn.Flatten``, the rest), or None for a network
+    without one: the first half gives the maps the dense head reads."""
+    import torch
+
+    if not isinstance(module, torch.nn.Sequential):
+        return None
+    at = next((i for i, child in enumerate(module) if isinstance(child, torch.nn.Flatten)), None)
+    return None if at is None else (module[:at], module[at:])
+
+
+def position_means(maps):
+    """(B, C, H, W) maps (a tensor) to their means over the positions, (B, C); flat maps (B, C) as they are."""
+    return maps.mean(dim=(2, 3)) if maps.dim() == 4 else maps
 
 
 def predict_pixels_flip_averaged(module, images, columns, mirror_sum, **kwargs):

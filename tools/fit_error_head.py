@@ -14,7 +14,6 @@ file beside it again (``keypoints export --force``).
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from keypoints import paths
@@ -22,14 +21,12 @@ from keypoints.data.conventions import offset_of
 from keypoints.data.schema import KEYPOINTS
 from keypoints.evaluation import held_out_files
 from keypoints.photo_faces import read_identities
-from keypoints.predict.accuracy import labelled_face, labelled_photos
+from keypoints.predict.accuracy import found_labelled_faces, labelled_photos
 from keypoints.predict.align import cut_aligned
 from keypoints.predict.confidence import MIRROR_WEIGHT, estimate_error, predict_with_disagreement, spearman
 from keypoints.predict.detect import make_detector
 from keypoints.predict.error_head import CARD_KEY, ErrorHead, fit_error_head
-from keypoints.predict.framing import labels_in_convention
-from keypoints.predict.options import PredictOptions
-from keypoints.predict.pipeline import load_predictor_model, search_faces
+from keypoints.predict.pipeline import load_predictor_model
 
 FOLDS = 5
 
@@ -48,19 +45,12 @@ def held_out_faces(folder, model, detector):
     from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
 
     keypoint_order = np.asarray(column_indices(model.columns, KEYPOINT_COLUMNS)[0::2]) // 2
-    offset = offset_of(folder.name)
     items = labelled_photos(folder, files=held_out_files(folder, model.card))
     people = dict(zip([name for name, _, _ in items], read_identities(folder, [name for name, _, _ in items])))
     rows = {key: [] for key in ("person", "features", "gaps", "sides", "keypoints", "errors")}
-    for name, image, truth in items:
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        found, faces = search_faces(image, gray, model, detector, PredictOptions())
-        k = labelled_face(found, truth)
-        if k is None:
+    for name, gray, face, truth in found_labelled_faces(items, model, detector, offset=offset_of(folder.name)):
+        if face is None:
             continue
-        face = faces[k]
-        if offset is not None:
-            truth = labels_in_convention(truth, face.crop, offset)
         _, gaps, features = predict_with_disagreement(
             model.module,
             cut_aligned(gray, [face.crop]),

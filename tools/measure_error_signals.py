@@ -11,20 +11,17 @@ moved into the Kaggle convention, as ``keypoints evaluate-photos`` scores them.
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 from scipy.stats import rankdata
 
 from keypoints.data.conventions import offset_of
 from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
 from keypoints.evaluation import held_out_files
-from keypoints.predict.accuracy import labelled_face, labelled_photos, nme
+from keypoints.predict.accuracy import found_labelled_faces, labelled_photos, nme
 from keypoints.predict.align import AlignedCrop, aligned_to_photo, cut_aligned
 from keypoints.predict.confidence import predict_with_disagreement, spearman
 from keypoints.predict.detect import make_detector
-from keypoints.predict.framing import labels_in_convention
-from keypoints.predict.options import PredictOptions
-from keypoints.predict.pipeline import load_predictor_model, search_faces
+from keypoints.predict.pipeline import load_predictor_model
 
 JITTERS = [
     (0.10, 0.0, 0.0, 0.0),
@@ -44,18 +41,12 @@ def face_signals(folder, model, detector, photos):
     disagreement, the detector's score (rows of an (F, 5) array)."""
     order = column_indices(model.columns, KEYPOINT_COLUMNS)
     mirror_sum = model.card["flip_mirror_sum_px"]
-    offset = offset_of(folder.name)
     items = labelled_photos(folder, files=held_out_files(folder, model.card))[:photos]
     rows = []
-    for _, image, truth in items:
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        found, faces = search_faces(image, gray, model, detector, PredictOptions())
-        k = labelled_face(found, truth)
-        if k is None:
+    for _, gray, face, truth in found_labelled_faces(items, model, detector, offset=offset_of(folder.name)):
+        if face is None:
             continue
-        face, crop = faces[k], faces[k].crop
-        if offset is not None:
-            truth = labels_in_convention(truth, crop, offset)
+        crop = face.crop
         crops = [
             AlignedCrop(crop.cx + dx * crop.side, crop.cy + dy * crop.side, crop.side * (1 + s), crop.angle + a)
             for a, s, dx, dy in JITTERS

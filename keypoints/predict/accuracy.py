@@ -153,6 +153,37 @@ def labelled_face(found, truth):
     return None
 
 
+def found_labelled_faces(
+    items, model, detector=None, align=ALIGN, refine_steps=REFINE_STEPS, windows=None, offset=None
+):
+    """Each labelled photo searched and predicted as the predictor does, and its labelled face.
+
+    Parameters
+    ----------
+    items, model, detector, align, refine_steps, windows, offset
+        As for :func:`score_faces`.
+
+    Yields
+    ------
+    name : str
+    gray : ndarray of uint8, shape (H, W)
+    face : PhotoFace or None
+        The (largest) detection whose box holds the centre of the true keypoints; None when none does.
+    truth : ndarray of float64, shape (15, 2)
+        Photo px, moved into the Kaggle convention in the face's crop when ``offset`` is given (and a face found).
+    """
+    detector = detector or make_detector()
+    for name, image, truth in items:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        # the predictor's own search, turned copies included where they pay
+        found, faces = search_faces(image, gray, model, detector, PredictOptions(align=align), windows, refine_steps)
+        k = labelled_face(found, truth)
+        face = None if k is None else faces[k]
+        if face is not None and offset is not None:
+            truth = labels_in_convention(truth, face.crop, offset)
+        yield name, gray, face, truth
+
+
 def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_STEPS, windows=None, offset=None):
     """Find the labelled face in each photo and score its keypoints.
 
@@ -177,19 +208,11 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
     list of PhotoScore
         One per photo; the face scored is the (largest) detection whose box holds the centre of the true keypoints.
     """
-    detector = detector or make_detector()
     scores = []
-    for name, image, truth in items:
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        # the predictor's own search, turned copies included where they pay
-        found, faces = search_faces(image, gray, model, detector, PredictOptions(align=align), windows, refine_steps)
-        k = labelled_face(found, truth)
-        if k is None:
+    for name, _, face, truth in found_labelled_faces(items, model, detector, align, refine_steps, windows, offset):
+        if face is None:
             scores.append(PhotoScore(name, False, float("nan")))
             continue
-        face = faces[k]
-        if offset is not None:
-            truth = labels_in_convention(truth, face.crop, offset)
         error = float(np.linalg.norm(face.keypoints - truth, axis=1).mean())
         frame_error = error * IMAGE_SIZE / face.crop.side
         frame_rmse = float(np.sqrt(np.mean((face.keypoints - truth) ** 2))) * IMAGE_SIZE / face.crop.side
