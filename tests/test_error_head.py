@@ -20,7 +20,7 @@ from keypoints.predict.confidence import (
     predict_with_disagreement,
     spearman,
 )
-from keypoints.predict.error_head import CARD_KEY, ErrorHead, fit_error_head, head_inputs
+from keypoints.predict.error_head import CARD_KEY, ErrorHead, blend_heads, fit_error_head, head_inputs
 
 K = len(KEYPOINTS)
 
@@ -61,6 +61,29 @@ def test_a_face_of_weight_zero_does_not_move_the_fit():
     without = fit_error_head(feats[50:], gaps[50:], sides[50:], errors[50:])
     np.testing.assert_allclose(with_zero.weights, without.weights, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(with_zero.level, without.level, rtol=1e-8)
+
+
+def test_an_input_the_same_on_every_face_gets_no_weight():
+    feats, gaps, _, errors = known_faces()
+    head = fit_error_head(feats, gaps, np.full(len(feats), 96.0), errors, components=None)
+    assert np.all(head.weights[-1] == 0)  # the log side's row: the training crops are all 96 px
+    assert np.isfinite(head.weights).all() and head.weights.shape == (feats.shape[1] + K + 2, K + 1)
+
+
+def test_a_blend_is_the_geometric_mean_of_the_two_estimates_levelled_on_the_faces_given():
+    feats, gaps, sides, errors = known_faces()
+    first = fit_error_head(feats[:200], gaps[:200], sides[:200], errors[:200] * 3, components=None, alpha=1.0)
+    second = fit_error_head(feats[200:], gaps[200:], sides[200:], errors[200:], components=4, alpha=1.0)
+    blend = blend_heads(first, second, 0.25, feats[200:], gaps[200:], sides[200:], errors[200:])
+    face, each = blend.relative(feats, gaps, sides)
+    one, two = first.relative(feats, gaps, sides)[0], second.relative(feats, gaps, sides)[0]
+    ratio = face / (one**0.25 * two**0.75)
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)  # the same geometric mean, up to one level
+    # levelled on the faces given: the first head's tripled errors do not carry over
+    assert face[200:].mean() == pytest.approx(errors[200:].mean(axis=1).mean(), rel=1e-9)
+    np.testing.assert_allclose(each.mean(axis=1), face, rtol=1e-12)
+    assert blend.faces == 400
+    assert blend_heads(first, second, 0.0, feats, gaps, sides, errors).weights == pytest.approx(second.weights)
 
 
 def test_the_head_survives_the_model_cards_json():

@@ -6,9 +6,11 @@
 
 Every held-out photo is searched and predicted as ``keypoints predict`` does; the labelled face's last crop is
 cut again for the head's inputs, and its true errors are taken against the labels moved into the Kaggle
-convention. The Spearman correlations are of faces the head was not fitted on: 5 folds by person, each fitted on
-the other four. ``--write`` fits the head on every face, stores it in the model file's card and exports the ONNX
-file beside it again (``keypoints export --force``).
+convention. The training people's crops (``keypoints train --photos``'s own, from its cache) are jittered as
+training jitters them, ``COPIES`` times each, for the second line (:func:`keypoints.predict.error_head.blend_heads`).
+The Spearman correlations are of faces the head was not fitted on: 5 folds by person, each fitted on the other
+four (the training people's line never sees a held-out face). ``--write`` fits the head on every face, stores it in
+the model file's card and exports the ONNX file beside it again (``keypoints export --force``).
 """
 
 import argparse
@@ -25,10 +27,16 @@ from keypoints.predict.accuracy import found_labelled_faces, labelled_photos
 from keypoints.predict.align import cut_aligned
 from keypoints.predict.confidence import MIRROR_WEIGHT, estimate_error, predict_with_disagreement, spearman
 from keypoints.predict.detect import make_detector
-from keypoints.predict.error_head import CARD_KEY, ErrorHead, fit_error_head
+from keypoints.predict.error_head import CARD_KEY, ErrorHead, blend_heads, fit_error_head
 from keypoints.predict.pipeline import load_predictor_model
 
 FOLDS = 5
+
+COPIES = 4
+"""Jittered copies of each training crop for the training people's line."""
+
+TRAINING_SHARE = 0.5
+"""The training people's line's weight in the blend (docs/decisions.md, "Error estimate: the training people")."""
 
 _EYES = [KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")]
 
@@ -69,6 +77,65 @@ def held_out_faces(folder, model, detector):
     return {key: np.array(value) for key, value in rows.items()}
 
 
+def training_people_faces(folder, model, copies=COPIES, seed=0):
+    """The inputs and errors of the training people's crops of a labelled folder, jittered as training does.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``features`` (F, C), ``gaps`` (F, 15) 96-frame px, ``sides`` (F,) all 96 (the crops' own frame), ``errors``
+        (F, 15) over the true eye distance; F is ``copies`` times the crops.
+    """
+    import torch
+
+    from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
+    from keypoints.data.transforms import HALF
+    from keypoints.photo_faces import cut_labelled_faces
+    from keypoints.training.appearance import change_appearance, draw_appearance
+    from keypoints.training.augment import draw_jitter, jitter_faces
+    from keypoints.training.presets import PHOTO_APPEARANCE, PHOTO_JITTER
+
+    keypoint_order = np.asarray(column_indices(model.columns, KEYPOINT_COLUMNS)[0::2]) // 2
+    crops = cut_labelled_faces(folder, say=lambda *_: None)
+    kept = ~np.isin(crops.files, sorted(held_out_files(folder, model.card)))
+    images = torch.from_numpy(crops.images[kept]).float() / 255  # (N, 1, 96, 96)
+    points = torch.from_numpy((crops.keypoints[kept] - HALF) / HALF)  # (N, 30) Kaggle order, scaled
+    x_index = torch.arange(0, len(KEYPOINT_COLUMNS), 2)
+    generator = torch.Generator().manual_seed(seed)
+    rows = {key: [] for key in ("features", "gaps", "errors")}
+    for copy in range(copies):
+        angle, size, offset = draw_jitter(len(images), generator, *PHOTO_JITTER)
+        moved, truth = jitter_faces(
+            images, points, angle, size, offset, x_index, x_index + 1, model.card["flip_mirror_sum_px"] / 2
+        )
+        looks = draw_appearance(len(images), generator, PHOTO_APPEARANCE)
+        moved = change_appearance(moved, looks, torch.Generator().manual_seed(seed + copy))
+        cut = (moved.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+        averaged, gaps, features = predict_with_disagreement(
+            model.module, cut, model.columns, model.card["flip_mirror_sum_px"], per_keypoint=True, features=True
+        )
+        predicted = averaged.reshape(len(cut), -1, 2)[:, keypoint_order]
+        truth = (truth.numpy() * HALF + HALF).reshape(len(cut), -1, 2)
+        eyes = np.linalg.norm(truth[:, _EYES[0]] - truth[:, _EYES[1]], axis=1)
+        rows["features"].append(features)
+        rows["gaps"].append(gaps[:, keypoint_order])
+        rows["errors"].append(np.linalg.norm(predicted - truth, axis=2) / eyes[:, None])
+    faces = {key: np.concatenate(value) for key, value in rows.items()}
+    faces["sides"] = np.full(len(faces["errors"]), 96.0)
+    return faces
+
+
+def training_people_head(faces):
+    """The line on every feature, fitted on the training people's jittered crops."""
+    return fit_error_head(*(faces[key] for key in ("features", "gaps", "sides", "errors")), components=None)
+
+
+def blended_head(held_out, training_head):
+    """The head of held-out faces (a dict as from :func:`held_out_faces`) blended with the training people's."""
+    inputs = [held_out[key] for key in ("features", "gaps", "sides", "errors")]
+    return blend_heads(training_head, fit_error_head(*inputs), TRAINING_SHARE, *inputs)
+
+
 def person_folds(people, folds=FOLDS):
     """A fold number (0 to ``folds`` - 1) for every face, the same for all faces of one person."""
     names = sorted(set(people))
@@ -77,13 +144,15 @@ def person_folds(people, folds=FOLDS):
     return np.array([fold_of[p] for p in people])
 
 
-def cross_validated(faces):
-    """Each face's relative estimate (face (F,), keypoints (F, 15)) from a head fitted on the other folds."""
+def cross_validated(faces, training_head=None):
+    """Each face's relative estimate (face (F,), keypoints (F, 15)) from a head fitted on the other folds (and
+    blended with ``training_head`` when given)."""
     fold = person_folds(faces["person"])
     face_estimate, keypoint_estimate = np.zeros(len(fold)), np.zeros((len(fold), len(KEYPOINTS)))
     for k in range(FOLDS):
         train, test = fold != k, fold == k
-        head = fit_error_head(*(faces[key][train] for key in ("features", "gaps", "sides", "errors")))
+        fitted = {key: faces[key][train] for key in ("features", "gaps", "sides", "errors")}
+        head = fit_error_head(*fitted.values()) if training_head is None else blended_head(fitted, training_head)
         face_estimate[test], keypoint_estimate[test] = head.relative(
             faces["features"][test], faces["gaps"][test], faces["sides"][test]
         )
@@ -106,23 +175,30 @@ def main():
     sources = list(by_source)
     faces = {key: np.concatenate([by_source[s][key] for s in sources]) for key in by_source[sources[0]]}
     source = np.concatenate([[s] * len(by_source[s]["person"]) for s in sources])
-    head_face, head_keypoints = cross_validated(faces)
+    training = [training_people_faces(folder, model) for folder in args.folders]
+    training_faces = {key: np.concatenate([t[key] for t in training]) for key in training[0]}
+    training_head = training_people_head(training_faces)
+    alone_face, _ = cross_validated(faces)
+    head_face, head_keypoints = cross_validated(faces, training_head)
     nme = faces["errors"].mean(axis=1)
     eyes = np.linalg.norm(faces["keypoints"][:, _EYES[0]] - faces["keypoints"][:, _EYES[1]], axis=1)
     mirror_face = estimate_error(faces["gaps"].mean(axis=1), faces["sides"]) / eyes
     # what the predictor gives (keypoints.predict.confidence.face_errors): the larger of the head and the weighted line
     face_estimate = np.maximum(head_face, MIRROR_WEIGHT * mirror_face)
     keypoint_estimate = head_keypoints * (face_estimate / head_face)[:, None]
-    print(f"{len(nme)} held-out faces of {len(set(faces['person']))} people; Spearman with the true error:")
     print(
-        f"{'source':10s} {'faces':>5s}  {'face: mirror':>12s} {'head':>6s} {'larger':>7s}"
+        f"{len(nme)} held-out faces of {len(set(faces['person']))} people, and {len(training_faces['errors'])} "
+        f"jittered crops of the training people; Spearman with the true error:"
+    )
+    print(
+        f"{'source':10s} {'faces':>5s}  {'face: mirror':>12s} {'held-out line':>13s} {'head':>6s} {'larger':>7s}"
         f"   {'keypoint: mirror':>16s} {'shipped':>7s}"
     )
     for s in sources:
         m = source == s
         print(
-            f"{s:10s} {m.sum():5d}  {spearman(mirror_face[m], nme[m]):12.3f} {spearman(head_face[m], nme[m]):6.3f}"
-            f" {spearman(face_estimate[m], nme[m]):7.3f}"
+            f"{s:10s} {m.sum():5d}  {spearman(mirror_face[m], nme[m]):12.3f} {spearman(alone_face[m], nme[m]):13.3f}"
+            f" {spearman(head_face[m], nme[m]):6.3f} {spearman(face_estimate[m], nme[m]):7.3f}"
             f"   {spearman(faces['gaps'][m].ravel(), faces['errors'][m].ravel()):16.3f}"
             f" {spearman(keypoint_estimate[m].ravel(), faces['errors'][m].ravel()):7.3f}"
         )
@@ -135,7 +211,7 @@ def main():
         f"head {head_face.mean() / nme.mean():.3f}, larger {face_estimate.mean() / nme.mean():.3f}"
     )
     if args.write:
-        write_head(args.model, fit_error_head(*(faces[key] for key in ("features", "gaps", "sides", "errors"))))
+        write_head(args.model, blended_head(faces, training_head))
 
 
 def write_head(path, head):

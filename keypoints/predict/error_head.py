@@ -6,11 +6,13 @@ A model card may carry an ``error_head``: a straight line from
   (:func:`keypoints.inference.predict_pixels_and_features`),
 - the log of each keypoint's mirror disagreement (96-frame px), of their mean, and of the crop's side (photo px),
 
-to the log of each keypoint's error and of the face's mean error, both over the eye distance. It is fitted on the
-faces of people the network's training held out, as the predictor cut them (``tools/fit_error_head.py``): the
-features are reduced to their first ``COMPONENTS`` principal components and the line is a ridge regression, and
-the two fold into one matrix. Models without a head keep the mirror line of :mod:`keypoints.predict.confidence`.
-Why and how well: docs/decisions.md, "Error estimate: a learned head".
+to the log of each keypoint's error and of the face's mean error, both over the eye distance. Two ridge regressions
+fold into it (``tools/fit_error_head.py``): one fitted on the faces of people the network's training held out, as
+the predictor cut them, on the features' first ``COMPONENTS`` principal components; one on every feature, fitted on
+the training people's crops jittered as training jitters them (many more faces, but errors the network made on
+people it learned from). Their lines are averaged (:func:`blend_heads`) and levelled on the held-out faces. Models
+without a head keep the mirror line of :mod:`keypoints.predict.confidence`.
+Why and how well: docs/decisions.md, "Error estimate: a learned head" and "Error estimate: the training people".
 """
 
 from dataclasses import dataclass
@@ -183,7 +185,8 @@ def fit_error_head(features, gaps, sides, errors, weights=None, components=COMPO
         Each keypoint's true error over the true eye distance.
     weights : ndarray, shape (N,), optional
         Each face's weight in the fit (default: all 1).
-    components : int
+    components : int or None
+        None: every feature, turned onto its principal directions (the same ridge as on the features themselves).
     alpha : float
 
     Returns
@@ -196,9 +199,12 @@ def fit_error_head(features, gaps, sides, errors, weights=None, components=COMPO
     weights = np.ones(len(inputs)) if weights is None else np.asarray(weights, np.float64)
     share = weights / weights.sum()
     count = np.asarray(features).shape[1]
+    components = count if components is None else components
     mean = share @ inputs
-    std = np.sqrt(share @ (inputs - mean) ** 2) + 1e-9
-    standard = (inputs - mean) / std
+    std = np.sqrt(share @ (inputs - mean) ** 2)
+    constant = std < 1e-9  # an input the same on every face (crops of one side) gets no weight, not a huge one
+    std = np.where(constant, 1.0, std)
+    standard = np.where(constant, 0.0, (inputs - mean) / std)
     root = np.sqrt(weights)[:, None]  # weighted least squares: rows scaled by the root of their weight
     # the features' principal directions (of their standardized values); the mirror and side inputs stay as they are
     _, _, directions = np.linalg.svd(root * standard[:, :count], full_matrices=False)
@@ -212,5 +218,34 @@ def fit_error_head(features, gaps, sides, errors, weights=None, components=COMPO
     # standardize, project and regress fold into one line on the raw inputs
     line = (projection @ coefficients) / std[:, None]
     bias = centre - mean @ line
-    level = (share @ np.exp(targets)) / (share @ np.exp(inputs @ line + bias))
-    return ErrorHead(line, bias, level, int(np.count_nonzero(weights)))
+    return ErrorHead(line, bias, _level(inputs, line, bias, targets, share), int(np.count_nonzero(weights)))
+
+
+def blend_heads(first, second, share, features, gaps, sides, errors):
+    """One head from two: the weighted mean of their lines (a geometric mean of their estimates), levelled again.
+
+    Parameters
+    ----------
+    first, second : ErrorHead
+        Reading the same inputs.
+    share : float
+        The first head's weight, 0 to 1.
+    features, gaps, sides, errors
+        As for :func:`fit_error_head`: the faces the blend is levelled on.
+
+    Returns
+    -------
+    ErrorHead
+    """
+    line = share * first.weights + (1 - share) * second.weights
+    bias = share * (first.bias + np.log(first.level)) + (1 - share) * (second.bias + np.log(second.level))
+    inputs = head_inputs(features, gaps, sides)
+    errors = np.maximum(np.asarray(errors, np.float64), 1e-6)
+    targets = np.log(np.column_stack([errors, errors.mean(axis=1)]))
+    level = _level(inputs, line, bias, targets, np.full(len(inputs), 1 / len(inputs)))
+    return ErrorHead(line, bias, level, first.faces + second.faces)
+
+
+def _level(inputs, line, bias, targets, share):
+    """Factors on the exponentials of a line, so that the estimates' weighted means equal the true errors'."""
+    return (share @ np.exp(targets)) / (share @ np.exp(inputs @ line + bias))
