@@ -41,6 +41,13 @@ TRAINING_SHARE = 0.5
 _EYES = [KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")]
 
 
+def keypoint_order(columns):
+    """For each of ``KEYPOINTS``, the index of its (x, y) pair in a model's ``columns``."""
+    from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
+
+    return np.asarray(column_indices(columns, KEYPOINT_COLUMNS)[0::2]) // 2
+
+
 def held_out_faces(folder, model, detector):
     """The inputs and true errors of the held-out faces found in a labelled folder.
 
@@ -50,9 +57,7 @@ def held_out_faces(folder, model, detector):
         ``person`` (F,), ``features`` (F, C), ``gaps`` (F, 15) 96-frame px, ``sides`` (F,), ``keypoints``
         (F, 15, 2) photo px, ``errors`` (F, 15) over the true eye distance.
     """
-    from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
-
-    keypoint_order = np.asarray(column_indices(model.columns, KEYPOINT_COLUMNS)[0::2]) // 2
+    order = keypoint_order(model.columns)
     items = labelled_photos(folder, files=held_out_files(folder, model.card))
     people = dict(zip([name for name, _, _ in items], read_identities(folder, [name for name, _, _ in items])))
     rows = {key: [] for key in ("person", "features", "gaps", "sides", "keypoints", "errors")}
@@ -70,7 +75,7 @@ def held_out_faces(folder, model, detector):
         eyes = np.linalg.norm(truth[_EYES[0]] - truth[_EYES[1]])
         rows["person"].append(people[name])
         rows["features"].append(features[0])
-        rows["gaps"].append(gaps[0, keypoint_order])
+        rows["gaps"].append(gaps[0, order])
         rows["sides"].append(face.crop.side)
         rows["keypoints"].append(face.keypoints)
         rows["errors"].append(np.linalg.norm(face.keypoints - truth, axis=1) / eyes)
@@ -88,38 +93,42 @@ def training_people_faces(folder, model, copies=COPIES, seed=0):
     """
     import torch
 
-    from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
-    from keypoints.data.transforms import HALF
+    from keypoints.data.schema import KEYPOINT_COLUMNS
+    from keypoints.data.transforms import scale_images, scale_keypoints, unscale_images, unscale_keypoints
     from keypoints.photo_faces import cut_labelled_faces
-    from keypoints.training.appearance import change_appearance, draw_appearance
-    from keypoints.training.augment import draw_jitter, jitter_faces
+    from keypoints.training.batches import FaceBatches, FaceTensors
     from keypoints.training.presets import PHOTO_APPEARANCE, PHOTO_JITTER
 
-    keypoint_order = np.asarray(column_indices(model.columns, KEYPOINT_COLUMNS)[0::2]) // 2
+    order = keypoint_order(model.columns)
     crops = cut_labelled_faces(folder, say=lambda *_: None)
     kept = ~np.isin(crops.files, sorted(held_out_files(folder, model.card)))
-    images = torch.from_numpy(crops.images[kept]).float() / 255  # (N, 1, 96, 96)
-    points = torch.from_numpy((crops.keypoints[kept] - HALF) / HALF)  # (N, 30) Kaggle order, scaled
-    x_index = torch.arange(0, len(KEYPOINT_COLUMNS), 2)
-    generator = torch.Generator().manual_seed(seed)
+    faces = FaceTensors(
+        torch.from_numpy(scale_images(crops.images[kept])),
+        torch.from_numpy(scale_keypoints(crops.keypoints[kept])),
+        KEYPOINT_COLUMNS,
+    )
+    # the training iterator itself, unshuffled and unflipped: every pass draws new jitter and looks
+    batches = FaceBatches(
+        faces,
+        batch_size=512,
+        seed=seed,
+        mirror_sum=model.card["flip_mirror_sum_px"],
+        jitter=PHOTO_JITTER,
+        appearance=PHOTO_APPEARANCE,
+    )
     rows = {key: [] for key in ("features", "gaps", "errors")}
-    for copy in range(copies):
-        angle, size, offset = draw_jitter(len(images), generator, *PHOTO_JITTER)
-        moved, truth = jitter_faces(
-            images, points, angle, size, offset, x_index, x_index + 1, model.card["flip_mirror_sum_px"] / 2
-        )
-        looks = draw_appearance(len(images), generator, PHOTO_APPEARANCE)
-        moved = change_appearance(moved, looks, torch.Generator().manual_seed(seed + copy))
-        cut = (moved.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-        averaged, gaps, features = predict_with_disagreement(
-            model.module, cut, model.columns, model.card["flip_mirror_sum_px"], per_keypoint=True, features=True
-        )
-        predicted = averaged.reshape(len(cut), -1, 2)[:, keypoint_order]
-        truth = (truth.numpy() * HALF + HALF).reshape(len(cut), -1, 2)
-        eyes = np.linalg.norm(truth[:, _EYES[0]] - truth[:, _EYES[1]], axis=1)
-        rows["features"].append(features)
-        rows["gaps"].append(gaps[:, keypoint_order])
-        rows["errors"].append(np.linalg.norm(predicted - truth, axis=2) / eyes[:, None])
+    for _ in range(copies):
+        for moved, truth in batches:
+            cut = unscale_images(moved.numpy())
+            averaged, gaps, features = predict_with_disagreement(
+                model.module, cut, model.columns, model.card["flip_mirror_sum_px"], per_keypoint=True, features=True
+            )
+            predicted = averaged.reshape(len(cut), -1, 2)[:, order]
+            truth = unscale_keypoints(truth.numpy()).reshape(len(cut), -1, 2)
+            eyes = np.linalg.norm(truth[:, _EYES[0]] - truth[:, _EYES[1]], axis=1)
+            rows["features"].append(features)
+            rows["gaps"].append(gaps[:, order])
+            rows["errors"].append(np.linalg.norm(predicted - truth, axis=2) / eyes[:, None])
     faces = {key: np.concatenate(value) for key, value in rows.items()}
     faces["sides"] = np.full(len(faces["errors"]), 96.0)
     return faces

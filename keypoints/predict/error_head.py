@@ -193,9 +193,7 @@ def fit_error_head(features, gaps, sides, errors, weights=None, components=COMPO
     -------
     ErrorHead
     """
-    inputs = head_inputs(features, gaps, sides)
-    errors = np.maximum(np.asarray(errors, np.float64), 1e-6)
-    targets = np.log(np.column_stack([errors, errors.mean(axis=1)]))
+    inputs, targets = head_inputs(features, gaps, sides), _targets(errors)
     weights = np.ones(len(inputs)) if weights is None else np.asarray(weights, np.float64)
     share = weights / weights.sum()
     count = np.asarray(features).shape[1]
@@ -239,11 +237,15 @@ def blend_heads(first, second, share, features, gaps, sides, errors):
     """
     line = share * first.weights + (1 - share) * second.weights
     bias = share * (first.bias + np.log(first.level)) + (1 - share) * (second.bias + np.log(second.level))
-    inputs = head_inputs(features, gaps, sides)
-    errors = np.maximum(np.asarray(errors, np.float64), 1e-6)
-    targets = np.log(np.column_stack([errors, errors.mean(axis=1)]))
+    inputs, targets = head_inputs(features, gaps, sides), _targets(errors)
     level = _level(inputs, line, bias, targets, np.full(len(inputs), 1 / len(inputs)))
     return ErrorHead(line, bias, level, first.faces + second.faces)
+
+
+def _targets(errors):
+    """(N, 15) errors over the eye distance to the head's (N, 16) targets: their logs and their mean's."""
+    errors = np.maximum(np.asarray(errors, np.float64), 1e-6)
+    return np.log(np.column_stack([errors, errors.mean(axis=1)]))
 
 
 def _level(inputs, line, bias, targets, share):
