@@ -185,7 +185,10 @@ def _fit(points, image_size):
     for _ in range(ITERATIONS):
         camera = camera_matrix(image_size, centre)
         # SQPnP: a global minimum; the iterative solver can land on a mirror solution behind the camera
-        ok, rvec, tvec = cv2.solvePnP(FACE_MODEL_MM[_FIT], points, camera, None, flags=cv2.SOLVEPNP_SQPNP)
+        try:
+            ok, rvec, tvec = cv2.solvePnP(FACE_MODEL_MM[_FIT], points, camera, None, flags=cv2.SOLVEPNP_SQPNP)
+        except cv2.error:  # keypoints all but on one point (a face boxed in a pixel): no pose to fit
+            return np.full(3, np.nan)
         if not ok or tvec[2, 0] <= 0:
             return np.full(3, np.nan)
         centre = (camera @ tvec[:, 0])[:2] / tvec[2, 0]  # where the face's origin lies: look straight at it

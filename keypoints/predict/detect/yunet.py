@@ -60,6 +60,11 @@ TILT_LIMIT = 20.0
 copies are searched only when the upright one finds no face, or a face tilted more than this (or with
 ``tilt_limit=None``, always); see docs/decisions.md, "Passes that pay"."""
 
+MIN_SEARCH_SIDE = 64
+"""A search copy whose shorter side is under this finds no face: at 32 px and less (YuNet's coarsest stride)
+OpenCV's YuNet answers with rows of leftover memory, NaN, infinite or huge boxes scored 1.0 (see docs/decisions.md,
+"Photos of a few pixels"); the margin above 32 costs faces under about 20 px, which the network cannot read."""
+
 MERGE_OVERLAP = 0.3
 """Boxes from different turned copies that overlap more than this (IoU), or one of which holds the
 other's centre, are one face."""
@@ -182,6 +187,8 @@ class YuNetDetector(FaceDetector):
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)  # YuNet reads three channels
         search, scale = search_copy(image, self.side, MAX_UPSCALE * self.upsample)
         height, width = search.shape[:2]
+        if min(height, width) < MIN_SEARCH_SIDE:
+            return no_detections(with_landmarks=True)
         self.net.setInputSize((width, height))
         rows, all_turns = [], True
         turns = QUARTER_TURNS if every_turn and quarter_turns else self.turns
@@ -213,13 +220,29 @@ class YuNetDetector(FaceDetector):
         _, found = self.net.detect(copy)
         if found is None or not len(found):
             return []
-        found = found.astype(np.float64)
+        found = _plausible_rows(found.astype(np.float64), width, height)
+        if not len(found):
+            return []
         back = cv2.invertAffineTransform(turn)
         # landmarks turn back exactly; a box keeps its size and turns back about its centre
         marks = found[:, 4:14].reshape(-1, 5, 2) @ back[:, :2].T + back[:, 2]
         middle = (found[:, :2] + found[:, 2:4] / 2) @ back[:, :2].T + back[:, 2]
         boxes = np.hstack([middle - found[:, 2:4] / 2, found[:, 2:4]])
         return list(np.hstack([boxes, marks.reshape(-1, 10), found[:, 14:15]]))
+
+
+def _plausible_rows(found, width, height):
+    """YuNet's rows (N, 15) that can be faces: finite, of positive size, scored within [0, 1], touching the copy.
+
+    OpenCV can answer with uninitialised rows (see ``MIN_SEARCH_SIDE``); they are dropped here so that no NaN or
+    absurd box reaches the arithmetic that follows.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        keep = np.isfinite(found).all(axis=1) & (found[:, 2] > 0) & (found[:, 3] > 0)
+        keep &= (found[:, 14] >= 0) & (found[:, 14] <= 1)
+        keep &= (found[:, 0] < width) & (found[:, 1] < height)
+        keep &= (found[:, 0] + found[:, 2] > 0) & (found[:, 1] + found[:, 3] > 0)
+    return found[keep]
 
 
 def _upright_enough(rows, detector):
