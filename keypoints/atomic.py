@@ -404,7 +404,7 @@ class RunFolder:
 
     Use as a context manager: it locks ``folder`` and makes ``stage``; write
     every result into ``stage``, then call :meth:`commit`. Leaving the block
-    without a commit (an error, Ctrl-C) removes ``stage`` and leaves
+    without a commit (an error, Ctrl-C, :meth:`abandon`) removes ``stage`` and leaves
     ``folder`` as it was. Files written into ``folder`` through this module
     while the block runs count as results too. When the block ends, the
     marker lists this run's files; on success, the files an earlier run wrote
@@ -423,6 +423,7 @@ class RunFolder:
         self.stage = None
         self.written = set()
         self.written_by = written_by
+        self.abandoned = False
         self._earlier = set()
         self._lock = FolderLock(self.folder)
 
@@ -470,16 +471,21 @@ class RunFolder:
             moved.append(target)
         return moved
 
+    def abandon(self):
+        """End the block as an error would: the staged files are dropped and the folder keeps the earlier run."""
+        self.abandoned = True
+
     def __exit__(self, kind, *exc):
         _RUNS.pop(self.folder.resolve(), None)
+        done = kind is None and not self.abandoned
         try:
             if self.stage is not None:
                 _STAGES.discard(Path(os.path.abspath(self.stage)))
                 shutil.rmtree(self.stage, ignore_errors=True)
-            if self.written or kind is None:
+            if self.written or done:
                 # every file of the earlier run stays listed until it is gone, so none is ever taken for the user's
                 record_results(self.folder, self.written, self.written_by, keep=self._earlier)
-                if kind is None:
+                if done:
                     self._remove_earlier()
                     record_results(self.folder, self.written, self.written_by)
         finally:

@@ -173,8 +173,8 @@ def test_ctrl_c_leaves_a_playable_video_and_the_csv_of_the_frames_done(tmp_path,
     monkeypatch.setattr(video_module, "draw_faces", draw_then_stop)
     code = main(["predict", str(clip.path), "--model", str(paths.DEFAULT_MODEL), "--out", str(tmp_path)])
     assert code == 130
-    assert _count_frames(tmp_path / "walk.mp4")[0] == 11
-    assert list(pd.read_csv(tmp_path / "keypoints.csv")["frame"]) == list(range(11))
+    assert _count_frames(tmp_path / "interrupted" / "walk.mp4")[0] == 11  # beside the earlier results, none here
+    assert list(pd.read_csv(tmp_path / "interrupted" / "keypoints.csv")["frame"]) == list(range(11))
     assert f"interrupted at frame 11 of {clip.path}" in capsys.readouterr().err
 
 

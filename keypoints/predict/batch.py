@@ -7,6 +7,7 @@ Entry point::
 """
 
 import itertools
+import os
 import sys
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ from keypoints.predict.pipeline import PhotoResult, load_predictor_model, predic
 from keypoints.predict.refine import refine_windows
 from keypoints.predict.workers import PARALLEL_CV_THREADS, check_workers, default_workers, model_copy, ordered_map
 
+INTERRUPTED_DIR = "interrupted"
+"""Subfolder of ``--out`` that takes the results of a run stopped by Ctrl-C during a video (its video closed and
+playable, its rows so far), so that ``--out`` keeps the run before whole; the next interrupted run replaces it."""
+
 
 @dataclass
 class PredictionSummary:
@@ -35,6 +40,7 @@ class PredictionSummary:
     html_path: Path
     json_path: Path = None
     interrupted: object = None  # the VideoResult that Ctrl-C stopped, if one did
+    kept_dir: Path = None  # after Ctrl-C: the --out folder, left as the run before left it
 
     @property
     def read(self):
@@ -117,8 +123,9 @@ def predict_photos(
         Also write ``results.json`` (see :func:`keypoints.predict.outputs.results_document`).
     progress : bool
         Progress bars on stderr: one over the photos and videos (done, left, time left), and one over each
-        video's frames. Ctrl-C during a video stops there, with its frames done written, and the summary's
-        ``interrupted`` set.
+        video's frames. Ctrl-C during a video stops there, with the summary's ``interrupted`` set: ``out_dir`` is
+        left as it was, and what the run did (the video so far, closed and playable, the files before it and the
+        rows of all) goes to ``out_dir/interrupted/`` (``INTERRUPTED_DIR``), the summary's ``out_dir``.
     detector : str or FaceDetector, optional
         A name for :func:`keypoints.predict.detect.make_detector` (``yunet``, ``haar``) or a detector
         made with it (with its ``min_score``); default YuNet.
@@ -158,27 +165,62 @@ def predict_photos(
             on_result(result)
     interrupted = None
     # images and videos are staged and moved in when all are done: an interrupted run leaves the previous results
-    # whole (a video stopped by Ctrl-C is kept: it is closed, playable and said so)
+    # whole (a video stopped by Ctrl-C is kept in a folder of its own: it is closed, playable and said so)
     with atomic.RunFolder(out_dir) as run:
         predict = _Predict(model, detector, options, windows, images, progress, run, out_dir, workers)
         bar = tqdm(total=len(photos), desc="predict", unit="file", disable=not progress, file=sys.stderr)
         try:
             with closing(_each_result(predict, photos, names, workers)) as each:
                 for result in each:
+                    if getattr(result, "interrupted", False):
+                        interrupted = result
+                        for done in (*results, result):  # named where they will be before anything is said
+                            _move_outputs(done, out_dir, out_dir / INTERRUPTED_DIR)
                     results.append(result)
                     bar.update()
                     if on_result:
                         on_result(result)
-                    if getattr(result, "interrupted", False):
-                        interrupted = result
+                    if interrupted is not None:
                         break
         finally:
             bar.close()
+        about = model_summary(model, detector)
+        if interrupted is not None:
+            run.abandon()
+            return _keep_interrupted(run, results, out_dir, images, json, about, interrupted)
         run.commit()
         html_path = out_dir / "index.html" if images else None
-        summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", html_path, interrupted=interrupted)
-        _write_tables(summary, model_summary(model, detector), json)
+        summary = PredictionSummary(results, out_dir, out_dir / "keypoints.csv", html_path)
+        _write_tables(summary, about, json)
     return summary
+
+
+def _keep_interrupted(run, results, out_dir, images, json, about, interrupted):
+    """The files a run stopped by Ctrl-C staged, and its tables, as a results folder of their own inside ``out_dir``
+    (``INTERRUPTED_DIR``); ``out_dir`` itself keeps the run before."""
+    folder = out_dir / INTERRUPTED_DIR
+    with atomic.RunFolder(folder, written_by="keypoints predict (interrupted)") as kept:
+        for path in sorted(p for p in run.stage.rglob("*") if p.is_file()):
+            target = kept.stage / path.relative_to(run.stage)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        kept.commit()
+        html_path = folder / "index.html" if images else None
+        summary = PredictionSummary(
+            results, folder, folder / "keypoints.csv", html_path, interrupted=interrupted, kept_dir=out_dir
+        )
+        _write_tables(summary, about, json)
+    return summary
+
+
+def _move_outputs(result, old, new):
+    """Point a result's output files (``output``, ``video``, ``crops``) from folder ``old`` into ``new``."""
+    for name in ("output", "video"):
+        path = getattr(result, name, None)
+        if path is not None:
+            setattr(result, name, new / Path(path).relative_to(old))
+    if getattr(result, "crops", None):
+        result.crops = [new / Path(path).relative_to(old) for path in result.crops]
 
 
 def _each_result(predict, inputs, names, workers):

@@ -401,6 +401,7 @@ def predict_video(
     Returns
     -------
     VideoResult
+        With ``error`` set, and nothing written, when the annotated video cannot be opened for writing.
     """
     workers = default_workers() if workers is None else workers
     path, out_dir = Path(path), Path(out_dir)
@@ -421,9 +422,12 @@ def predict_video(
     partial_video = out_dir / f"{name}.partial{OUTPUT_SUFFIX}"  # renamed when closed, so no half-written file
     try:
         writer = H264Writer(partial_video, fps, size) if draw else None
-    except VideoError:
+    except VideoError as error:  # this file's failure: the other inputs are still done
         capture.release()
-        raise
+        reason = str(error).removeprefix(f"{partial_video}: ")
+        return VideoResult(
+            path, size=size, fps=fps, frames_expected=expected, error=f"{path}: no annotated video: {reason}"
+        )
     loop = FrameLoop(model, detector, options, fps, size, windows=windows)
     drawn = DrawnFrames(writer, result.output, threaded=workers > 1) if draw else None
     bar = tqdm(total=expected, desc=path.name, unit="frame", disable=not progress, leave=False)

@@ -37,7 +37,7 @@ class H264Writer:
     Raises
     ------
     VideoError
-        The file cannot be created (the message names it and says what to check).
+        The file cannot be created, or FFmpeg has no encoder for it (the message names it and says what to check).
     """
 
     def __init__(self, path, fps, size):
@@ -56,10 +56,19 @@ class H264Writer:
             self.container = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
         except (OSError, av.FFmpegError) as error:
             raise self._failed(error) from None
-        rate = Fraction(fps).limit_denominator(1001)
-        self.stream = self.container.add_stream(CODEC, rate=rate, options=ENCODER_OPTIONS)
-        self.stream.width, self.stream.height = self.padded
-        self.stream.pix_fmt = PIXEL_FORMAT
+        try:  # an FFmpeg without the encoder, or one that refuses the rate, says so with a ValueError
+            rate = Fraction(fps).limit_denominator(1001)
+            self.stream = self.container.add_stream(CODEC, rate=rate, options=ENCODER_OPTIONS)
+            self.stream.width, self.stream.height = self.padded
+            self.stream.pix_fmt = PIXEL_FORMAT
+        except (OSError, ValueError, ZeroDivisionError, av.FFmpegError) as error:
+            self.container.close()
+            self.container = None
+            self.path.unlink(missing_ok=True)
+            raise VideoError(
+                f"{self.path}: FFmpeg cannot encode {CODEC} at {width}x{height}, {fps} frames/s here "
+                f"({type(error).__name__}: {error})"
+            ) from None
         self.frames = 0
 
     def write(self, frame):
