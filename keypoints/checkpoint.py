@@ -8,6 +8,7 @@ model keeps loading after the named networks in the code change.
 """
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,7 +19,7 @@ from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.errors import BrokenModelError, GeometryError, ModelFileError
 from keypoints.model_checks import Problem, check_saved, check_weights
 from keypoints.networks import get_network
-from keypoints.networks.build import Network, build_module
+from keypoints.networks.build import Network, build_module, walk
 from keypoints.networks.layers import SPEC_KINDS
 
 FORMAT = "keypoints-model"
@@ -95,8 +96,24 @@ def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False
     Returns
     -------
     Path
+
+    Raises
+    ------
+    BrokenModelError
+        A weight is NaN or infinite; nothing is written.
+    ModelFileError
+        ``columns`` does not name one column per value the network predicts (such a file could not be loaded);
+        nothing is written.
     """
     network = get_network(network) if isinstance(network, str) else network
+    columns = list(columns)
+    steps = walk(network)
+    outputs = math.prod(steps[-1].output_volume if steps else network.input_volume)
+    if len(columns) != outputs:
+        raise ModelFileError(
+            f"{path}: not written: columns lists {len(columns)} names, but the network {network.name!r} predicts "
+            f"{outputs} values per face; give one column name per value, in the order of the outputs"
+        )
     state = {}
     non_finite = [k for k, v in module.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if non_finite:  # such a file would only give NaN keypoints; the previous file, if any, stays
@@ -115,7 +132,7 @@ def save_model(path, network, module, card, columns=KEYPOINT_COLUMNS, half=False
                 "format": FORMAT,
                 "version": VERSION,
                 "network": network_to_dict(network),
-                "columns": list(columns),
+                "columns": columns,
                 "card": dict(card),
                 "state_dict": state,
             },

@@ -146,3 +146,25 @@ def test_evaluate_refuses_a_28_column_model_as_predict_does(tmp_path, capsys):
         f"error: {path}: predicts 28 columns, not all 30 that evaluate scores (missing mouth_center_bottom_lip_x, "
         "mouth_center_bottom_lip_y); use a model trained on every keypoint\n"
     )
+
+
+@pytest.mark.parametrize("count", [0, 29, 31])
+def test_save_refuses_columns_that_do_not_match_the_network_and_writes_nothing(tmp_path, count):
+    network = Network("mean", "the mean keypoints", (Flatten(), Dense(30)))
+    columns = (KEYPOINT_COLUMNS * 2)[:count]
+    with pytest.raises(ModelFileError) as refused:
+        save_model(tmp_path / "m.pt", network, build_module(network), {}, columns=columns)
+    assert str(refused.value) == (
+        f"{tmp_path / 'm.pt'}: not written: columns lists {count} names, but the network 'mean' predicts 30 values "
+        "per face; give one column name per value, in the order of the outputs"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_refuses_a_mismatch_before_replacing_an_earlier_file(tmp_path):
+    path = mean_model(tmp_path / "m.pt")
+    before = path.read_bytes()
+    network = Network("mean28", "28 outputs", (Flatten(), Dense(28)))
+    with pytest.raises(ModelFileError, match="columns lists 30 names, but the network 'mean28' predicts 28 values"):
+        save_model(path, network, build_module(network), {})
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]

@@ -42,7 +42,8 @@ def find_photos(paths, exclude=()):
         Each photo once, in the order given.
     missing : list of Path
         Paths that are neither a file nor a folder, files a run wrote, and folders that hold only
-        results (:func:`describe_missing` says which).
+        results (:func:`describe_missing` says which); in a folder, entries that may have been meant as photos,
+        videos or folders but cannot be read (:func:`_unreadable_entry`).
     """
     excluded = {Path(p).resolve() for p in exclude}
     photos, missing, seen = [], [], set()
@@ -76,11 +77,32 @@ def find_photos(paths, exclude=()):
                         skipped_outputs += 1
                     else:
                         add(found)
+                elif _unreadable_entry(found):
+                    missing.append(found)
             if skipped_outputs and len(photos) == before:
                 missing.append(path)  # only results of earlier runs: say so rather than "no photos"
         else:
             missing.append(path)
     return photos, missing
+
+
+def _unreadable_entry(path):
+    """Whether a folder's entry is a link to nothing, a link loop, a named pipe, a device or a socket that is named
+    like a photo or video, or has no suffix (it may have been a folder), or is a link to such a name.
+
+    Such entries are named as unreadable rather than skipped: a link whose target went away, or a pipe named
+    ``x.jpg``, was meant to be read.
+    """
+    if path.is_file() or path.is_dir():
+        return False
+    names = [path.name]
+    if path.is_symlink():
+        try:
+            names.append(os.readlink(path))
+        except OSError:
+            pass
+    wanted = PHOTO_SUFFIXES | VIDEO_SUFFIXES | {""}
+    return any(Path(name).suffix.lower() in wanted for name in names)
 
 
 class _Outputs:
