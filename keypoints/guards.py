@@ -7,6 +7,8 @@ before any work; library code never calls them.
 
 import argparse
 import math
+import os
+import sys
 
 import numpy as np
 
@@ -148,6 +150,49 @@ def refuse_empty_paths(parser):
         elif action.dest in PATH_DESTS and action.type is None:
             action.type = path_text
     return parser
+
+
+class Parser(argparse.ArgumentParser):
+    """The command line's parser: an error where an argument is a file whose name starts with ``-`` says how to
+    pass that file (argparse reads such a name as an option, and its own message does not say so)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        given = getattr(self, "_given", [])
+        command = self.prog
+        if " " not in command and given and not given[0].startswith("-"):  # the top parser: name the command too
+            command = f"{command} {given[0]}"
+        super().error(message + dash_name_hint(given, command))
+
+
+def dash_name_hint(arguments, command="keypoints <command>"):
+    """What an argparse error adds when an argument before ``--`` names an existing file that starts with ``-``.
+
+    Parameters
+    ----------
+    arguments : sequence of str
+        The command line's arguments.
+    command : str
+        The command, for the example (``"keypoints predict"``).
+
+    Returns
+    -------
+    str
+        ``"; -2+3.jpg is a file, ..."``; empty when no such argument is there.
+    """
+    arguments = list(arguments)
+    before = arguments[: arguments.index("--")] if "--" in arguments else arguments
+    files = [a for a in before if a.startswith("-") and a != "-" and os.path.lexists(a)]
+    if not files:
+        return ""
+    name = files[0]
+    return (
+        f"; {name} is a file, but a name that starts with '-' reads as an option: put -- after the options, "
+        f"before the paths ({command} [OPTIONS] -- {name}), or write it as ./{name}"
+    )
 
 
 def check_finite_predictions(predicted, model_path):
