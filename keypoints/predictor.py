@@ -30,6 +30,10 @@ __all__ = ["Face", "Faces", "Predictor", "card_warnings", "to_bgr"]
 
 CHANNELS = ("rgb", "bgr")
 
+MAX_BOX_SCALE = 2.0
+"""A box given to the predictor may be at most this many times the image's longer side, wide or high: its crop is cut
+at full size before it is resized, and no face is larger than the image that holds it."""
+
 
 def card_warnings(card, path="the model"):
     """What a user must know about a model before trusting its keypoints, from its card.
@@ -128,7 +132,8 @@ class Predictor:
             A file that cannot be read, or an array that is not an image (empty, 4 channels, float outside
             [0, 1], another dtype); the message says what to pass instead, and which image of a list.
         BoxError
-            Boxes that are not (N, 4), not finite, or not of positive size; or not one array per image.
+            Boxes that are not (N, 4), not finite, or not of positive size; not one array per image; or a box that
+            lies wholly outside its image, or is more than ``MAX_BOX_SCALE`` times its longer side.
         """
         many = isinstance(image, (list, tuple))
         images = list(image) if many else [image]
@@ -147,6 +152,9 @@ class Predictor:
                 pictures.append(to_bgr(one, channels))
             except ImageError as error:
                 raise ImageError(f"image {index} of {len(images)}: {error}" if many else str(error)) from None
+        for index, (each, (bgr, _)) in enumerate(zip(given, pictures)):
+            if each is not None:
+                check_boxes_fit(each, (bgr.shape[1], bgr.shape[0]), f"boxes[{index}]" if many else "boxes")
         found = self._predict([bgr for bgr, _ in pictures], given)
         faces = [_as_faces(f, bgr, order) for f, (bgr, order) in zip(found, pictures)]
         return faces if many else faces[0]
@@ -188,6 +196,35 @@ def as_boxes(boxes, name="boxes"):
     if len(bad):
         raise BoxError(f"{name}[{bad[0]}] = {array[bad[0]].tolist()}: width and height must be positive")
     return array
+
+
+def check_boxes_fit(boxes, size, name="boxes"):
+    """Refuse boxes (from :func:`as_boxes`) that lie wholly outside an image or are far larger than it.
+
+    Parameters
+    ----------
+    boxes : ndarray of float64, shape (N, 4)
+    size : tuple of int
+        ``(width, height)`` of the image.
+    name : str
+        What the caller called them, for the message.
+
+    Raises
+    ------
+    BoxError
+    """
+    width, height = size
+    x, y, w, h = boxes.T
+    outside = (x >= width) | (y >= height) | (x + w <= 0) | (y + h <= 0)
+    largest = MAX_BOX_SCALE * max(width, height)
+    huge = (w > largest) | (h > largest)
+    for bad, why in (
+        (outside, f"lies wholly outside the {width}x{height} image"),
+        (huge, f"is more than {MAX_BOX_SCALE:g} times the {width}x{height} image's longer side"),
+    ):
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise BoxError(f"{name}[{k}] = {boxes[k].tolist()} {why}; give boxes of faces in the image")
 
 
 def _as_faces(found, bgr, channels):

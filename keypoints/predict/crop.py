@@ -159,26 +159,25 @@ def cut_square(gray, crop, size=IMAGE_SIZE):
     Returns
     -------
     ndarray of uint8, shape (size, size)
-
-    Raises
-    ------
-    ValueError
-        If the crop lies wholly outside the photo.
+        A crop wholly outside the photo (a box at its edge, rounded) repeats the nearest edge pixels, as the
+        parts outside of any crop do.
     """
     x0, y0, side = crop
     height, width = gray.shape
     left, top = max(x0, 0), max(y0, 0)
     right, bottom = min(x0 + side, width), min(y0 + side, height)
-    if right <= left or bottom <= top:
-        raise ValueError(f"crop {crop} lies outside the {width}x{height} photo")
-    square = cv2.copyMakeBorder(
-        gray[top:bottom, left:right],
-        top - y0,
-        y0 + side - bottom,
-        left - x0,
-        x0 + side - right,
-        cv2.BORDER_REPLICATE,
-    )
+    if right <= left or bottom <= top:  # no pixel of the photo inside: copyMakeBorder has nothing to repeat
+        rows = np.clip(np.arange(y0, y0 + side), 0, height - 1)
+        square = gray[np.ix_(rows, np.clip(np.arange(x0, x0 + side), 0, width - 1))]
+    else:
+        square = cv2.copyMakeBorder(
+            gray[top:bottom, left:right],
+            top - y0,
+            y0 + side - bottom,
+            left - x0,
+            x0 + side - right,
+            cv2.BORDER_REPLICATE,
+        )
     # INTER_AREA averages when shrinking (no aliasing); it enlarges poorly, where linear is right
     how = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     return cv2.resize(square, (size, size), interpolation=how)
