@@ -180,14 +180,15 @@ def load_model(path=None, device="cpu"):
             f"{path}: not a keypoints model file, or one that carries code, so it was not loaded "
             f"({first_line[:200]}). Use a .pt file written by `keypoints train`."
         ) from error
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+    # type first: a tensor compared with == gives a tensor, which has no single truth value
+    if not isinstance(saved, dict) or not _is_plain(saved.get("format"), FORMAT):
         raise ModelFileError(
             f"{path}: a PyTorch file, but not a keypoints model (no '{FORMAT}' marker). "
             "Use a .pt file written by `keypoints train`."
         )
-    if saved.get("version") != VERSION:
+    if not _is_plain(saved.get("version"), VERSION):
         raise ModelFileError(
-            f"{path}: model file version {saved.get('version')}, this keypoints reads version {VERSION}."
+            f"{path}: model file version {str(saved.get('version'))[:40]}, this keypoints reads version {VERSION}."
         )
     try:
         check_saved(saved)
@@ -223,6 +224,11 @@ def load_model(path=None, device="cpu"):
         )
     module.to(device).eval()
     return LoadedModel(module, network, tuple(saved["columns"]), saved.get("card", {}), path)
+
+
+def _is_plain(value, expected):
+    """Whether ``value`` is ``expected`` and of its very type (not a bool for an int, not a tensor)."""
+    return type(value) is type(expected) and value == expected
 
 
 def _output_size(module, network):

@@ -147,8 +147,13 @@ class ErrorHead:
             The card's entry is not a head: missing parts, wrong shapes, or numbers that are not finite.
         """
         entry = (card or {}).get(CARD_KEY)
-        if not entry:
+        if entry is None or (isinstance(entry, (dict, list, str, bool, int, float)) and not entry):
             return None
+        if not isinstance(entry, dict):
+            raise ModelFileError(
+                f"the model card's {CARD_KEY} is {type(entry).__name__}, not a table of weights, bias and level; "
+                f"{_REFIT}"
+            )
         outputs = len(KEYPOINTS) + 1
         try:
             head = cls(
@@ -164,7 +169,7 @@ class ErrorHead:
                 and head.bias.shape == head.level.shape == (outputs,)
             )
             finite = all(np.isfinite(a).all() for a in (head.weights, head.bias, head.level))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             raise ModelFileError(f"the model card's {CARD_KEY} cannot be read ({error}); {_REFIT}") from error
         if not (shapes_ok and finite):
             raise ModelFileError(
