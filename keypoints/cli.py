@@ -5,7 +5,6 @@ Thin on purpose: it parses arguments, calls the stage modules, and turns a
 non-zero exit code, with no traceback.
 """
 
-import argparse
 import sys
 
 from keypoints import __version__, commands, guards
@@ -79,7 +78,7 @@ def _quiet_broken_pipe():
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = guards.Parser(
         prog="keypoints",
         description="Facial keypoint detection on the Kaggle 'Facial Keypoints Detection' format.",
     )
@@ -149,6 +148,14 @@ def _add_train(subcommands):
         metavar="DIR",
         help="labelled photo folders (photos, keypoints.csv, identities.csv) to train on, cut as the predictor "
         "cuts faces; alone or beside --data; the report goes to reports/photos.md",
+    )
+    train.add_argument(
+        "--move-labels",
+        nargs="+",
+        metavar="NAME",
+        help="move the labels of these sources (a --data file's or a --photos folder's name) into the human "
+        "convention by their measured offsets (known: frames, training.csv.gz, fgnet, helen; see "
+        "keypoints/data/conventions.py); default: every source's labels as they are drawn",
     )
     train.add_argument(
         "--nets",
@@ -225,10 +232,10 @@ def _add_evaluate_photos(subcommands):
     )
     photos.add_argument(
         "--convention",
-        default="kaggle",
-        choices=("kaggle", "labels"),
-        help="kaggle: score a set drawn in another label convention (fgnet, helen) against its labels moved into "
-        "the Kaggle one, which the model predicts; labels: against the labels as they are",
+        default="labels",
+        choices=("labels", "human"),
+        help="labels: score against the labels as they are drawn (default); human: against a known set's labels "
+        "(frames, fgnet, helen, by the folder's name) moved into the human convention the shipped model predicts",
     )
     photos.add_argument("--verbose", action="store_true", help="one line per photo")
     photos.add_argument(

@@ -102,11 +102,17 @@ def train(args):
         print("\n".join(f"report: {path}" for path in written))
         return 0
 
+    if args.move_labels and not args.photos:
+        raise KeypointsError(
+            "--move-labels moves the labels of the sources of a run with --photos; a run on CSVs alone trains on "
+            "their labels as they are (the comparison of the twins)."
+        )
     if args.seeds is not None and args.seeds < 1:
         raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
     given = dict(
         data=args.data,
         photos=tuple(args.photos) if args.photos else None,
+        move_labels=tuple(args.move_labels or ()),
         nets=args.nets,
         epochs=args.epochs,
         preset=args.preset,
@@ -172,9 +178,7 @@ def evaluate_photos(args):
     every = []
     for folder in args.folder:
         files = held_out_files(folder, model.card) if args.split == "valid" else None
-        figures = evaluate_photo_folder(
-            folder, model, labels=args.labels, files=files, convention=args.convention == "kaggle"
-        )
+        figures = evaluate_photo_folder(folder, model, labels=args.labels, files=files, convention=args.convention)
         every.append(figures)
         if args.verbose:
             width = max([len(p["file"]) for p in figures["photos"]] + [4])
@@ -185,8 +189,8 @@ def evaluate_photos(args):
             mean = "no face found"
         else:
             mean = f"NME {figures['nme']:.4f} (mean error / eye distance), RMSE {figures['rmse_crop_px']:.3f} px"
-            mean += " of the 96x96 crop" + (
-                ", labels in the Kaggle convention" if figures["convention"] == "kaggle" else ""
+            mean += " of the 96x96 crop, " + (
+                "labels moved into the human convention" if figures["convention"] == "human" else "labels as drawn"
             )
         which = " (the people its training held out)" if files is not None else ""
         print(
@@ -267,11 +271,13 @@ def predict(args):
             say(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
 
     from keypoints.predict import load_predictor_model
+    from keypoints.predict.outputs import model_line, model_summary
     from keypoints.predictor import card_warnings
 
     model = load_predictor_model(args.model)
     for warning in card_warnings(model.card, model.path):
         print(f"warning: {warning}", file=sys.stderr)
+    print(model_line(model_summary(model)))
     options = PredictOptions(  # the same for photos and videos
         keep_low_score=args.keep_low_score,
         align=not args.no_align,

@@ -169,7 +169,7 @@ def held_out_files(folder, card):
     return {name for name, person in zip(files, read_identities(folder, files)) if person in held}
 
 
-def evaluate_photo_folder(folder, model, labels="keypoints.csv", detector=None, files=None, convention=True):
+def evaluate_photo_folder(folder, model, labels="keypoints.csv", detector=None, files=None, convention="labels"):
     """Faces found and NME on photos with true keypoints (:func:`keypoints.predict.accuracy.evaluate_photos`).
 
     Parameters
@@ -181,25 +181,26 @@ def evaluate_photo_folder(folder, model, labels="keypoints.csv", detector=None, 
     detector : object, optional
     files : collection of str, optional
         Only these photos (``--split valid``: the people the model's training held out).
-    convention : bool
-        Score a set drawn in another label convention (:mod:`keypoints.data.conventions`, by the folder's name)
-        against its labels moved into the Kaggle one, which the models predict; False: against the labels as
-        they are.
+    convention : {"labels", "human"}
+        ``labels``: score against the labels as they are drawn; ``human``: a known set's labels
+        (:mod:`keypoints.data.conventions`, by the folder's name) moved into the human convention first.
 
     Returns
     -------
     dict
         ``model``, ``folder``, ``n_photos``, ``n_found``, ``nme`` (mean over the faces found; None when none
         was), ``rmse_crop_px`` (root mean square coordinate error in the 96x96 crop's pixels), ``convention``
-        (``kaggle`` or ``labels``) and ``photos`` (per photo ``file``, ``found``, ``nme``).
+        (``human`` when the labels were moved, else ``labels``) and ``photos`` (per photo ``file``, ``found``, ``nme``).
     """
     import math
 
-    from keypoints.data.conventions import OFFSETS, offset_of
+    from keypoints.data.conventions import OFFSETS
     from keypoints.predict.accuracy import evaluate_photos
 
-    moved = convention and Path(folder).name in OFFSETS
-    offset = offset_of(Path(folder).name) if moved else None
+    if convention not in ("labels", "human"):
+        raise DataError(f"convention: labels or human, got {convention!r}")
+    moved = convention == "human" and Path(folder).name in OFFSETS
+    offset = OFFSETS[Path(folder).name] if moved else None
     scores = evaluate_photos(folder, model, labels=labels, detector=detector, files=files, offset=offset)
     found = [s.nme for s in scores if s.found]
     squares = [s.frame_rmse**2 for s in scores if s.found]
@@ -210,7 +211,7 @@ def evaluate_photo_folder(folder, model, labels="keypoints.csv", detector=None, 
         "n_found": len(found),
         "nme": sum(found) / len(found) if found else None,
         "rmse_crop_px": float(np.sqrt(np.mean(squares))) if squares else None,
-        "convention": "kaggle" if moved else "labels",
+        "convention": "human" if moved else "labels",
         "photos": [
             {"file": str(s.file), "found": bool(s.found), "nme": s.nme if math.isfinite(s.nme) else None}
             for s in scores

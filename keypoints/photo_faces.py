@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from keypoints.data import cache
-from keypoints.data.conventions import to_kaggle_convention
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS
 from keypoints.errors import DataError, ImageError
 from keypoints.predict.accuracy import labelled_face
@@ -47,8 +46,8 @@ class PhotoFaces:
     folder : Path
     images : ndarray of uint8, shape (N, 1, 96, 96)
     keypoints : ndarray of float32, shape (N, 30)
-        In each crop's 96x96 frame, ``KEYPOINT_COLUMNS`` order, in the Kaggle convention
-        (:mod:`keypoints.data.conventions`).
+        In each crop's 96x96 frame, ``KEYPOINT_COLUMNS`` order, as the labels are drawn (training moves a known
+        set into the human convention only when asked: :mod:`keypoints.data.conventions`).
     identities : ndarray of str, shape (N,)
     files : ndarray of str, shape (N,)
     framings : ndarray of str, shape (N,)
@@ -154,12 +153,11 @@ def cut_labelled_faces(folder, detector=None, align=ALIGN, use_cache=True, say=p
         arrays, meta = stored
         from_cache = True
     files = arrays["files"].astype(str)
-    points = to_kaggle_convention(arrays["keypoints"].reshape(-1, len(KEYPOINTS), 2), folder.name)
     return PhotoFaces(
         source=folder.name,
         folder=folder,
         images=arrays["images"],
-        keypoints=points.reshape(-1, 2 * len(KEYPOINTS)).astype(np.float32),
+        keypoints=arrays["keypoints"].reshape(-1, 2 * len(KEYPOINTS)).astype(np.float32),
         identities=read_identities(folder, files),
         files=files,
         framings=np.array(FRAMINGS, dtype=object)[arrays["framings"]],

@@ -84,7 +84,9 @@ def test_predict_warns_when_the_card_says_synthetic_or_no_better_than_the_mean(t
     assert "2.50 px, is no better than predicting the training mean (2.00 px)" in err
 
 
-def test_evaluate_photos_scores_found_faces_against_true_keypoints(tmp_path, model, capsys):
+def write_labelled_folder(folder):
+    """Two synthetic faces the cascade finds, pasted on canvases, and a blank photo, with their keypoints."""
+    folder.mkdir(parents=True, exist_ok=True)
     images, keypoints = generate_faces(6, seed=3)
     rows = []
     for i in (1, 2):  # faces the cascade finds when pasted (see test_predict.py)
@@ -92,12 +94,17 @@ def test_evaluate_photos_scores_found_faces_against_true_keypoints(tmp_path, mod
         side, x, y = 150, 100, 120
         canvas[y : y + side, x : x + side] = cv2.resize(images[i, 0], (side, side))[..., None]
         truth = x + (keypoints[i].reshape(15, 2) + 0.5) * side / 96 - 0.5 + np.array([0, y - x])
-        cv2.imwrite(str(tmp_path / f"p{i}.png"), canvas)
+        cv2.imwrite(str(folder / f"p{i}.png"), canvas)
         rows.append(f"p{i}.png," + ",".join(f"{v:.3f}" for v in truth.ravel()))
     blank = np.full((300, 300, 3), 200, np.uint8)
-    cv2.imwrite(str(tmp_path / "blank.png"), blank)
+    cv2.imwrite(str(folder / "blank.png"), blank)
     rows.append("blank.png," + ",".join(f"{v:.3f}" for v in (MEAN_KEYPOINTS + 100).ravel()))
-    (tmp_path / "keypoints.csv").write_text("file," + ",".join(KEYPOINT_COLUMNS) + "\n" + "\n".join(rows) + "\n")
+    (folder / "keypoints.csv").write_text("file," + ",".join(KEYPOINT_COLUMNS) + "\n" + "\n".join(rows) + "\n")
+    return folder
+
+
+def test_evaluate_photos_scores_found_faces_against_true_keypoints(tmp_path, model, capsys):
+    write_labelled_folder(tmp_path)
     assert main(["evaluate-photos", str(tmp_path), "--model", str(model), "--json"]) == 0
     printed = capsys.readouterr()
     figures = json.loads(printed.out)
@@ -107,6 +114,23 @@ def test_evaluate_photos_scores_found_faces_against_true_keypoints(tmp_path, mod
         np.mean([p["nme"] for p in figures["photos"][:2]])
     )
     assert f"2 of 3 faces found; NME {figures['nme']:.4f}" in printed.err
+    assert figures["convention"] == "labels" and "of the 96x96 crop, labels as drawn" in printed.err
+
+
+def test_evaluate_photos_moves_a_known_sets_labels_only_when_asked(tmp_path, model, capsys):
+    folder = write_labelled_folder(tmp_path / "fgnet")
+    figures = {}
+    for convention in ("labels", "human"):
+        assert main(["evaluate-photos", str(folder), "--model", str(model), "--json", "--convention", convention]) == 0
+        printed = capsys.readouterr()
+        figures[convention] = json.loads(printed.out)
+    assert figures["labels"]["convention"] == "labels" and figures["human"]["convention"] == "human"
+    assert "labels moved into the human convention" in printed.err
+    assert figures["human"]["nme"] != pytest.approx(figures["labels"]["nme"], abs=1e-4)
+    # a folder of another name has no measured offset: scored as drawn either way
+    mine = write_labelled_folder(tmp_path / "mine")
+    assert main(["evaluate-photos", str(mine), "--model", str(model), "--json", "--convention", "human"]) == 0
+    assert json.loads(capsys.readouterr().out)["convention"] == "labels"
 
 
 def test_without_data_the_training_file_is_looked_for_and_a_miss_says_where(data, model, tmp_path, capsys, monkeypatch):

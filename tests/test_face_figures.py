@@ -99,3 +99,27 @@ def test_csv_json_and_page_share_the_reading_order_and_the_figures(tmp_path):
     assert "1.470 px in the network's 96 x 96 px face crops, on people it never saw" in (
         write_html(tmp_path / "index.html", done, about).read_text()
     )
+
+
+def test_the_page_and_the_summary_name_every_source_and_the_convention(tmp_path):
+    from keypoints.predict.outputs import model_line, model_summary
+
+    card = {
+        "network": "bnconv",
+        "data": "training.csv.gz",
+        "sources": [{"name": "training.csv.gz"}, {"name": "frames"}, {"name": "fgnet"}, {"name": "helen"}],
+        "label_convention": "human (iBUG-68, eye centre: the centre of the eye's outline); moved by their measured "
+        "offsets: training.csv.gz, frames, fgnet, helen",
+    }
+    about = model_summary(SimpleNamespace(path=Path("m/default.onnx"), card=card))
+    assert about["sources"] == ["training.csv.gz", "frames", "fgnet", "helen"]
+    assert model_line(about) == (
+        "model default.onnx (bnconv), trained on training.csv.gz, frames, fgnet, helen; keypoints in the human "
+        "(iBUG-68, eye centre: the centre of the eye's outline) convention"
+    )
+    page = write_html(tmp_path / "index.html", [], about).read_text()
+    assert "<dt>trained on</dt><dd>training.csv.gz, frames, fgnet, helen</dd>" in page
+    assert "<dt>keypoints in</dt><dd>human (iBUG-68, eye centre: the centre of the eye&#x27;s outline); moved" in page
+    # a model of one CSV and no word of conventions (the twins of `make train`)
+    older = model_summary(SimpleNamespace(path=Path("bnconv.pt"), card={"network": "bnconv", "data": "t.csv"}))
+    assert model_line(older) == "model bnconv.pt (bnconv), trained on t.csv"

@@ -1,5 +1,5 @@
 """Training faces from labelled photos: cut as the predictor cuts them, cached, split by person across sources,
-labels moved into one convention, and figures per source."""
+labels moved into the human convention when asked, and figures per source."""
 
 import os
 import shutil
@@ -135,26 +135,51 @@ def test_the_labelled_face_is_the_detection_holding_the_keypoints_centre():
     assert labelled_face(found.take([0]), truth) is None
 
 
-def test_known_sets_move_into_the_kaggle_convention_and_others_stay():
+def test_known_sets_move_into_the_human_convention_by_their_offset_over_the_eye_distance():
     points = np.tile(MEAN_KEYPOINTS, (2, 1, 1))
-    np.testing.assert_array_equal(conventions.to_kaggle_convention(points, "my_photos"), points)
-    moved = conventions.to_kaggle_convention(points, "fgnet")
-    np.testing.assert_allclose(moved, points - conventions.OFFSETS["fgnet"])
+    points[:, 1, 1] = points[:, 0, 1]  # a level eye line: the face's frame is the crop's
+    eyes = np.linalg.norm(points[0, 0] - points[0, 1])
+    moved = conventions.to_human_convention(points, "frames")
+    np.testing.assert_allclose(moved, points - conventions.OFFSETS["frames"] * eyes, atol=1e-9)
+    # the frames' nose tip sits below the human one: moved up by 0.088 of the eye distance
+    assert moved[0, KEYPOINTS.index("nose_tip"), 1] < points[0, KEYPOINTS.index("nose_tip"), 1] - 0.08 * eyes
     # the pupil sits above the eye outline's centre in fgnet and helen: their eye centres move down
     for name in ("fgnet", "helen"):
-        assert (conventions.OFFSETS[name][:2, 1] < -1).all()
+        assert (conventions.OFFSETS[name][:2, 1] < -0.02).all()
+    with pytest.raises(DataError, match=r"no measured offset for my_photos; the sets with one are fgnet, frames"):
+        conventions.to_human_convention(points, "my_photos")
     with pytest.raises(DataError, match=r"\(N, 15, 2\)"):
-        conventions.to_kaggle_convention(np.zeros((3, 30)), "fgnet")
+        conventions.to_human_convention(np.zeros((3, 30)), "fgnet")
+
+
+def test_an_offset_turns_with_the_face_and_keeps_missing_keypoints_missing():
+    upright = np.tile(MEAN_KEYPOINTS, (1, 1, 1))
+    upright[:, 1, 1] = upright[:, 0, 1]  # a level eye line
+    turn = np.array([[0.0, -1.0], [1.0, 0.0]])  # a quarter turn: the eye line points down the image
+    turned = upright @ turn.T
+    offset = np.zeros((15, 2))
+    offset[10] = (0.0, 0.1)  # the nose 0.1 eye distances "down" the face
+    moves = conventions.offsets_in_crop(np.concatenate([upright, turned]), offset)
+    eyes = np.linalg.norm(upright[0, 0] - upright[0, 1])
+    np.testing.assert_allclose(moves[0, 10], (0.0, 0.1 * eyes), atol=1e-9)
+    np.testing.assert_allclose(moves[1, 10], turn @ (0.0, 0.1 * eyes), atol=1e-9)
+    partial = upright.copy()
+    partial[0, 0] = np.nan  # a Kaggle row without its left eye centre
+    moved = conventions.to_human_convention(partial, "frames")
+    assert np.isnan(moved[0, 0]).all() and np.isfinite(moved[0, 1:]).all()
 
 
 def test_labels_in_convention_move_by_the_offset_within_the_faces_crop():
     truth = face_keypoints(2.0, (40, 30))
     crop = reframe_on_keypoints(truth, crop_for_landmarks(truth[[1, 0, 10, 12, 11]]))
-    offset = np.full((15, 2), 1.0)
+    offset = np.zeros((15, 2))
+    offset[:, 1] = 0.05  # every keypoint 0.05 eye distances down the face
     moved = labels_in_convention(truth, crop, offset)
-    np.testing.assert_allclose(photo_to_aligned(moved, crop), photo_to_aligned(truth, crop) - 1.0, atol=1e-9)
+    in_crop, before = photo_to_aligned(moved, crop), photo_to_aligned(truth, crop)
+    eyes = np.linalg.norm(before[0] - before[1])
+    np.testing.assert_allclose(np.linalg.norm(in_crop - before, axis=1), 0.05 * eyes, rtol=1e-6)
     # a crop of side 192 px: one crop pixel is two photo pixels
-    np.testing.assert_allclose(np.linalg.norm(moved - truth, axis=1), np.hypot(1, 1) * crop.side / 96, rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(moved - truth, axis=1), 0.05 * eyes * crop.side / 96, rtol=1e-6)
 
 
 def test_training_crops_leave_out_a_reframing_the_predictor_would_not_keep():
@@ -270,7 +295,10 @@ def test_train_on_photos_writes_its_own_report_and_a_card_that_names_the_held_ou
     card = load_model(models / "bnconv.pt").card
     assert [s["name"] for s in card["sources"]] == ["fgnet", "helen"]
     assert card["valid_identities"] and set(card["valid_per_source"]) <= {"fgnet", "helen"}
-    assert "--photos fgnet helen" in card["command"]
+    assert "--photos fgnet helen" in card["command"] and "--move-labels" not in card["command"]
+    # a user's folders are trained on their labels as drawn unless --move-labels names them
+    assert card["label_convention"] == "keypoints as each source's labels are drawn"
+    assert {s["convention"] for s in card["sources"]} == {"as drawn"}
 
     # evaluate-photos --split valid scores only the people the training held out
     from keypoints.evaluation import held_out_files
@@ -279,6 +307,37 @@ def test_train_on_photos_writes_its_own_report_and_a_card_that_names_the_held_ou
     people = pd.read_csv(small_labelled[1] / "identities.csv")
     assert held == set(people[people.identity.isin(card["valid_identities"])].file)
     assert main(["evaluate-photos", *folders, "--split", "valid", "--model", str(models / "bnconv.pt")]) == 0
+
+
+def test_move_labels_moves_only_the_sources_it_names_and_says_so_in_the_card():
+    from keypoints.training.cards import _sources_card
+    from keypoints.training.sources import MOVED, move_labels
+
+    frames, mine = source("frames", ["ann", "bob"], 10), source("mine", ["cy"], 20)
+    level = frames["keypoints"].reshape(-1, 15, 2)
+    level[:, 1, 1] = level[:, 0, 1]  # a level eye line: the face's frame is the crop's
+    frames["keypoints"] = level.reshape(len(level), -1)
+    moved = [move_labels(s, {"frames"}) for s in (frames, mine)]
+    assert [s["convention"] for s in moved] == [MOVED, "as drawn"]
+    np.testing.assert_array_equal(moved[1]["keypoints"], mine["keypoints"])
+    eyes = np.linalg.norm(level[0, 0] - level[0, 1])
+    shift = moved[0]["keypoints"].reshape(-1, 15, 2) - frames["keypoints"].reshape(-1, 15, 2)
+    np.testing.assert_allclose(shift[0], -conventions.OFFSETS["frames"] * eyes, atol=1e-9)
+    card = _sources_card(split_sources(moved, valid_fraction=0.34, seed=0))
+    assert card["label_convention"].startswith("human (iBUG-68, eye centre: the centre of the eye's outline)")
+    assert card["label_convention"].endswith("moved by their measured offsets: frames; as drawn: mine")
+
+
+def test_move_labels_refuses_a_set_without_an_offset_or_not_among_the_sources(tmp_path, capsys):
+    from keypoints.cli import main
+    from keypoints.training.sources import prepare_sources
+
+    with pytest.raises(DataError, match="no measured offset for mine; the sets with one are fgnet, frames"):
+        prepare_sources([], [tmp_path / "mine"], move=["mine"], say=lambda *_: None)
+    with pytest.raises(DataError, match=r"--move-labels names helen, which is not among the sources \(mine\)"):
+        prepare_sources([], [tmp_path / "mine"], move=["helen"], say=lambda *_: None)
+    assert main(["train", "--move-labels", "frames", "--epochs", "1"]) == 1
+    assert "--move-labels moves the labels of the sources of a run with --photos" in capsys.readouterr().err
 
 
 def test_split_valid_needs_a_model_trained_on_photos(tmp_path, capsys):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from keypoints import paths
-from keypoints.data.conventions import offset_of
+from keypoints.data.conventions import OFFSETS, to_human_convention
 from keypoints.data.schema import KEYPOINTS
 from keypoints.evaluation import held_out_files
 from keypoints.photo_faces import read_identities
@@ -61,7 +61,7 @@ def held_out_faces(folder, model, detector):
     items = labelled_photos(folder, files=held_out_files(folder, model.card))
     people = dict(zip([name for name, _, _ in items], read_identities(folder, [name for name, _, _ in items])))
     rows = {key: [] for key in ("person", "features", "gaps", "sides", "keypoints", "errors")}
-    for name, gray, face, truth in found_labelled_faces(items, model, detector, offset=offset_of(folder.name)):
+    for name, gray, face, truth in found_labelled_faces(items, model, detector, offset=OFFSETS.get(folder.name)):
         if face is None:
             continue
         _, gaps, features = predict_with_disagreement(
@@ -102,9 +102,12 @@ def training_people_faces(folder, model, copies=COPIES, seed=0):
     order = keypoint_order(model.columns)
     crops = cut_labelled_faces(folder, say=lambda *_: None)
     kept = ~np.isin(crops.files, sorted(held_out_files(folder, model.card)))
+    labels = crops.keypoints[kept].reshape(-1, len(KEYPOINTS), 2)
+    if folder.name in OFFSETS:  # the errors are counted against the convention the model predicts
+        labels = to_human_convention(labels, folder.name)
     faces = FaceTensors(
         torch.from_numpy(scale_images(crops.images[kept])),
-        torch.from_numpy(scale_keypoints(crops.keypoints[kept])),
+        torch.from_numpy(scale_keypoints(labels.reshape(len(labels), -1).astype(np.float32))),
         KEYPOINT_COLUMNS,
     )
     # the training iterator itself, unshuffled and unflipped: every pass draws new jitter and looks

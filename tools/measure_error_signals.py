@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
-from keypoints.data.conventions import offset_of
+from keypoints.data.conventions import OFFSETS
 from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
 from keypoints.evaluation import held_out_files
 from keypoints.predict.accuracy import found_labelled_faces, labelled_photos, nme
@@ -43,7 +43,7 @@ def face_signals(folder, model, detector, photos):
     mirror_sum = model.card["flip_mirror_sum_px"]
     items = labelled_photos(folder, files=held_out_files(folder, model.card))[:photos]
     rows = []
-    for _, gray, face, truth in found_labelled_faces(items, model, detector, offset=offset_of(folder.name)):
+    for _, gray, face, truth in found_labelled_faces(items, model, detector, offset=OFFSETS.get(folder.name)):
         if face is None:
             continue
         crop = face.crop

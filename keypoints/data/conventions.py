@@ -1,10 +1,15 @@
-"""Label conventions: where each labelled photo set puts its keypoints, against the Kaggle convention.
+"""Label conventions: where each known labelled set puts its keypoints, against the human convention.
 
-The sets were drawn by different annotators: ``frames`` takes an eye centre as the mean of the eye's outline (as the
-Kaggle stand-in does), ``fgnet`` and ``helen`` put it on the pupil, and each set places brow ends and lip centres by
-its own rules. A set's offset is its labels minus the Kaggle convention's, per keypoint, in the 96x96 frame of an
-upright crop (where the face has the training faces' size); training moves its labels by minus the offset so that
-the model learns one convention (see docs/decisions.md, "Label conventions").
+The product's convention is the one human annotators share: 300-W's iBUG-68 points, with each eye centre the centre
+of the eye's outline (the mean of its six points), as a 68-point set gives the 15 Kaggle keypoints. The 68-point
+labels behind the frames and the Kaggle stand-in sit off it on every keypoint; FG-NET and HELEN put an eye centre on
+the pupil and place some points by their own markup's rules. A set's offset is its labels minus the human
+convention, per keypoint, in the face's own frame (x along the eye line towards the subject's left, y down) and in
+units of the face's eye distance; moving a set's labels takes the offset off each face (docs/decisions.md, "Label
+conventions: the human one").
+
+Nothing is moved unless asked: ``keypoints train --move-labels NAME ...`` moves the sets it names, and
+``keypoints evaluate-photos --convention human`` scores against moved labels.
 """
 
 import numpy as np
@@ -12,70 +17,148 @@ import numpy as np
 from keypoints.data.schema import KEYPOINTS
 from keypoints.errors import DataError
 
+_FRAMES = np.array(
+    [
+        [0.0569, 0.0243],
+        [0.0209, 0.0123],
+        [0.0489, 0.0146],
+        [0.0619, 0.0146],
+        [0.0244, 0.0086],
+        [0.0183, -0.0033],
+        [0.1495, -0.0283],
+        [0.0550, -0.0099],
+        [-0.0725, -0.0334],
+        [0.0167, -0.0353],
+        [0.0500, 0.0880],
+        [0.0271, 0.0408],
+        [0.0368, 0.0319],
+        [0.0463, 0.0195],
+        [0.0449, 0.0318],
+    ]
+)
+
 OFFSETS = {
+    "frames": _FRAMES,
+    "training.csv.gz": _FRAMES,
     "fgnet": np.array(
         [
-            [-1.23, -1.75],
-            [-0.79, -1.57],
-            [-1.18, -0.47],
-            [-0.49, -0.29],
-            [-0.24, -0.46],
-            [-1.35, 0.09],
-            [-2.29, 1.89],
-            [-0.58, 1.42],
-            [1.21, 2.44],
-            [-0.81, 2.04],
-            [-0.77, -0.79],
-            [-0.99, -1.91],
-            [-0.43, -1.60],
-            [-0.71, -0.41],
-            [-0.76, -0.86],
+            [0.0051, -0.0241],
+            [-0.0052, -0.0236],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0733, 0.0340],
+            [-0.0187, -0.0143],
+            [-0.0460, 0.0456],
+            [0.0334, -0.0058],
+            [0.0101, 0.0425],
+            [-0.0163, -0.0083],
+            [0.0226, -0.0058],
+            [0.0, 0.0],
+            [0.0, 0.0],
         ]
     ),
     "helen": np.array(
         [
-            [-1.33, -2.11],
-            [-0.77, -1.98],
-            [-1.81, -1.22],
-            [-0.54, -1.19],
-            [-0.49, -1.17],
-            [-1.91, -0.93],
-            [-3.31, 1.64],
-            [-3.17, -0.55],
-            [0.72, 1.77],
-            [0.71, 0.10],
-            [-1.45, -3.00],
-            [-1.08, -2.13],
-            [-1.00, -2.08],
-            [-1.30, -1.83],
-            [-1.40, -1.47],
+            [-0.0133, -0.0339],
+            [-0.0032, -0.0340],
+            [-0.0150, -0.0313],
+            [0.0028, -0.0175],
+            [-0.0065, -0.0313],
+            [-0.0258, -0.0179],
+            [0.0389, 0.0296],
+            [-0.0875, -0.0448],
+            [-0.0645, 0.0269],
+            [0.0574, -0.0385],
+            [0.0, 0.0],
+            [-0.0334, -0.0198],
+            [0.0069, -0.0206],
+            [-0.0092, -0.0404],
+            [-0.0104, -0.0296],
         ]
     ),
 }
-"""Folder name -> (15, 2) offset in 96x96-crop pixels (``KEYPOINTS`` order); a set not named here is taken to be
-in the Kaggle convention. Measured by ``tools/measure_conventions.py``."""
+"""Set name (a photo folder's or a CSV file's name) -> (15, 2) offset from the human convention, ``KEYPOINTS``
+order, over the eye distance, in the face's frame. ``frames`` and ``training.csv.gz`` (the Kaggle stand-in, the same
+labels) move on every keypoint; ``fgnet`` and ``helen`` only on the keypoints (a point and its mirror image
+together) that sit further from the convention than the instrument's own bias, the rest as drawn. Measured by
+``tools/measure_human_offsets.py`` (dlib's 68-point predictor) and checked by ``tools/measure_conventions.py``."""
+
+_TYPICAL_EYE_DISTANCE = 33.5
+"""Crop pixels between the eye centres of a training face: the move of a face without both eye centres (rows of the
+real Kaggle file miss them)."""
 
 
-def offset_of(source):
-    """The (15, 2) offset of a set (zeros for one in the Kaggle convention)."""
-    return np.asarray(OFFSETS.get(source, np.zeros((len(KEYPOINTS), 2))), dtype=np.float64)
+def known_sets():
+    """The names of the sets whose offset is measured, sorted."""
+    return sorted(OFFSETS)
 
 
-def to_kaggle_convention(keypoints, source):
-    """Crop keypoints of a set moved into the Kaggle convention.
+def check_movable(names):
+    """Refuse a set with no measured offset, naming the ones there are.
+
+    Raises
+    ------
+    DataError
+    """
+    unknown = [name for name in names if name not in OFFSETS]
+    if unknown:
+        raise DataError(
+            f"--move-labels: no measured offset for {', '.join(unknown)}; the sets with one are "
+            f"{', '.join(known_sets())} (a set of your own is trained on its labels as they are)"
+        )
+
+
+def offsets_in_crop(points, offset):
+    """A set's offset on each face, in the faces' pixels.
 
     Parameters
     ----------
-    keypoints : ndarray, shape (N, 15, 2)
-        In upright 96x96 crops.
-    source : str
-        The set's folder name.
+    points : ndarray, shape (N, 15, 2)
+        The labels, in an upright crop's (or any) pixels; NaN where missing.
+    offset : ndarray, shape (15, 2)
+        Over the eye distance, in the face's frame (:data:`OFFSETS`).
 
     Returns
     -------
     ndarray of float64, shape (N, 15, 2)
     """
+    points = np.asarray(points, dtype=np.float64)
+    axis = points[:, 0] - points[:, 1]  # right eye centre -> left eye centre
+    distance = np.linalg.norm(axis, axis=1)
+    missing = ~np.isfinite(distance) | (distance <= 0)
+    if missing.any():  # a level eye line of a typical face's size
+        distance[missing] = np.mean(distance[~missing]) if (~missing).any() else _TYPICAL_EYE_DISTANCE
+        axis[missing, 0], axis[missing, 1] = distance[missing], 0.0
+    along = axis / distance[:, None]
+    down = np.stack([-along[:, 1], along[:, 0]], axis=1)
+    offset = np.asarray(offset, dtype=np.float64)
+    moves = offset[None, :, :1] * along[:, None, :] + offset[None, :, 1:] * down[:, None, :]
+    return moves * distance[:, None, None]
+
+
+def to_human_convention(keypoints, source):
+    """Keypoints of a known set moved into the human convention.
+
+    Parameters
+    ----------
+    keypoints : ndarray, shape (N, 15, 2)
+        In the faces' pixels (upright crops, the CSV's 96x96 frames); NaN where missing, which stays missing.
+    source : str
+        The set's name (:data:`OFFSETS`).
+
+    Returns
+    -------
+    ndarray of float64, shape (N, 15, 2)
+
+    Raises
+    ------
+    DataError
+        A shape other than (N, 15, 2), or a set with no measured offset.
+    """
     points = np.asarray(keypoints, dtype=np.float64)
     if points.ndim != 3 or points.shape[1:] != (len(KEYPOINTS), 2):
         raise DataError(f"label conventions apply to (N, 15, 2) keypoints; got shape {points.shape}")
-    return points - offset_of(source)
+    check_movable([source])
+    return points - offsets_in_crop(points, OFFSETS[source])

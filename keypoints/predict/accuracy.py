@@ -170,7 +170,7 @@ def found_labelled_faces(
     face : PhotoFace or None
         The (largest) detection whose box holds the centre of the true keypoints; None when none does.
     truth : ndarray of float64, shape (15, 2)
-        Photo px, moved into the Kaggle convention in the face's crop when ``offset`` is given (and a face found).
+        Photo px, moved into the human convention in the face's crop when ``offset`` is given (and a face found).
     """
     detector = detector or make_detector()
     for name, image, truth in items:
@@ -200,8 +200,8 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
     windows : FullyConvolutional, optional
         Score ``--refine`` (see :func:`keypoints.predict.pipeline.predict_faces`).
     offset : ndarray, shape (15, 2), optional
-        The labels' convention offset (:mod:`keypoints.data.conventions`): each face is scored against its labels
-        moved into the Kaggle convention; default: against the labels as they are.
+        The labels' convention offset (:data:`keypoints.data.conventions.OFFSETS`): each face is scored against
+        its labels moved into the human convention; default: against the labels as they are.
 
     Returns
     -------

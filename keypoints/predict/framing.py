@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from keypoints.data.conventions import offsets_in_crop
 from keypoints.predict.align import (
     aligned_to_photo,
     clip_to_aligned,
@@ -96,8 +97,8 @@ def training_crops(gray, found, truth, align=ALIGN):
 
 
 def labels_in_convention(truth, crop, offset):
-    """True photo keypoints moved by minus a set's convention offset (96x96-crop pixels) in the frame of ``crop``
-    (:mod:`keypoints.data.conventions`): the labels as the Kaggle convention would place them on this face.
+    """True photo keypoints moved by minus a set's convention offset in the frame of ``crop``
+    (:mod:`keypoints.data.conventions`): the labels as the human convention would place them on this face.
 
     Parameters
     ----------
@@ -105,10 +106,12 @@ def labels_in_convention(truth, crop, offset):
         Photo pixels.
     crop : AlignedCrop or Crop
     offset : ndarray, shape (15, 2)
+        Over the eye distance, in the face's frame (:data:`keypoints.data.conventions.OFFSETS`).
 
     Returns
     -------
     ndarray of float64, shape (15, 2)
     """
     framing = ALIGNED if hasattr(crop, "angle") else BOXED
-    return framing.to_frame(framing.to_crop(truth, crop) - offset, crop)
+    points = framing.to_crop(truth, crop)
+    return framing.to_frame(points - offsets_in_crop(points[None], offset)[0], crop)

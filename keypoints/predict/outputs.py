@@ -183,18 +183,34 @@ def model_summary(model, detector=None):
     Returns
     -------
     dict
-        ``model`` (file name), ``network``, ``valid_rmse_px``, ``synthetic_data``, ``data`` and ``detector``;
+        ``model`` (file name), ``network``, ``valid_rmse_px``, ``synthetic_data``, ``data``, ``sources`` (the
+        name of every source it was trained on), ``convention`` (of the keypoints it predicts) and ``detector``;
         None where unknown.
     """
     card = getattr(model, "card", None) or {}
+    sources = [s.get("name") for s in card.get("sources", ())] or ([card["data"]] if card.get("data") else None)
     return {
         "model": str(model.path) if model is not None else None,
         "network": card.get("network", getattr(getattr(model, "network", None), "name", None)),
         "valid_rmse_px": card.get("best_valid_rmse_px"),
         "synthetic_data": card.get("synthetic_data"),
         "data": card.get("data"),
+        "sources": sources,
+        "convention": card.get("label_convention"),
         "detector": None if detector is None else getattr(detector, "name", None) or type(detector).__name__,
     }
+
+
+def model_line(about):
+    """One line on the model: its file and network, every source it was trained on, the convention it predicts."""
+    line = f"model {Path(about['model']).name if about.get('model') else 'unknown'}"
+    line += f" ({about['network']})" if about.get("network") else ""
+    if about.get("sources"):
+        line += f", trained on {', '.join(map(str, about['sources']))}"
+    if about.get("convention"):
+        convention = about["convention"].split(";")[0]
+        line += f"; keypoints in the {convention} convention" if convention.startswith("human") else f"; {convention}"
+    return line
 
 
 def results_document(results, about=None, created=None):

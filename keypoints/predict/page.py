@@ -130,11 +130,13 @@ def _about_html(about):
     if about.get("valid_rmse_px") is not None:
         text = f"{about['valid_rmse_px']:.3f} px in the network's 96 x 96 px face crops, on people it never saw"
         rows.append(("validation RMSE", text))
-    if about.get("data"):
-        data = html.escape(str(about["data"]))
+    if about.get("sources") or about.get("data"):
+        data = html.escape(", ".join(map(str, about.get("sources") or [about["data"]])))
         if about.get("synthetic_data"):
             data += ' <span class="warning">(synthetic faces: not a model for real photos)</span>'
         rows.append(("trained on", data))
+    if about.get("convention"):
+        rows.append(("keypoints in", html.escape(about["convention"])))
     if about.get("detector"):
         rows.append(("detector", html.escape(str(about["detector"]))))
     rows.append(("date", html.escape(_now())))

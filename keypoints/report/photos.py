@@ -25,18 +25,23 @@ def photos_markdown(run):
         "",
         "Every photo face was cut by the predictor's own code (YuNet's detection, the face turned upright and "
         "framed from its landmarks, and the crop re-framed on the true keypoints, as its later passes cut it), and "
-        "its keypoints went through the same transform; labels of sets drawn in another convention were moved into "
-        "the Kaggle one (`keypoints/data/conventions.py`). The split is by person across all sources.",
+        "its keypoints went through the same transform. The labels of the sources that `--move-labels` named were "
+        "moved into the human convention by their measured offsets (`keypoints/data/conventions.py`), the others "
+        "taken as drawn; the validation figures below are against the labels the network learnt. The split is by "
+        "person across all sources.",
         "",
         f"- split: {run.split.split}",
         f"- preset `{run.preset}`; seeds {', '.join(map(str, run.seeds))}; device: {device_description(run)}; "
         f"the whole run took {run.seconds / 60:.1f} min",
         f"- command: `{run.command()}`",
         "",
-        "| source | faces | terms |",
-        "|---|---|---|",
+        "| source | faces | labels | terms |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| `{s['name']}` | {s['summary'].split(': ', 1)[-1]} | {s['terms']} |" for s in sources]
+    lines += [
+        f"| `{s['name']}` | {s['summary'].split(': ', 1)[-1]} | {s.get('convention', 'as drawn')} | {s['terms']} |"
+        for s in sources
+    ]
     lines += [
         "",
         "## Validation per source",

@@ -33,7 +33,18 @@ def _sources_card(split):
     --split valid``)."""
     if not split.sources:
         return {}
-    return {"sources": list(split.sources), "valid_identities": list(split.valid_identities)}
+    moved = [s["name"] for s in split.sources if s.get("convention", "as drawn") != "as drawn"]
+    convention = "keypoints as each source's labels are drawn"
+    if moved:
+        convention = "human (iBUG-68, eye centre: the centre of the eye's outline); moved by their measured offsets: "
+        convention += ", ".join(moved)
+        kept = [s["name"] for s in split.sources if s["name"] not in moved]
+        convention += f"; as drawn: {', '.join(kept)}" if kept else ""
+    return {
+        "sources": list(split.sources),
+        "label_convention": convention,
+        "valid_identities": list(split.valid_identities),
+    }
 
 
 def model_card(name, recipe, seed, mirror_sum, shared, result=None):

@@ -41,6 +41,9 @@ class TrainSettings:
     models_dir, reports_dir : str
     photos : tuple of str, optional
         Labelled photo folders to train on, beside ``data`` or alone (:mod:`keypoints.training.sources`).
+    move_labels : tuple of str
+        Sources (a CSV's or a folder's name) whose labels are moved into the human convention
+        (:mod:`keypoints.data.conventions`); the others are taken as drawn.
     """
 
     data: str = None
@@ -56,6 +59,7 @@ class TrainSettings:
     models_dir: str = str(paths.MODELS_DIR)
     reports_dir: str = str(paths.REPORTS_DIR)
     photos: tuple = None
+    move_labels: tuple = ()
 
     def networks(self, preset=None):
         """The networks to train: ``nets``, else those of ``preset`` (default: the settings' own)."""
@@ -86,6 +90,8 @@ class TrainSettings:
             parts += ["--nets", ",".join(self.nets)]
         if self.photos:
             parts += ["--photos", *(Path(p).name for p in self.photos)]
+        if self.move_labels:
+            parts += ["--move-labels", *self.move_labels]
         parts += ["--preset", self.preset, "--seed", str(self.seed)]
         if self.seeds is not None:
             parts += ["--seeds", str(self.seeds)]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keypoints.data.conventions import check_movable, to_human_convention
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
 from keypoints.data.splits import VALID_FRACTION, train_valid_split
 from keypoints.errors import DataError
@@ -23,6 +24,9 @@ PHOTO_TERMS = {
     "helen": "HELEN (Flickr photos): free for use in research projects",
 }
 """The terms a model inherits from each known photo set (a folder not named here: its own source's terms)."""
+
+MOVED = "moved into the human convention (iBUG-68, eye centre: the centre of the eye's outline)"
+"""What a model card says of a source whose labels :func:`move_labels` moved."""
 
 
 def csv_source(path, skip_bad_rows=False, say=print):
@@ -99,7 +103,7 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0):
     )
     digest = hashlib.sha256("".join(s["sha256"] for s in sources).encode()).hexdigest()
     described = [
-        {k: s[k] for k in ("name", "summary", "terms", "sha256", "photos", "found", "missed") if k in s}
+        {k: s[k] for k in ("name", "summary", "terms", "sha256", "photos", "found", "missed", "convention") if k in s}
         for s in sources
     ]
     return TrainValidSplit(
@@ -149,7 +153,29 @@ def per_source_scores(predicted, split):
     return scores
 
 
-def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_bad_rows=False, say=print):
+def move_labels(source, names):
+    """A source's labels moved into the human convention when ``names`` names it; its ``convention`` says which.
+
+    Parameters
+    ----------
+    source : dict
+        From :func:`csv_source` or :func:`photo_source`.
+    names : collection of str
+        The sets to move (:data:`keypoints.data.conventions.OFFSETS`).
+
+    Returns
+    -------
+    dict
+        ``source`` with ``keypoints`` moved (or as they were) and ``convention``.
+    """
+    if source["name"] not in names:
+        return source | {"convention": "as drawn"}
+    points = np.asarray(source["keypoints"], dtype=np.float64).reshape(-1, len(KEYPOINTS), 2)
+    moved = to_human_convention(points, source["name"]).reshape(len(points), -1)
+    return source | {"keypoints": moved, "convention": MOVED}
+
+
+def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_bad_rows=False, say=print, move=()):
     """The split of a run on CSVs and labelled photo folders (each folder cut once, then read from the cache).
 
     Parameters
@@ -160,6 +186,9 @@ def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_ba
         Labelled photo folders.
     valid_fraction, seed, skip_bad_rows, say
         As for :func:`keypoints.training.faces.prepare`.
+    move : collection of str
+        Sources (a CSV's or a folder's name) whose labels are moved into the human convention
+        (:func:`move_labels`); the others are taken as drawn.
 
     Returns
     -------
@@ -167,12 +196,18 @@ def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_ba
     """
     from keypoints.photo_faces import cut_labelled_faces
 
+    check_movable(move)
+    given = [Path(path).name for path in [*data, *photos]]
+    absent = [name for name in move if name not in given]
+    if absent:
+        raise DataError(f"--move-labels names {', '.join(absent)}, which is not among the sources ({', '.join(given)})")
     sources = [csv_source(path, skip_bad_rows, say) for path in data]
     for folder in photos:
         faces = cut_labelled_faces(folder, say=say)
         if not len(faces.images):
             raise DataError(f"{folder}: the detector found none of its {faces.n_photos} labelled faces")
         sources.append(photo_source(faces))
+    sources = [move_labels(source, move) for source in sources]
     for source in sources:
-        say(f"source {source['summary']}")
+        say(f"source {source['summary']}; labels {source['convention']}")
     return split_sources(sources, valid_fraction, seed)

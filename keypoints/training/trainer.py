@@ -339,7 +339,13 @@ class _Splits:
             if settings.photos:
                 data = [self.path] if self.path else []
                 split = prepare_sources(
-                    data, settings.photos, settings.valid_fraction, key, settings.skip_bad_rows, self.say
+                    data,
+                    settings.photos,
+                    settings.valid_fraction,
+                    key,
+                    settings.skip_bad_rows,
+                    self.say,
+                    move=settings.move_labels,
                 )
             else:
                 split = prepare(
