@@ -277,6 +277,16 @@ class FolderLock:
             try:
                 handle = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
+                if not stat.S_ISREG(self.path.lstat().st_mode):  # reading a pipe would wait for ever
+                    what = (
+                        f"a symbolic link to {show(os.readlink(self.path))}"
+                        if self.path.is_symlink()
+                        else missing_reason(self.path)
+                    )
+                    raise OutputPathError(
+                        f"{show(self.path)}: {what}, where the folder's lock file belongs, so whether a run holds "
+                        "the folder cannot be told; remove it, or choose another --out folder"
+                    ) from None
                 holder = _read_pid(self.path)
                 if holder is not None and _alive(holder):
                     raise OutputPathError(
