@@ -443,7 +443,10 @@ class RunFolder:
         self._lock.acquire()
         try:
             for old in self.folder.glob(STAGING_PREFIX + "*"):
-                shutil.rmtree(old, ignore_errors=True)  # left by a run that was killed; we hold the lock
+                # a stage left by a run that was killed (we hold the lock); only a real folder: rmtree opens what
+                # it is given, and opening a pipe waits for ever
+                if old.is_dir() and not old.is_symlink():
+                    shutil.rmtree(old, ignore_errors=True)
             self.stage = Path(tempfile.mkdtemp(dir=self.folder, prefix=STAGING_PREFIX))
             self._earlier = results_files(self.folder) or set()
         except BaseException:

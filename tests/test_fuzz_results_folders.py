@@ -137,7 +137,8 @@ def make(out, outside, entries):
             path = out / atomic.LOCK_NAME
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            if os.path.lexists(path) and kind != "marker":  # a marker replaces the first run's
+            replaces = kind == "marker" and path.is_file() and not path.is_symlink()  # the first run's marker
+            if os.path.lexists(path) and not replaces:
                 continue
             if kind in ("file", "marker", "lock"):
                 text = {"marker": marker, "lock": str(os.getpid()) if lock == "self" else lock}.get(kind, "left over")
@@ -230,3 +231,30 @@ def test_a_lock_that_is_no_plain_file_is_refused_by_name(tmp_path, model, kind):
             if writer.is_alive():  # waiting to open the pipe: a reader lets it go
                 os.close(os.open(lock, os.O_RDONLY | os.O_NONBLOCK))
     assert os.path.lexists(lock) and (outside / "keep.txt").read_text() == "the user's file"
+
+
+@pytest.mark.parametrize("kind", ["pipe", "file", "link to the outside folder"])
+def test_a_staging_name_that_is_no_folder_is_left_alone(tmp_path, model, kind):
+    # found by the fuzzer: a pipe named .keypoints-run-old was opened by rmtree, which waited for ever
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    (outside / "keep.txt").write_text("the user's file")
+    make(out, outside, [(atomic.STAGING_PREFIX + "old", kind, "", "")])
+    photo(tmp_path / "a.jpg")
+    staged = out / (atomic.STAGING_PREFIX + "old")
+    opened = []  # set when the pipe had a reader: the run opened it
+    writer = threading.Timer(5.0, lambda: opened.append(open(staged, "w").close())) if kind == "pipe" else None
+    if writer is not None:
+        writer.daemon = True
+        writer.start()
+    try:
+        summary = predict_photos([tmp_path / "a.jpg"], model.model, out, workers=1)
+    finally:
+        if writer is not None:
+            writer.cancel()
+            if writer.is_alive():
+                os.close(os.open(staged, os.O_RDONLY | os.O_NONBLOCK))
+    assert summary.exit_code == 0 and (out / "a.jpg").is_file()
+    assert os.path.lexists(staged) and (outside / "keep.txt").read_text() == "the user's file"
+    assert opened == []
