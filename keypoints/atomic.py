@@ -15,7 +15,6 @@ previous complete results. The folder is locked for the run (a
 same folder is refused instead of mixing its rows with the first one's.
 """
 
-import codecs
 import contextlib
 import errno
 import json
@@ -27,6 +26,7 @@ import threading
 from pathlib import Path
 
 from keypoints.errors import OutputPathError
+from keypoints.path_text import ESCAPE, missing_reason, show
 
 LOCK_NAME = ".keypoints.lock"
 """The lock file of an output folder (hidden, so photo searches skip it)."""
@@ -38,41 +38,6 @@ MARKER_NAME = ".keypoints-results"
 """The marker of a results folder: JSON naming what wrote it and the files (relative paths) of its last run."""
 
 MARKER_FORMAT = "keypoints-results"
-
-
-ESCAPE = "keypoints.escape"
-"""A codec error handler (registered on import): a file name's stray byte 0xE9 is written as the text ``\\xe9``.
-
-Python keeps bytes of a name that are not UTF-8 as lone surrogates; an output
-stream or file opened with ``errors=ESCAPE`` prints them as their byte values
-(as :func:`show` does) instead of failing, and escapes any other character the
-encoding lacks."""
-
-
-def _escape(error):
-    text = error.object[error.start : error.end]
-    escaped = "".join(
-        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c.encode("unicode_escape").decode("ascii")
-        for c in text
-    )
-    return escaped, error.end
-
-
-codecs.register_error(ESCAPE, _escape)
-
-
-def show(path):
-    """A path as text that can always be printed: bytes that are not UTF-8 appear as ``\\xe9`` escapes.
-
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    str
-    """
-    return os.fsencode(str(path)).decode("utf-8", errors="backslashreplace")
 
 
 @contextlib.contextmanager
@@ -140,46 +105,6 @@ def current_umask():
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
-
-
-def missing_reason(path):
-    """Why a path the user named is neither a file nor a folder that can be read, in words after ``path:``.
-
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    str
-        ``no such file or folder``, or what it is instead: a symbolic link to nothing, a symbolic link
-        loop, a named pipe, a device, a socket.
-    """
-    path = Path(path)
-    try:
-        status = path.lstat()
-    except FileNotFoundError:
-        return "no such file or folder"
-    except OSError as error:
-        return f"cannot be looked at ({error.strerror or error})"
-    if stat.S_ISLNK(status.st_mode):
-        try:
-            status = path.stat()
-        except FileNotFoundError:
-            return f"a symbolic link to {show(os.readlink(path))}, which does not exist"
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                return "a symbolic link loop (its links lead back to themselves, never to a file)"
-            return f"a symbolic link that cannot be followed ({error.strerror or error})"
-    if stat.S_ISFIFO(status.st_mode):
-        return "a named pipe (FIFO), not a file"
-    if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode):
-        return "a device, not a file"
-    if stat.S_ISSOCK(status.st_mode):
-        return "a socket, not a file"
-    if stat.S_ISDIR(status.st_mode):
-        return "a folder"
-    return "a file"
 
 
 def _fsync(path):
