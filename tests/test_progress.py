@@ -22,7 +22,8 @@ def run(tmp_path, capsys, monkeypatch, terminal, *extra):
 
 def test_a_log_gets_one_line_per_photo_and_no_bar(tmp_path, capsys, monkeypatch):
     printed = run(tmp_path, capsys, monkeypatch, False)
-    lines = printed.out.splitlines()
+    model, *lines = printed.out.splitlines()
+    assert model.startswith("model default.onnx (bnconv), trained on training.csv.gz, frames, fgnet, helen; ")
     assert [line.rsplit(": ", 1)[1] for line in lines[:3]] == ["1 face"] * 3
     assert lines[3].startswith("3 photos read, 3 faces found; results in ")
     assert "predict:" not in printed.err

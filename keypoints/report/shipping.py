@@ -164,7 +164,8 @@ reports/bnlocal-photos``; the shipped model's own run is in ``reports/runs/``.""
 
 def photo_recipe_twins(shipped_records, twin_records, a="bnconv", b="bnlocal"):
     """``(run of a, run of b)``: the latest finished runs that trained ``a`` (among ``shipped_records``) and ``b``
-    (among ``twin_records``) on labelled photos with the same preset and the same held-out faces, or None."""
+    (among ``twin_records``) on labelled photos with the same preset, the same held-out faces and the same labels
+    (the same sources moved into the human convention), or None."""
     mine = [r for r in shipped_records if r.finished and r.settings.photos and r.results_of(a)]
     theirs = [r for r in twin_records if r.finished and r.settings.photos and r.results_of(b)]
     if not mine or not theirs:
@@ -175,6 +176,7 @@ def photo_recipe_twins(shipped_records, twin_records, a="bnconv", b="bnlocal"):
         return {s: v["faces"] for s, v in (run.results_of(name)[0].per_source or {}).items()}
 
     same = run_a.preset == run_b.preset and held_out(run_a, a) == held_out(run_b, b)
+    same = same and tuple(run_a.settings.move_labels or ()) == tuple(run_b.settings.move_labels or ())
     return (run_a, run_b) if same else None
 
 

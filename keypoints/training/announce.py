@@ -9,7 +9,7 @@ import torch
 def announce(resolved, device, say):
     """The settings as resolved (the preset's networks, epochs and seeds where none were asked), and the device."""
     for key, value in resolved.items():
-        if value is None:  # an option not given and not resolved (photos of a CSV run): nothing to say
+        if value is None or value == ():  # not given and not resolved (photos of a CSV run): nothing to say
             continue
         say(f"  {key:15s} {', '.join(map(str, value)) if isinstance(value, tuple) else value}")
     say(f"  {'device used':15s} {device}" + (" (bf16 autocast)" if device == "cuda" else ""))
