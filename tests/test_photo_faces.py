@@ -163,6 +163,9 @@ def test_an_offset_turns_with_the_face_and_keeps_missing_keypoints_missing():
     eyes = np.linalg.norm(upright[0, 0] - upright[0, 1])
     np.testing.assert_allclose(moves[0, 10], (0.0, 0.1 * eyes), atol=1e-9)
     np.testing.assert_allclose(moves[1, 10], turn @ (0.0, 0.1 * eyes), atol=1e-9)
+    # read back in each face's own frame, the moves are the offset again
+    faces = np.concatenate([upright, turned])
+    np.testing.assert_allclose(conventions.in_face_frame(moves, faces), np.stack([offset, offset]), atol=1e-12)
     partial = upright.copy()
     partial[0, 0] = np.nan  # a Kaggle row without its left eye centre
     moved = conventions.to_human_convention(partial, "frames")

@@ -20,6 +20,7 @@ import json
 
 import numpy as np
 
+from keypoints.data.conventions import in_face_frame
 from keypoints.data.schema import KEYPOINTS
 from keypoints.inference import predict_pixels
 from keypoints.photo_faces import cut_labelled_faces
@@ -29,23 +30,13 @@ PAIRS = [(0, 1), (2, 4), (3, 5), (6, 8), (7, 9), (10,), (11, 12), (13,), (14,)]
 """Keypoints placed by one rule: an eye centre and its mirror image, ..., the nose tip alone."""
 
 
-def face_frame(vectors, truth):
-    """``vectors`` (N, 15, 2) in the frame of ``truth``'s eye line (N, 15, 2), over its eye distance."""
-    axis = truth[:, 0] - truth[:, 1]
-    distance = np.linalg.norm(axis, axis=1)
-    along = axis / distance[:, None]
-    down = np.stack([-along[:, 1], along[:, 0]], axis=1)
-    framed = np.stack([np.einsum("nkd,nd->nk", vectors, along), np.einsum("nkd,nd->nk", vectors, down)], axis=2)
-    return framed / distance[:, None, None]
-
-
 def model_residuals(folder, model):
     """Label minus prediction on each face re-framed on its true keypoints, in the face's frame (N, 15, 2)."""
     faces = cut_labelled_faces(folder, say=lambda *_: None)
     keep = faces.framings == "keypoints"
     predicted = predict_pixels(model.module, faces.images[keep]).reshape(-1, len(KEYPOINTS), 2)
     truth = faces.keypoints[keep].reshape(-1, len(KEYPOINTS), 2).astype(np.float64)
-    return faces.source, face_frame(truth - predicted, truth)
+    return faces.source, in_face_frame(truth - predicted, truth)
 
 
 def product_table(dlib, reference, threshold):

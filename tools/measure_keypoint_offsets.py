@@ -15,23 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from keypoints.data.conventions import OFFSETS
+from keypoints.data.conventions import OFFSETS, in_face_frame
 from keypoints.data.schema import KEYPOINTS
 from keypoints.evaluation import held_out_files
 from keypoints.predict.accuracy import found_labelled_faces, labelled_photos
 from keypoints.predict.pipeline import load_predictor_model
 
 EYE_CENTRES = [KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")]
-
-
-def face_frame(vectors, truth):
-    """(N, 15, 2) ``vectors`` in the frame of each face's labelled eye line, over its eye distance."""
-    axis = truth[:, 0] - truth[:, 1]
-    distance = np.linalg.norm(axis, axis=1)
-    along = axis / distance[:, None]
-    down = np.stack([-along[:, 1], along[:, 0]], axis=1)
-    framed = np.stack([np.einsum("nkd,nd->nk", vectors, along), np.einsum("nkd,nd->nk", vectors, down)], axis=2)
-    return framed / distance[:, None, None]
 
 
 def residuals(folder, model, split):
@@ -44,7 +34,7 @@ def residuals(folder, model, split):
             predicted.append(face.keypoints)
             truth.append(labels)
     predicted, truth = np.array(predicted), np.array(truth)
-    return face_frame(predicted - truth, truth)
+    return in_face_frame(predicted - truth, truth)
 
 
 def main():

@@ -110,6 +110,52 @@ def check_movable(names):
         )
 
 
+def eye_frames(points):
+    """Each face's own frame: the unit vectors along its eye line and down the face, and its eye distance.
+
+    Parameters
+    ----------
+    points : ndarray, shape (N, 15, 2)
+        Keypoints in any pixels; a face without both eye centres (NaN) gets a level eye line of a typical size.
+
+    Returns
+    -------
+    along, down : ndarray of float64, shape (N, 2)
+        From the right eye centre to the left one, and that turned a quarter clockwise (down in the image).
+    distance : ndarray of float64, shape (N,)
+    """
+    points = np.asarray(points, dtype=np.float64)
+    axis = points[:, 0] - points[:, 1]  # right eye centre -> left eye centre
+    distance = np.linalg.norm(axis, axis=1)
+    missing = ~np.isfinite(distance) | (distance <= 0)
+    if missing.any():
+        distance[missing] = np.mean(distance[~missing]) if (~missing).any() else _TYPICAL_EYE_DISTANCE
+        axis[missing, 0], axis[missing, 1] = distance[missing], 0.0
+    along = axis / distance[:, None]
+    return along, np.stack([-along[:, 1], along[:, 0]], axis=1), distance
+
+
+def in_face_frame(vectors, points):
+    """Vectors in each face's own frame (:func:`eye_frames`), over its eye distance: the inverse of
+    :func:`offsets_in_crop`.
+
+    Parameters
+    ----------
+    vectors : ndarray, shape (N, 15, 2)
+        Pixels (a residual, label minus prediction, for example).
+    points : ndarray, shape (N, 15, 2)
+        The keypoints whose eye line sets each face's frame.
+
+    Returns
+    -------
+    ndarray of float64, shape (N, 15, 2)
+    """
+    along, down, distance = eye_frames(points)
+    vectors = np.asarray(vectors, dtype=np.float64)
+    framed = np.stack([np.einsum("nkd,nd->nk", vectors, along), np.einsum("nkd,nd->nk", vectors, down)], axis=2)
+    return framed / distance[:, None, None]
+
+
 def offsets_in_crop(points, offset):
     """A set's offset on each face, in the faces' pixels.
 
@@ -124,15 +170,7 @@ def offsets_in_crop(points, offset):
     -------
     ndarray of float64, shape (N, 15, 2)
     """
-    points = np.asarray(points, dtype=np.float64)
-    axis = points[:, 0] - points[:, 1]  # right eye centre -> left eye centre
-    distance = np.linalg.norm(axis, axis=1)
-    missing = ~np.isfinite(distance) | (distance <= 0)
-    if missing.any():  # a level eye line of a typical face's size
-        distance[missing] = np.mean(distance[~missing]) if (~missing).any() else _TYPICAL_EYE_DISTANCE
-        axis[missing, 0], axis[missing, 1] = distance[missing], 0.0
-    along = axis / distance[:, None]
-    down = np.stack([-along[:, 1], along[:, 0]], axis=1)
+    along, down, distance = eye_frames(points)
     offset = np.asarray(offset, dtype=np.float64)
     moves = offset[None, :, :1] * along[:, None, :] + offset[None, :, 1:] * down[:, None, :]
     return moves * distance[:, None, None]
