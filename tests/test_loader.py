@@ -1,6 +1,7 @@
 """The Kaggle CSV loader: good files in every packing, each kind of bad row, and the CLI's error block."""
 
 import gzip
+import re
 import zipfile
 
 import numpy as np
@@ -101,6 +102,22 @@ def test_test_layout_has_ids_and_no_keypoints(tmp_path):
     assert data.keypoints.shape == (4, 0)
     assert data.image_ids.tolist() == [7, 8, 9, 10]
     np.testing.assert_array_equal(data.images, images)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [("1e308", "1e+308 is past the largest image id"), ("2.5", "2.5 is not a whole number"), ("", "empty")],
+)
+def test_an_image_id_that_is_not_a_whole_number_within_range_is_named(tmp_path, value, message):
+    images, _ = make_faces(3)
+    path = write_kaggle_csv(tmp_path / "test.csv", images, None, image_ids=[7, 8, 9])
+    lines = path.read_text().splitlines()
+    lines[2] = value + lines[2][lines[2].index(",") :]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=f"line 3.*ImageId.*{re.escape(message)}"):
+        load_kaggle_csv(path, use_cache=False)
+    kept = load_kaggle_csv(path, skip_bad_rows=True, use_cache=False)
+    assert kept.image_ids.tolist() == [7, 9]
 
 
 @pytest.mark.parametrize(

@@ -361,14 +361,23 @@ def _check_keypoints(lines, keypoints, columns):
     return problems, ~outside.any(axis=1)
 
 
+MAX_IMAGE_ID = 2**53
+"""The largest image id: past it a float64 no longer holds every whole number, and the int64 ids would not be exact."""
+
+
 def _check_ids(lines, ids):
-    """Problems for image ids that are missing or not whole numbers, and a mask of the good ones."""
-    ok = np.isfinite(ids) & (ids == np.round(ids))
-    problems = [
-        RowProblem(int(lines[i]), ID_COLUMN, "empty" if np.isnan(ids[i]) else f"{ids[i]:g} is not a whole number")
-        for i in np.flatnonzero(~ok)
-    ]
-    return problems, ok
+    """Problems for image ids that are missing, not whole numbers or too large, and a mask of the good ones."""
+    whole = np.isfinite(ids) & (ids == np.round(ids))
+    ok = whole & (np.abs(np.where(whole, ids, 0)) <= MAX_IMAGE_ID)
+
+    def problem(value):
+        if np.isnan(value):
+            return "empty"
+        if not np.isfinite(value) or value != np.round(value):
+            return f"{value:g} is not a whole number"
+        return f"{value:g} is past the largest image id, {MAX_IMAGE_ID}"
+
+    return [RowProblem(int(lines[i]), ID_COLUMN, problem(ids[i])) for i in np.flatnonzero(~ok)], ok
 
 
 def _describe_problems(path, problems, n_rows, skip_option="--skip-bad-rows"):
