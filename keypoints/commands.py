@@ -63,7 +63,7 @@ def bench(args):
 
 
 def export(args):
-    from keypoints.export import export_model
+    from keypoints.model.export import export_model
 
     done = export_model(args.model, args.out, force=args.force)
     print(
@@ -137,8 +137,8 @@ def evaluate(args):
     import json
 
     from keypoints import paths
-    from keypoints.checkpoint import load_model
-    from keypoints.evaluation import evaluate_csv
+    from keypoints.measure.evaluation import evaluate_csv
+    from keypoints.model.checkpoint import load_model
 
     out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON object alone
     data = args.data
@@ -170,7 +170,7 @@ def evaluate(args):
 def evaluate_photos(args):
     import json
 
-    from keypoints.evaluation import evaluate_photo_folder, held_out_files
+    from keypoints.measure.evaluation import evaluate_photo_folder, held_out_files
     from keypoints.predict import load_predictor_model
 
     out = sys.stderr if args.json else sys.stdout
@@ -271,7 +271,7 @@ def predict(args):
             say(f"{result.path}: {len(result.faces)} face{'s'[: len(result.faces) != 1]}")
 
     from keypoints.predict import load_predictor_model
-    from keypoints.predict.outputs import model_line, model_summary
+    from keypoints.predict.outputs.files import model_line, model_summary
     from keypoints.predictor import card_warnings
 
     model = load_predictor_model(args.model)

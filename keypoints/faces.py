@@ -32,11 +32,11 @@ class Face:
         ``x, y``, image pixels, in :data:`keypoints.data.schema.KEYPOINTS` order.
     error_px : float
         Estimated mean keypoint error, image pixels, from the disagreement of the face's and its mirror image's
-        predictions (:mod:`keypoints.predict.confidence`); NaN for a model that cannot be flip-averaged.
+        predictions (:mod:`keypoints.predict.estimates.confidence`); NaN for a model that cannot be flip-averaged.
     keypoint_errors_px : ndarray of float64, shape (15,)
         The same estimate per keypoint; their mean is ``error_px``.
     pose : ndarray of float64, shape (3,)
-        Yaw, pitch, roll in degrees (:mod:`keypoints.predict.pose` gives the signs).
+        Yaw, pitch, roll in degrees (:mod:`keypoints.predict.estimates.pose` gives the signs).
     names : tuple of str
         The 15 keypoint names.
     """
@@ -165,7 +165,7 @@ class Faces:
         """
         import cv2
 
-        from keypoints.predict.draw import draw_faces
+        from keypoints.predict.outputs.draw import draw_faces
 
         drawn = draw_faces(self._image.copy(), self.boxes, self.keypoints)
         return drawn if self._channels == "bgr" else cv2.cvtColor(drawn, cv2.COLOR_BGR2RGB)

@@ -96,7 +96,7 @@ class Predictor:
 
     def __init__(self, model=None, detector=None, device=None, upsample=1):
         from keypoints.predict.detect import make_detector
-        from keypoints.predict.pipeline import load_predictor_model
+        from keypoints.predict.photo.pipeline import load_predictor_model
 
         self.model = load_predictor_model(model, device=device)
         if detector is not None and upsample != 1:
@@ -119,7 +119,7 @@ class Predictor:
         boxes : array-like of shape (N, 4), optional
             Your own face boxes, ``x, y, w, h`` in image pixels (a list of such arrays for a list of images):
             detection is skipped and each box is framed as the Haar detector's boxes are
-            (:func:`keypoints.predict.crop.crop_for_box`); the faces keep the boxes' order and get NaN scores.
+            (:func:`keypoints.predict.crops.crop.crop_for_box`); the faces keep the boxes' order and get NaN scores.
 
         Returns
         -------
@@ -165,7 +165,7 @@ class Predictor:
         import cv2
 
         from keypoints.predict.options import PredictOptions
-        from keypoints.predict.pipeline import search_faces_of_images
+        from keypoints.predict.photo.pipeline import search_faces_of_images
 
         pairs = [(bgr, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)) for bgr in images]
         searched = search_faces_of_images(pairs, self.model, self.detector, PredictOptions(), given=boxes)
@@ -229,7 +229,7 @@ def check_boxes_fit(boxes, size, name="boxes"):
 
 def _as_faces(found, bgr, channels):
     """:class:`Faces` from the pipeline's PhotoFace list for one image (its BGR copy kept for draw())."""
-    from keypoints.predict.pose import head_pose
+    from keypoints.predict.estimates.pose import head_pose
 
     count, size = len(found), (bgr.shape[1], bgr.shape[0])
     points = np.array([f.keypoints for f in found], dtype=np.float64).reshape(count, len(KEYPOINTS), 2)
@@ -267,11 +267,11 @@ def to_bgr(image, channels="rgb"):
     if channels not in CHANNELS:
         raise ImageError(f"channels={channels!r}: say 'rgb' (NumPy, PIL, matplotlib) or 'bgr' (OpenCV)")
     if isinstance(image, (str, Path)):
-        from keypoints.predict.read import read_photo
+        from keypoints.predict.inputs.read import read_photo
 
         return read_photo(image), "rgb"
     if hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image, without importing PIL
-        from keypoints.predict.read import check_image_size
+        from keypoints.predict.inputs.read import check_image_size
 
         check_image_size(tuple(image.size), f"a PIL image of mode {image.mode}: its image is")
         return cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR), "rgb"
@@ -281,7 +281,7 @@ def to_bgr(image, channels="rgb"):
     if image.size == 0:
         raise ImageError(f"{what} is empty: it holds no pixels")
     if image.ndim >= 2:  # before any copy: a huge array would not fit twice
-        from keypoints.predict.read import check_image_size
+        from keypoints.predict.inputs.read import check_image_size
 
         check_image_size((image.shape[1], image.shape[0]), f"{what}: its image is")
     if image.ndim == 3 and image.shape[2] == 1:

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from keypoints.atomic import check_output_file, missing_reason, replacing
-from keypoints.checkpoint import load_model
 from keypoints.data.loader import SHOWN_PROBLEMS, load_kaggle_csv
 from keypoints.data.schema import IMAGE_SIZE
 from keypoints.errors import DataError, problem_lines
 from keypoints.guards import check_finite_predictions
-from keypoints.inference import predict_pixels
+from keypoints.model.checkpoint import load_model
+from keypoints.model.inference import predict_pixels
 
 LOOKUP_COLUMNS = ("RowId", "ImageId", "FeatureName")
 """Columns the lookup table must have (``Location``, empty in Kaggle's file, is ignored)."""

@@ -4,13 +4,13 @@ import cv2
 import numpy as np
 import torch
 
-from keypoints.checkpoint import save_model
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.transforms import scale_keypoints
 from keypoints.data.writer import write_kaggle_csv
+from keypoints.model.checkpoint import save_model
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
-from keypoints.predict.crop import MEAN_KEYPOINTS
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS
 
 NETWORK_MEAN = Network("mean", "the mean training keypoints", (Flatten(), Dense(30)))
 

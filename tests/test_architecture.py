@@ -1,5 +1,5 @@
-"""The package's shape: no import cycle, training and prediction as siblings, no module over 500 lines, the version
-written once."""
+"""The package's shape: no import cycle, layers that import only downward (the predictor's parts too), training
+and prediction as siblings, no module over 500 lines, the version written once."""
 
 import ast
 import tomllib
@@ -157,48 +157,150 @@ def test_no_import_cycle_between_the_stages():
     assert not cycles, "import cycles between stages (compose them one level up):\n" + "\n".join(lines)
 
 
-PREDICTION = ("keypoints.predict", "keypoints.predictor")
-"""The prediction stage: photos and videos in, keypoints out."""
+LAYERS = (
+    ("keypoints.errors", "keypoints.path_text", "keypoints.atomic", "keypoints.paths", "keypoints.guards"),
+    ("keypoints.data", "keypoints.networks"),
+    ("keypoints.model",),
+    ("keypoints.predict", "keypoints.faces", "keypoints.predictor"),
+    ("keypoints.measure",),
+    ("keypoints.training",),
+    ("keypoints.report", "keypoints.explain", "keypoints.bench", "keypoints.submit"),
+    ("keypoints.cli", "keypoints.commands", "keypoints.__main__", "keypoints"),
+)
+"""The package's layers, bottom first: a module imports from its own layer or those below, never above. The
+foundations; the data and the networks; the model file; the predictor; measuring (which runs the predictor and
+scores it); training (which measures its networks); the reports, figures, bench and submission; the commands."""
 
-FORBIDDEN_IMPORTS = {
-    **{stage: ("keypoints.training",) for stage in PREDICTION},
-    "keypoints.training": PREDICTION,
-    **{
-        shared: ("keypoints.training", *PREDICTION)
-        for shared in ("keypoints.inference", "keypoints.metrics", "keypoints.networks", "keypoints.checkpoint")
-    },
+PREDICT_LAYERS = (
+    ("keypoints.predict.options", "keypoints.predict.inputs", "keypoints.predict.detect"),
+    ("keypoints.predict.crops",),
+    ("keypoints.predict.estimates",),
+    ("keypoints.predict.outputs",),
+    ("keypoints.predict.photo",),
+    ("keypoints.predict.video",),
+    ("keypoints.predict.batch", "keypoints.predict"),
+)
+"""The predictor's parts, bottom first: inputs, detection and the options; where faces are cut; what is estimated
+beside the keypoints; what is written; one photo; a video (frames are photos); a run over many inputs."""
+
+TRAINING_FROM_PREDICTION = {
+    "keypoints.training.photo_faces": (
+        "keypoints.predict.options",
+        "keypoints.predict.inputs",
+        "keypoints.predict.detect",
+        "keypoints.predict.crops",
+    ),
 }
-"""Stage -> stages it never imports: training and prediction are siblings, and what both use sits below both."""
+"""Training and prediction are siblings: training's one way into the predictor is to cut its photo faces exactly
+as the predictor cuts them (the detector, the reading, the framing), and only in this module."""
+
+PREDICTION = ("keypoints.predict", "keypoints.faces", "keypoints.predictor")
 
 
-def forbidden_imports(graph, forbidden=FORBIDDEN_IMPORTS):
-    """``(module, line, imported)`` for each import, anywhere in a file, that crosses a forbidden edge."""
+def _within(module, unit):
+    return module == unit or module.startswith(unit + ".")
 
-    def within(module, stage):
-        return module == stage or module.startswith(stage + ".")
 
+def layer_of(module, layers):
+    """Index of the layer whose unit holds ``module`` (the longest unit that does), or None."""
+    matches = [(len(unit), k) for k, units in enumerate(layers) for unit in units if _within(module, unit)]
+    return max(matches)[1] if matches else None
+
+
+def upward_imports(graph, layers, within=None):
+    """``(module, line, imported)`` for each import of a higher layer; modules in no layer as ``(module, 0, None)``.
+
+    ``within``: only modules and imports inside this package (the predictor's own layers).
+    """
     found = []
     for module, targets in sorted(graph.items()):
-        for stage, banned in forbidden.items():
-            if within(module, stage):
-                found += [(module, line, t) for t, line in targets.items() if any(within(t, b) for b in banned)]
+        if within and not _within(module, within):
+            continue
+        rank = layer_of(module, layers)
+        if rank is None:
+            found.append((module, 0, None))
+            continue
+        for target, line in targets.items():
+            if within and not _within(target, within):
+                continue
+            target_rank = layer_of(target, layers)
+            if target_rank is not None and target_rank > rank:
+                found.append((module, line, target))
     return found
 
 
-def test_training_and_prediction_are_siblings():
+def _say(found, modules):
+    return "\n".join(
+        f"  {module} is in no layer: add it to LAYERS"
+        if target is None
+        else f"  {modules[module].relative_to(ROOT)}:{line} imports {target}"
+        for module, line, target in found
+    )
+
+
+def test_every_module_imports_only_its_own_layer_or_those_below():
     graph, modules = import_graph(), module_files()
-    crossing = [f"  {modules[m].relative_to(ROOT)}:{line} imports {t}" for m, line, t in forbidden_imports(graph)]
-    assert not crossing, "imports across sibling stages (move what both need below both):\n" + "\n".join(crossing)
+    found = upward_imports(graph, LAYERS)
+    assert not found, "imports of a higher layer (move the shared code down, or compose one layer up):\n" + _say(
+        found, modules
+    )
 
 
-def test_a_forbidden_import_is_found_with_its_line():
+def test_the_predictors_parts_import_only_their_own_level_or_those_below():
+    graph, modules = import_graph(), module_files()
+    found = upward_imports(graph, PREDICT_LAYERS, within="keypoints.predict")
+    assert not found, "imports of a higher part of the predictor:\n" + _say(found, modules)
+
+
+def prediction_imports_from_training(graph, allowed=TRAINING_FROM_PREDICTION):
+    """``(module, line, imported)`` for each import by training of the predictor that ``allowed`` does not name."""
+    found = []
+    for module, targets in sorted(graph.items()):
+        if not _within(module, "keypoints.training"):
+            continue
+        for target, line in targets.items():
+            if any(_within(target, stage) for stage in PREDICTION):
+                if not any(_within(target, unit) for unit in allowed.get(module, ())):
+                    found.append((module, line, target))
+    return found
+
+
+def test_training_reaches_the_predictor_only_to_cut_faces_as_it_does():
+    graph, modules = import_graph(), module_files()
+    found = prediction_imports_from_training(graph)
+    assert not found, "training importing the predictor (it may only cut faces as it does):\n" + _say(found, modules)
+
+
+def test_an_upward_import_is_found_with_its_line_and_an_unplaced_module_named():
+    layers = (("k.low",), ("k.mid",), ("k.top", "k"))
     graph = {
-        "k.predict.video": {"k.training.metrics": 4, "k.metrics": 2},
-        "k.predictor": {"k.predict": 1},
-        "k.predictions": {"k.training": 9},  # a name that only starts like a stage is another stage
+        "k.low.a": {"k.mid.b": 4, "k.low.c": 1},
+        "k.low.c": {},
+        "k.mid.b": {"k.low.a": 2, "k.top": 3},
+        "k.top": {"k.mid.b": 1},
+        "k.stray": {},  # falls under the package "k": the top layer
+        "j.other": {},
     }
-    forbidden = {"k.predict": ("k.training",), "k.predictor": ("k.training",)}
-    assert forbidden_imports(graph, forbidden) == [("k.predict.video", 4, "k.training.metrics")]
+    assert upward_imports(graph, layers) == [
+        ("j.other", 0, None),
+        ("k.low.a", 4, "k.mid.b"),
+        ("k.mid.b", 3, "k.top"),
+    ]
+    assert layer_of("k.midway", layers) == 2  # a name that only starts like a unit is not in it
+
+
+def test_training_may_import_only_the_named_parts_of_the_predictor():
+    graph = {
+        "keypoints.training.photo_faces": {"keypoints.predict.crops.framing": 3, "keypoints.predict.photo.pipeline": 5},
+        "keypoints.training.trainer": {"keypoints.predict.detect": 7, "keypoints.predictor": 8},
+        "keypoints.measure.photos": {"keypoints.predict.photo.pipeline": 1},
+    }
+    allowed = {"keypoints.training.photo_faces": ("keypoints.predict.crops",)}
+    assert prediction_imports_from_training(graph, allowed) == [
+        ("keypoints.training.photo_faces", 5, "keypoints.predict.photo.pipeline"),
+        ("keypoints.training.trainer", 7, "keypoints.predict.detect"),
+        ("keypoints.training.trainer", 8, "keypoints.predictor"),
+    ]
 
 
 def test_the_stage_graph_keeps_one_import_behind_each_edge():

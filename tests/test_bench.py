@@ -12,7 +12,7 @@ from keypoints.bench.floor import flops_per_face
 from keypoints.bench.gpu import TIME_TO_BEST_TARGET_S, bench_time_to_best, speedup_rows
 from keypoints.bench.layer import LAYER_SHAPE, broadcast_product_bytes
 from keypoints.cli import main
-from keypoints.predict.workers import default_workers
+from keypoints.predict.photo.workers import default_workers
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 import torch
 
-from keypoints.checkpoint import load_model, network_from_dict, network_to_dict, save_model
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.errors import ModelFileError
+from keypoints.model.checkpoint import load_model, network_from_dict, network_to_dict, save_model
 from keypoints.networks import layers
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import SPEC_KINDS

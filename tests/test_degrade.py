@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 
 from keypoints.data.synthetic import generate_faces
-from keypoints.predict.accuracy import degraded_items
+from keypoints.measure.photos import degraded_items
 
 
 def photo():

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from keypoints import paths
-from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINTS
 from keypoints.data.synthetic import generate_faces
 from keypoints.errors import ModelFileError
-from keypoints.inference import predict_pixels, predict_pixels_and_features
-from keypoints.onnx_model import load_onnx_model
-from keypoints.predict.confidence import (
+from keypoints.model.checkpoint import load_model
+from keypoints.model.inference import predict_pixels, predict_pixels_and_features
+from keypoints.model.onnx_model import load_onnx_model
+from keypoints.predict.estimates.confidence import (
     MIRROR_WEIGHT,
     error_head_of,
     estimate_error,
@@ -20,7 +20,7 @@ from keypoints.predict.confidence import (
     predict_with_disagreement,
     spearman,
 )
-from keypoints.predict.error_head import CARD_KEY, ErrorHead, blend_heads, fit_error_head, head_inputs
+from keypoints.predict.estimates.error_head import CARD_KEY, ErrorHead, blend_heads, fit_error_head, head_inputs
 
 K = len(KEYPOINTS)
 
@@ -196,7 +196,7 @@ def test_a_card_whose_head_is_broken_is_refused_with_what_to_do(entry, words):
 
 
 def test_the_predictor_names_a_broken_head_when_it_loads_the_model():
-    from keypoints.predict.pipeline import load_predictor_model
+    from keypoints.predict.photo.pipeline import load_predictor_model
 
     model = load_onnx_model(paths.PREDICTOR_MODEL)
     broken = model._replace(card=dict(model.card, **{CARD_KEY: {"weights": [[1.0]], "bias": [0.0], "level": [1.0]}}))

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from keypoints.checkpoint import save_model
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces, write_synthetic_csv
 from keypoints.data.transforms import scale_keypoints
+from keypoints.model.checkpoint import save_model
 from keypoints.networks import Dense, Flatten, Network
 from keypoints.networks.build import build_module
-from keypoints.predict.crop import MEAN_KEYPOINTS
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS
 from keypoints.training.trainer import file_sha256, prepare
 
 

@@ -5,7 +5,6 @@ import pytest
 import torch
 from matplotlib.image import imread
 
-from keypoints.checkpoint import save_model
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces
@@ -21,6 +20,7 @@ from keypoints.explain.training_figures import (
     typical_validation_face,
     write_training_explanations,
 )
+from keypoints.model.checkpoint import save_model
 from keypoints.networks import Conv, Dense, Flatten, Local, Pool, ReLU
 from keypoints.networks.build import Network, build_module
 from keypoints.training.trainer import TrainValidSplit

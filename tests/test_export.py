@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from keypoints import export, paths
-from keypoints.checkpoint import load_model, save_model
+from keypoints import paths
 from keypoints.cli import main
 from keypoints.errors import ModelFileError, OutputPathError
-from keypoints.export import check_faces, export_model
-from keypoints.inference import predict_pixels
+from keypoints.model import export
+from keypoints.model.checkpoint import load_model, save_model
+from keypoints.model.export import check_faces, export_model
+from keypoints.model.inference import predict_pixels
+from keypoints.model.onnx_model import load_onnx_model, read_card, read_metadata
 from keypoints.networks import build_network
 from keypoints.networks.local import LocallyConnected2d
-from keypoints.onnx_model import load_onnx_model, read_card, read_metadata
 
 CARD = {"note": "export test", "flip_mirror_sum_px": 97.0, "best_valid_rmse_px": 1.5, "nested": {"a": [1, 2]}}
 BOUND_PX = 1e-3

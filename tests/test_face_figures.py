@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from keypoints.predict.crop import MEAN_KEYPOINTS
-from keypoints.predict.face_figures import draw_numbers, face_figures, figures_html, numbered, reading_order
-from keypoints.predict.outputs import results_document, results_table
-from keypoints.predict.page import write_html
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS
+from keypoints.predict.outputs.face_figures import draw_numbers, face_figures, figures_html, numbered, reading_order
+from keypoints.predict.outputs.files import results_document, results_table
+from keypoints.predict.outputs.page import write_html
 
 
 def face(x, y, side, error=2.0, score=0.9):
@@ -102,7 +102,7 @@ def test_csv_json_and_page_share_the_reading_order_and_the_figures(tmp_path):
 
 
 def test_the_page_and_the_summary_name_every_source_and_the_convention(tmp_path):
-    from keypoints.predict.outputs import model_line, model_summary
+    from keypoints.predict.outputs.files import model_line, model_summary
 
     card = {
         "network": "bnconv",

@@ -8,8 +8,8 @@ import pytest
 
 from keypoints.errors import BoxError, ImageError
 from keypoints.faces import Face, Faces
-from keypoints.predict import pipeline
-from keypoints.predict.crop import crop_for_box
+from keypoints.predict.crops.crop import crop_for_box
+from keypoints.predict.photo import pipeline
 from keypoints.predictor import Predictor
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"

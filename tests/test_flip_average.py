@@ -5,7 +5,7 @@ import torch
 
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.transforms import flip_horizontal, scale_keypoints
-from keypoints.inference import predict_pixels, predict_pixels_flip_averaged
+from keypoints.model.inference import predict_pixels, predict_pixels_flip_averaged
 
 
 class ReadsPixels(torch.nn.Module):

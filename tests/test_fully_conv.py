@@ -9,7 +9,7 @@ from keypoints.errors import ConversionError
 from keypoints.networks import BatchNorm, Conv, Dense, Dropout, Flatten, Local, Pool, ReLU, build_network
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.fully_conv import to_fully_convolutional
-from keypoints.predict.refine import predict_windows
+from keypoints.predict.photo.refine import predict_windows
 
 
 def crops_of(image, fully_conv):

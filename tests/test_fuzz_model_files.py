@@ -14,16 +14,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keypoints import Predictor
-from keypoints.checkpoint import save_model
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces
 from keypoints.data.transforms import scale_keypoints
 from keypoints.errors import ModelFileError
-from keypoints.inference import predict_pixels_and_features
+from keypoints.model.checkpoint import save_model
+from keypoints.model.inference import predict_pixels_and_features
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten, Pool
-from keypoints.predict.crop import MEAN_KEYPOINTS
-from keypoints.predict.pipeline import load_predictor_model
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS
+from keypoints.predict.photo.pipeline import load_predictor_model
 from keypoints.predictor import card_warnings
 
 NETWORK = Network("tiny", "the mean keypoints through a pooled face", (Pool(8), Flatten(), Dense(30)))

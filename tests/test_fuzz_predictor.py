@@ -14,7 +14,7 @@ from keypoints import Predictor
 from keypoints.data.synthetic import generate_faces
 from keypoints.errors import BoxError, ImageError
 from keypoints.faces import Faces
-from keypoints.predict.crop import Crop, cut_square
+from keypoints.predict.crops.crop import Crop, cut_square
 
 # what the predictor takes (uint8, float in [0, 1], a face in it) drawn more often than what it refuses
 DTYPES = ("uint8",) * 4 + ("float32", "float64") * 2 + ("uint16", "int8", "int32", "int64", "float16", "bool")

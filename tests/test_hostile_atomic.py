@@ -9,8 +9,8 @@ import torch
 from hostile import mean_model, photo
 
 from keypoints import atomic
-from keypoints.checkpoint import load_model, save_model
 from keypoints.errors import OutputPathError
+from keypoints.model.checkpoint import load_model, save_model
 from keypoints.predict import batch, predict_photos
 
 

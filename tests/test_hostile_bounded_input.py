@@ -18,7 +18,7 @@ from keypoints.data.schema import IMAGE_COLUMN, KEYPOINT_COLUMNS
 from keypoints.errors import DataError, ImageError, InputTooLargeError
 from keypoints.explain.sources import parse_csv_spec
 from keypoints.predict import predict_photos
-from keypoints.predict.read import MAX_PIXELS, image_size, read_photo
+from keypoints.predict.inputs.read import MAX_PIXELS, image_size, read_photo
 
 
 @pytest.fixture(scope="module")

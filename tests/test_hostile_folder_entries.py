@@ -6,7 +6,7 @@ import pytest
 from hostile import photo
 
 from keypoints.cli import main
-from keypoints.predict.discover import describe_missing, find_photos
+from keypoints.predict.inputs.discover import describe_missing, find_photos
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from skorch.callbacks import Callback
 
-from keypoints.checkpoint import load_model, save_model
 from keypoints.cli import main
 from keypoints.errors import TrainingInterruptedError
+from keypoints.model.checkpoint import load_model, save_model
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
 from keypoints.training import interrupts

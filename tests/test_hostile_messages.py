@@ -101,7 +101,7 @@ def test_a_folder_given_as_a_model_or_lookup_table_is_called_a_folder(tmp_path, 
 
 def test_a_device_is_not_read_as_a_file():
     from keypoints.errors import ImageError
-    from keypoints.predict.read import read_photo
+    from keypoints.predict.inputs.read import read_photo
 
     with pytest.raises(DataError, match="/dev/zero: a device, not a file; pass the Kaggle CSV itself"):
         load_kaggle_csv("/dev/zero")

@@ -4,10 +4,10 @@ import pytest
 import torch
 from hostile import labelled_csv, mean_model
 
-from keypoints.checkpoint import load_model, save_model
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.errors import ModelFileError
+from keypoints.model.checkpoint import load_model, save_model
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from hostile import kaggle_test_csv, labelled_csv, lookup_csv, mean_model, photo
 
-from keypoints.checkpoint import load_model
 from keypoints.cli import main
 from keypoints.errors import BrokenModelError
 from keypoints.guards import MAX_SEED, check_finite_predictions
+from keypoints.model.checkpoint import load_model
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_finite_weights_that_predict_nan_are_caught_before_writing():
 def test_a_model_with_nan_weights_is_not_saved_over_a_good_one(tmp_path):
     from hostile import NETWORK_MEAN
 
-    from keypoints.checkpoint import save_model
+    from keypoints.model.checkpoint import save_model
     from keypoints.networks.build import build_module
 
     good = mean_model(tmp_path / "net.pt")

@@ -14,7 +14,9 @@ from hostile import mean_model, photo
 from keypoints import atomic
 from keypoints.cli import main
 from keypoints.errors import ImageError, OutputPathError
-from keypoints.predict import outputs, page, predict_photos
+from keypoints.predict import predict_photos
+from keypoints.predict.outputs import files as outputs
+from keypoints.predict.outputs import page
 from keypoints.predictor import to_bgr
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"

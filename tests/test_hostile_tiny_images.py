@@ -7,7 +7,7 @@ import pytest
 
 from keypoints import Predictor
 from keypoints.predict.detect import make_detector, yunet
-from keypoints.predict.pose import head_pose
+from keypoints.predict.estimates.pose import head_pose
 
 TINY_SHAPES = [(1, 1), (2, 3), (5, 5), (10, 1), (1, 10), (3, 3), (16, 16), (31, 31), (4, 200), (200, 4), (20, 640)]
 """(height, width): under 32 px a side (YuNet's coarsest stride) OpenCV's YuNet can answer with leftover memory."""

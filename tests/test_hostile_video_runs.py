@@ -10,9 +10,10 @@ import pytest
 from keypoints import atomic
 from keypoints.cli import main
 from keypoints.data.synthetic import generate_faces
-from keypoints.predict import load_predictor_model, predict_photos, video_writer
-from keypoints.predict import video as video_module
-from keypoints.predict.clips import make_clip
+from keypoints.measure.clips import make_clip
+from keypoints.predict import load_predictor_model, predict_photos
+from keypoints.predict.video import pipeline as video_module
+from keypoints.predict.video import writer as video_writer
 
 INTERRUPTED_DIR = "interrupted"  # where the manual says an interrupted run goes
 STILL = (("hold", 1.0, None),)

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from keypoints.data.transforms import HALF, scale_images, unscale_keypoints
-from keypoints.inference import forward_pixels, module_device, predict_pixels
+from keypoints.model.inference import forward_pixels, module_device, predict_pixels
 
 
 def linear_net():

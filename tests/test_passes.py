@@ -7,11 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from keypoints.predict import confidence
-from keypoints.predict.accuracy import rotate_onto_canvas
+from keypoints.measure.photos import rotate_onto_canvas
 from keypoints.predict.detect import make_detector
+from keypoints.predict.estimates import confidence
 from keypoints.predict.options import PredictOptions
-from keypoints.predict.pipeline import detect_and_predict, load_predictor_model
+from keypoints.predict.photo.pipeline import detect_and_predict, load_predictor_model
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
@@ -101,7 +101,7 @@ def test_a_photos_faces_and_their_mirrors_go_to_the_network_in_one_call(model, m
     mirror_sum = model.card["flip_mirror_sum_px"]
     averaged, gap = confidence.predict_with_disagreement(model.module, images, model.columns, mirror_sum)
     assert calls == [6] and averaged.shape == (3, 30) and gap.shape == (3,)
-    from keypoints.inference import predict_pixels_flip_averaged
+    from keypoints.model.inference import predict_pixels_flip_averaged
 
     two_calls = predict_pixels_flip_averaged(model.module, images, model.columns, mirror_sum)
     np.testing.assert_allclose(averaged, two_calls, atol=1e-3)
@@ -125,8 +125,8 @@ def test_a_photo_on_its_side_or_upside_down_is_read_on_the_copy_that_has_it_upri
 
 def test_the_better_read_of_two_searches_is_kept_face_by_face():
     from keypoints.predict.detect import Detections
-    from keypoints.predict.pipeline import PhotoFace
-    from keypoints.predict.rereading import better_read, same_face
+    from keypoints.predict.photo.pipeline import PhotoFace
+    from keypoints.predict.photo.rereading import better_read, same_face
 
     def face(error, eyes=10.0, score=0.9):
         points = np.zeros((15, 2))
@@ -152,9 +152,9 @@ def test_the_better_read_of_two_searches_is_kept_face_by_face():
 
 
 def test_the_turned_search_counts_the_mirror_line_in_full():
-    from keypoints.predict.align import AlignedCrop
-    from keypoints.predict.confidence import estimate_error
-    from keypoints.predict.pipeline import TURN_ERROR, PhotoFace, worth_turning
+    from keypoints.predict.crops.align import AlignedCrop
+    from keypoints.predict.estimates.confidence import estimate_error
+    from keypoints.predict.photo.pipeline import TURN_ERROR, PhotoFace, worth_turning
 
     points = np.zeros((15, 2))
     points[1, 0] = 30.0  # eye distance 30 px

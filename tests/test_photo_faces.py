@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 
 from keypoints.data import conventions
+from keypoints.data.prepared import TrainValidSplit
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
 from keypoints.errors import DataError
-from keypoints.photo_faces import cut_labelled_faces, read_identities
-from keypoints.predict.accuracy import labelled_face
-from keypoints.predict.align import crop_for_landmarks, photo_to_aligned, reframe_on_keypoints
-from keypoints.predict.crop import MEAN_KEYPOINTS
+from keypoints.measure.labelled import labelled_face, read_identities
+from keypoints.predict.crops.align import crop_for_landmarks, photo_to_aligned, reframe_on_keypoints
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS
+from keypoints.predict.crops.framing import labels_in_convention, training_crops
 from keypoints.predict.detect.base import Detections, FaceDetector
-from keypoints.predict.framing import labels_in_convention, training_crops
-from keypoints.training.faces import TrainValidSplit
+from keypoints.training.photo_faces import cut_labelled_faces
 from keypoints.training.sources import per_source_scores, split_sources
 
 
@@ -282,8 +282,8 @@ def test_real_photos_are_found_and_cut(small_labelled):
 
 
 def test_train_on_photos_writes_its_own_report_and_a_card_that_names_the_held_out(small_labelled, tmp_path):
-    from keypoints.checkpoint import load_model
     from keypoints.cli import main
+    from keypoints.model.checkpoint import load_model
 
     models, reports = tmp_path / "models", tmp_path / "reports"
     folders = [str(f) for f in small_labelled]
@@ -304,7 +304,7 @@ def test_train_on_photos_writes_its_own_report_and_a_card_that_names_the_held_ou
     assert {s["convention"] for s in card["sources"]} == {"as drawn"}
 
     # evaluate-photos --split valid scores only the people the training held out
-    from keypoints.evaluation import held_out_files
+    from keypoints.measure.evaluation import held_out_files
 
     held = held_out_files(small_labelled[1], card)
     people = pd.read_csv(small_labelled[1] / "identities.csv")
@@ -344,7 +344,7 @@ def test_move_labels_refuses_a_set_without_an_offset_or_not_among_the_sources(tm
 
 
 def test_split_valid_needs_a_model_trained_on_photos(tmp_path, capsys):
-    from keypoints.evaluation import held_out_files
+    from keypoints.measure.evaluation import held_out_files
 
     with pytest.raises(DataError, match="names no held-out people"):
         held_out_files(tmp_path, {"network": "bnconv"})
@@ -352,9 +352,9 @@ def test_split_valid_needs_a_model_trained_on_photos(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_run_on_a_csv_and_photos_scores_the_csvs_held_out_people(small_labelled, shared_training_csv, tmp_path):
-    from keypoints.checkpoint import load_model
     from keypoints.cli import main
-    from keypoints.evaluation import evaluate_csv
+    from keypoints.measure.evaluation import evaluate_csv
+    from keypoints.model.checkpoint import load_model
 
     models = tmp_path / "models"
     code = main(

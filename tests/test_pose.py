@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from keypoints.data.schema import KEYPOINTS, mirror_name
-from keypoints.predict.accuracy import turned_on_diagonal
-from keypoints.predict.crop import MEAN_KEYPOINTS
-from keypoints.predict.pose import FACE_MODEL_MM, POSE_NAMES, head_pose, project
+from keypoints.measure.photos import turned_on_diagonal
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS
+from keypoints.predict.estimates.pose import FACE_MODEL_MM, POSE_NAMES, head_pose, project
 
 PHOTO = Path(__file__).resolve().parent.parent / "data" / "samples" / "grace_hopper.jpg"
 SIZE = (1280, 960)

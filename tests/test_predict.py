@@ -15,18 +15,18 @@ import pandas as pd
 import pytest
 import torch
 
-from keypoints.checkpoint import save_model
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces
 from keypoints.data.transforms import scale_keypoints
-from keypoints.metrics import nme
+from keypoints.measure.metrics import nme
+from keypoints.model.checkpoint import save_model
 from keypoints.networks.build import Network, build_module
 from keypoints.networks.layers import Dense, Flatten
 from keypoints.predict import load_predictor_model, predict_file, predict_photos
-from keypoints.predict.crop import MEAN_KEYPOINTS
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS
 from keypoints.predict.detect import make_detector
-from keypoints.predict.outputs import CSV_COLUMNS
+from keypoints.predict.outputs.files import CSV_COLUMNS
 
 HAAR = ["--detector", "haar"]
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from keypoints.errors import DetectorError, DetectorFileError, KeypointsError, ModelFileError
-from keypoints.predict.align import (
+from keypoints.predict.crops.align import (
     LANDMARK_TEMPLATE,
     AlignedCrop,
     aligned_to_photo,
@@ -17,7 +17,7 @@ from keypoints.predict.align import (
     photo_to_aligned,
     reframe_on_keypoints,
 )
-from keypoints.predict.crop import MEAN_KEYPOINTS
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS
 from keypoints.predict.detect import Detections, FaceDetector, YuNetDetector, make_detector
 from keypoints.predict.detect.yunet import MODEL_FILE, model_path
 
@@ -207,7 +207,7 @@ def test_low_scored_faces_are_left_out_unless_asked_for(tmp_path):
 
 
 def test_a_doubtful_face_is_drawn_dashed_red_with_its_reason():
-    from keypoints.predict.draw import BOX_COLOUR, DOUBT_COLOUR, draw_faces
+    from keypoints.predict.outputs.draw import BOX_COLOUR, DOUBT_COLOUR, draw_faces
 
     points = np.full((1, 15, 2), np.nan)
     image = draw_faces(np.zeros((300, 400, 3), np.uint8), [[100, 100, 120, 120]], points, ["score 0.52"])

@@ -9,8 +9,8 @@ import pytest
 from keypoints.data.schema import KEYPOINTS
 from keypoints.data.synthetic import generate_faces
 from keypoints.errors import ImageError
-from keypoints.predict import crop as framing
-from keypoints.predict.crop import (
+from keypoints.predict.crops import crop as framing
+from keypoints.predict.crops.crop import (
     MEAN_KEYPOINTS,
     Crop,
     clip_to_crop,
@@ -22,9 +22,9 @@ from keypoints.predict.crop import (
     to_photo,
 )
 from keypoints.predict.detect import HaarDetector
-from keypoints.predict.discover import find_photos
-from keypoints.predict.draw import PART_COLOURS, draw_faces, part_of
-from keypoints.predict.read import read_photo
+from keypoints.predict.inputs.discover import find_photos
+from keypoints.predict.inputs.read import read_photo
+from keypoints.predict.outputs.draw import PART_COLOURS, draw_faces, part_of
 
 
 def _blob(shape, centre, sigma):

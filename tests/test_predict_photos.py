@@ -5,8 +5,9 @@ import pytest
 
 from keypoints import paths
 from keypoints.data.conventions import OFFSETS
+from keypoints.measure.labelled import labelled_photos
+from keypoints.measure.photos import evaluate_photos, rotate_onto_canvas, score_faces
 from keypoints.predict import load_predictor_model
-from keypoints.predict.accuracy import evaluate_photos, labelled_photos, rotate_onto_canvas, score_faces
 
 NME_TARGET = 0.045
 """Mean keypoint error over the inter-ocular distance that the predictor must reach there, against the frames'

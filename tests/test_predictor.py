@@ -140,7 +140,7 @@ def test_the_default_runs_onnx_and_a_device_runs_the_torch_network_there(from_pa
 
     from keypoints import paths
     from keypoints.errors import ModelFileError
-    from keypoints.onnx_model import OnnxNetwork
+    from keypoints.model.onnx_model import OnnxNetwork
 
     assert isinstance(Predictor().model.module, OnnxNetwork)
     on_cpu = Predictor(device="cpu")
@@ -155,7 +155,7 @@ def test_the_default_runs_onnx_and_a_device_runs_the_torch_network_there(from_pa
 def test_a_torch_network_is_run_on_its_own_device_unless_told(monkeypatch):
     import torch
 
-    from keypoints import inference
+    from keypoints.model import inference
 
     module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
     seen = []

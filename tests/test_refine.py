@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from keypoints.checkpoint import save_model
 from keypoints.cli import main
 from keypoints.data.synthetic import generate_faces
 from keypoints.errors import ConversionError
-from keypoints.inference import predict_pixels
+from keypoints.model.checkpoint import save_model
+from keypoints.model.inference import predict_pixels
 from keypoints.networks import build_network
-from keypoints.predict.crop import Crop, cut_faces, cut_square, to_photo
-from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
+from keypoints.predict.crops.crop import Crop, cut_faces, cut_square, to_photo
+from keypoints.predict.photo.refine import fully_convolutional_model, refine_keypoints
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def conv_model(tmp_path_factory):
     with torch.no_grad():
         module.dense3.weight.mul_(20)  # outputs that vary with the input, so the averages mean something
     path = save_model(tmp_path_factory.mktemp("refine") / "conv.pt", "conv", module, {})
-    from keypoints.checkpoint import load_model
+    from keypoints.model.checkpoint import load_model
 
     return load_model(path)
 
@@ -66,7 +66,7 @@ def test_refine_averages_the_nine_windows_around_the_crop(conv_model, photo):
 
 
 def test_refine_refuses_networks_without_shared_weights(tmp_path):
-    from keypoints.checkpoint import load_model
+    from keypoints.model.checkpoint import load_model
 
     model = load_model(save_model(tmp_path / "bnconv.pt", "bnconv", build_network("bnconv"), {}))
     with pytest.raises(ConversionError, match="pads its input"):
@@ -106,9 +106,9 @@ def test_predict_refine_refuses_a_model_without_a_fully_convolutional_form(tmp_p
 def test_predict_with_refine_gives_the_window_average_of_the_final_crop(shared_photos, conv_model):
     import cv2
 
-    from keypoints.predict.crop import clip_to_crop
+    from keypoints.predict.crops.crop import clip_to_crop
     from keypoints.predict.detect import make_detector
-    from keypoints.predict.pipeline import predict_file
+    from keypoints.predict.photo.pipeline import predict_file
 
     photo = sorted(shared_photos.glob("*.jpg"))[0]
     windows = fully_convolutional_model(conv_model)

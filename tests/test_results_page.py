@@ -14,7 +14,7 @@ import pytest
 
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINTS
-from keypoints.predict.outputs import FACE_SIDE, face_crop
+from keypoints.predict.outputs.files import FACE_SIDE, face_crop
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 CHROMIUM_FLAGS = (

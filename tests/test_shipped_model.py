@@ -3,10 +3,10 @@
 import numpy as np
 
 from keypoints import paths
-from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces
-from keypoints.inference import predict_pixels
+from keypoints.model.checkpoint import load_model
+from keypoints.model.inference import predict_pixels
 
 
 def test_the_shipped_model_is_small_and_carries_its_model_card():

@@ -5,12 +5,12 @@ import pandas as pd
 import pytest
 import torch
 
-from keypoints.checkpoint import save_model
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.writer import write_kaggle_csv
 from keypoints.errors import DataError
-from keypoints.inference import predict_pixels
+from keypoints.model.checkpoint import save_model
+from keypoints.model.inference import predict_pixels
 from keypoints.networks import Dense, Flatten
 from keypoints.networks.build import Network, build_module
 from keypoints.submit import write_submission

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from keypoints.checkpoint import load_model, save_model
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces, write_synthetic_csv
 from keypoints.data.transforms import flip_horizontal
 from keypoints.errors import ModelFileError, TrainingError
-from keypoints.inference import predict_pixels
+from keypoints.model.checkpoint import load_model, save_model
+from keypoints.model.inference import predict_pixels
 from keypoints.training import speed, trainer
 from keypoints.training.batches import FaceBatches
 from keypoints.training.callbacks import PixelRmse, RunClock, format_duration

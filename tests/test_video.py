@@ -17,16 +17,16 @@ from keypoints import paths
 from keypoints.cli import main
 from keypoints.data.schema import KEYPOINT_COLUMNS
 from keypoints.data.synthetic import generate_faces
+from keypoints.measure.clips import make_clip, poses
+from keypoints.measure.video import frame_nme, jitter, track_clip
 from keypoints.predict import detect, load_predictor_model, predict_photos
-from keypoints.predict import video as video_module
-from keypoints.predict.align import AlignedCrop, aligned_to_photo
-from keypoints.predict.clips import make_clip, poses
-from keypoints.predict.crop import MEAN_KEYPOINTS, Crop, crop_for_box
+from keypoints.predict.crops.align import AlignedCrop, aligned_to_photo
+from keypoints.predict.crops.crop import MEAN_KEYPOINTS, Crop, crop_for_box
 from keypoints.predict.options import PredictOptions
-from keypoints.predict.smoothing import OneEuroFilter
-from keypoints.predict.tracking import Tracker, box_of_crop, crop_centre, crop_like, keypoints_angle
-from keypoints.predict.video import FrameLoop, predict_video, read_frames
-from keypoints.predict.video_accuracy import frame_nme, jitter, track_clip
+from keypoints.predict.video import pipeline as video_module
+from keypoints.predict.video.pipeline import FrameLoop, predict_video, read_frames
+from keypoints.predict.video.smoothing import OneEuroFilter
+from keypoints.predict.video.tracking import Tracker, box_of_crop, crop_centre, crop_like, keypoints_angle
 
 FPS = 25.0
 SIZE = (240, 180)
@@ -365,10 +365,10 @@ def test_a_video_with_no_align_is_followed_with_upright_crops(tmp_path, model, c
 def test_a_video_with_refine_averages_the_windows_around_each_tracked_crop(tmp_path, clip):
     import torch
 
-    from keypoints.checkpoint import load_model, save_model
+    from keypoints.model.checkpoint import load_model, save_model
     from keypoints.networks import build_network
-    from keypoints.predict.crop import clip_to_crop
-    from keypoints.predict.refine import fully_convolutional_model, refine_keypoints
+    from keypoints.predict.crops.crop import clip_to_crop
+    from keypoints.predict.photo.refine import fully_convolutional_model, refine_keypoints
 
     torch.manual_seed(0)
     path = save_model(tmp_path / "conv.pt", "conv", build_network("conv"), {})

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keypoints.errors import VideoError
-from keypoints.predict.video_writer import H264Writer
+from keypoints.predict.video.writer import H264Writer
 
 
 def frames(count, size):

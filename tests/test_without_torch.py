@@ -13,7 +13,7 @@ import pytest
 
 from keypoints import paths
 from keypoints.data.synthetic import generate_faces
-from keypoints.predict.clips import make_clip
+from keypoints.measure.clips import make_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,12 +101,12 @@ codes = [
 
 def test_the_shipped_card_reads_without_torch(inputs):
     code = f"""
-from keypoints.onnx_model import read_card
+from keypoints.model.onnx_model import read_card
 card = read_card({str(paths.PREDICTOR_MODEL)!r})
 codes = [card["best_valid_rmse_px"]]
 """
     report, _ = _run_blocked(code, inputs)
-    from keypoints.checkpoint import load_model
+    from keypoints.model.checkpoint import load_model
 
     assert report["codes"] == [load_model(paths.DEFAULT_MODEL).card["best_valid_rmse_px"]]
     assert report["heavy"] == []

@@ -18,15 +18,15 @@ import pytest
 from keypoints import atomic, paths
 from keypoints.cli import main
 from keypoints.data.synthetic import generate_faces
-from keypoints.metrics import nme
+from keypoints.measure.clips import make_clip
+from keypoints.measure.labelled import labelled_photos
+from keypoints.measure.metrics import nme
 from keypoints.predict import batch, load_predictor_model, predict_photos
-from keypoints.predict import video as video_module
-from keypoints.predict.accuracy import labelled_photos
-from keypoints.predict.clips import make_clip
 from keypoints.predict.detect import make_detector
-from keypoints.predict.video import predict_video
-from keypoints.predict.video_writer import H264Writer
-from keypoints.predict.workers import check_workers, model_copy, ordered_map
+from keypoints.predict.photo.workers import check_workers, model_copy, ordered_map
+from keypoints.predict.video import pipeline as video_module
+from keypoints.predict.video.pipeline import predict_video
+from keypoints.predict.video.writer import H264Writer
 
 
 @pytest.fixture(scope="module")

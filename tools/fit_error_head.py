@@ -7,7 +7,8 @@
 Every held-out photo is searched and predicted as ``keypoints predict`` does; the labelled face's last crop is
 cut again for the head's inputs, and its true errors are taken against the labels moved into the Kaggle
 convention. The training people's crops (``keypoints train --photos``'s own, from its cache) are jittered as
-training jitters them, ``COPIES`` times each, for the second line (:func:`keypoints.predict.error_head.blend_heads`).
+training jitters them, ``COPIES`` times each, for the second line
+(:func:`keypoints.predict.estimates.error_head.blend_heads`).
 The Spearman correlations are of faces the head was not fitted on: 5 folds by person, each fitted on the other
 four (the training people's line never sees a held-out face). ``--write`` fits the head on every face, stores it in
 the model file's card and exports the ONNX file beside it again (``keypoints export --force``).
@@ -21,14 +22,14 @@ import numpy as np
 from keypoints import paths
 from keypoints.data.conventions import OFFSETS, to_human_convention
 from keypoints.data.schema import KEYPOINTS
-from keypoints.evaluation import held_out_files
-from keypoints.photo_faces import read_identities
-from keypoints.predict.accuracy import found_labelled_faces, labelled_photos
-from keypoints.predict.align import cut_aligned
-from keypoints.predict.confidence import MIRROR_WEIGHT, estimate_error, predict_with_disagreement, spearman
+from keypoints.measure.evaluation import held_out_files
+from keypoints.measure.labelled import labelled_photos, read_identities
+from keypoints.measure.photos import found_labelled_faces
+from keypoints.predict.crops.align import cut_aligned
 from keypoints.predict.detect import make_detector
-from keypoints.predict.error_head import CARD_KEY, ErrorHead, blend_heads, fit_error_head
-from keypoints.predict.pipeline import load_predictor_model
+from keypoints.predict.estimates.confidence import MIRROR_WEIGHT, estimate_error, predict_with_disagreement, spearman
+from keypoints.predict.estimates.error_head import CARD_KEY, ErrorHead, blend_heads, fit_error_head
+from keypoints.predict.photo.pipeline import load_predictor_model
 
 FOLDS = 5
 
@@ -95,8 +96,8 @@ def training_people_faces(folder, model, copies=COPIES, seed=0):
 
     from keypoints.data.schema import KEYPOINT_COLUMNS
     from keypoints.data.transforms import scale_images, scale_keypoints, unscale_images, unscale_keypoints
-    from keypoints.photo_faces import cut_labelled_faces
     from keypoints.training.batches import FaceBatches, FaceTensors
+    from keypoints.training.photo_faces import cut_labelled_faces
     from keypoints.training.presets import PHOTO_APPEARANCE, PHOTO_JITTER
 
     order = keypoint_order(model.columns)
@@ -195,7 +196,8 @@ def main():
     nme = faces["errors"].mean(axis=1)
     eyes = np.linalg.norm(faces["keypoints"][:, _EYES[0]] - faces["keypoints"][:, _EYES[1]], axis=1)
     mirror_face = estimate_error(faces["gaps"].mean(axis=1), faces["sides"]) / eyes
-    # what the predictor gives (keypoints.predict.confidence.face_errors): the larger of the head and the weighted line
+    # what the predictor gives (keypoints.predict.estimates.confidence.face_errors): the larger of the head and the
+    # weighted line
     face_estimate = np.maximum(head_face, MIRROR_WEIGHT * mirror_face)
     keypoint_estimate = head_keypoints * (face_estimate / head_face)[:, None]
     print(
@@ -228,8 +230,8 @@ def main():
 
 def write_head(path, head):
     """Store ``head`` in the model file's card and export the file again beside it."""
-    from keypoints.checkpoint import load_model, save_model
-    from keypoints.export import export_model
+    from keypoints.model.checkpoint import load_model, save_model
+    from keypoints.model.export import export_model
 
     model = load_model(path)
     card = dict(model.card, **{CARD_KEY: head.to_card()})

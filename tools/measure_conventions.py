@@ -22,9 +22,9 @@ import numpy as np
 
 from keypoints.data.conventions import in_face_frame
 from keypoints.data.schema import KEYPOINTS
-from keypoints.inference import predict_pixels
-from keypoints.photo_faces import cut_labelled_faces
-from keypoints.predict.pipeline import load_predictor_model
+from keypoints.model.inference import predict_pixels
+from keypoints.predict.photo.pipeline import load_predictor_model
+from keypoints.training.photo_faces import cut_labelled_faces
 
 PAIRS = [(0, 1), (2, 4), (3, 5), (6, 8), (7, 9), (10,), (11, 12), (13,), (14,)]
 """Keypoints placed by one rule: an eye centre and its mirror image, ..., the nose tip alone."""

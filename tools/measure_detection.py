@@ -12,11 +12,12 @@ import argparse
 
 import numpy as np
 
-from keypoints.metrics import nme
-from keypoints.predict.accuracy import degraded_items, labelled_photos, rotation_table, score_faces
-from keypoints.predict.confidence import spearman
+from keypoints.measure.labelled import labelled_photos
+from keypoints.measure.metrics import nme
+from keypoints.measure.photos import degraded_items, rotation_table, score_faces
 from keypoints.predict.detect import make_detector
-from keypoints.predict.pipeline import load_predictor_model
+from keypoints.predict.estimates.confidence import spearman
+from keypoints.predict.photo.pipeline import load_predictor_model
 
 
 def main():
@@ -73,10 +74,11 @@ def passes(folder, model, limit=None, turned=False):
 
     import cv2
 
-    from keypoints.predict.accuracy import ANGLES, rotate_onto_canvas
+    from keypoints.measure.labelled import read_labels
+    from keypoints.measure.photos import ANGLES, rotate_onto_canvas
+    from keypoints.predict.inputs.read import read_photo
     from keypoints.predict.options import PredictOptions
-    from keypoints.predict.pipeline import detect_and_predict, predict_faces
-    from keypoints.predict.read import read_labels, read_photo
+    from keypoints.predict.photo.pipeline import detect_and_predict, predict_faces
 
     labels = read_labels(folder)
     if limit and limit < len(labels):
@@ -134,11 +136,11 @@ def _holds(box, truth):
 def validation(csv, model):
     """Calibrate the keypoint confidence on the validation faces (split by person), turned up to 30 degrees.
 
-    Each face is made into a photo twice: as it is, and degraded (:func:`keypoints.predict.accuracy.degrade_photo`),
+    Each face is made into a photo twice: as it is, and degraded (:func:`keypoints.measure.photos.degrade_photo`),
     so the line spans the errors of well and poorly taken photos; both are fitted together.
     """
-    from keypoints.predict.accuracy import validation_items
-    from keypoints.predict.confidence import fit_calibration
+    from keypoints.measure.photos import validation_items
+    from keypoints.predict.estimates.confidence import fit_calibration
     from keypoints.training.trainer import prepare
 
     data = prepare(csv, say=lambda *a: None)
@@ -162,8 +164,9 @@ def score_spread(folder):
     """YuNet's scores down to 0.3 on the labelled photos turned by 0, 30 and 60 degrees and on the samples."""
     from pathlib import Path
 
-    from keypoints.predict.accuracy import labelled_photos, rotate_onto_canvas
-    from keypoints.predict.read import read_photo
+    from keypoints.measure.labelled import labelled_photos
+    from keypoints.measure.photos import rotate_onto_canvas
+    from keypoints.predict.inputs.read import read_photo
 
     detector = make_detector("yunet", min_score=0.3, floor_score=0.3)
     real, false = [], []
@@ -211,7 +214,7 @@ def smallest(folder):
 
     import cv2
 
-    from keypoints.predict.accuracy import labelled_photos
+    from keypoints.measure.labelled import labelled_photos
 
     photos = labelled_photos(folder)
     detectors = {"haar": make_detector("haar"), "yunet": make_detector("yunet")}

@@ -16,12 +16,13 @@ from scipy.stats import rankdata
 
 from keypoints.data.conventions import OFFSETS
 from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
-from keypoints.evaluation import held_out_files
-from keypoints.predict.accuracy import found_labelled_faces, labelled_photos, nme
-from keypoints.predict.align import AlignedCrop, aligned_to_photo, cut_aligned
-from keypoints.predict.confidence import predict_with_disagreement, spearman
+from keypoints.measure.evaluation import held_out_files
+from keypoints.measure.labelled import labelled_photos
+from keypoints.measure.photos import found_labelled_faces, nme
+from keypoints.predict.crops.align import AlignedCrop, aligned_to_photo, cut_aligned
 from keypoints.predict.detect import make_detector
-from keypoints.predict.pipeline import load_predictor_model
+from keypoints.predict.estimates.confidence import predict_with_disagreement, spearman
+from keypoints.predict.photo.pipeline import load_predictor_model
 
 JITTERS = [
     (0.10, 0.0, 0.0, 0.0),

@@ -13,7 +13,7 @@ import pandas as pd
 
 from keypoints import Predictor
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
-from keypoints.predict.confidence import spearman
+from keypoints.predict.estimates.confidence import spearman
 
 
 def main():

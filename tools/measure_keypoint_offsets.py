@@ -17,9 +17,10 @@ import numpy as np
 
 from keypoints.data.conventions import OFFSETS, in_face_frame
 from keypoints.data.schema import KEYPOINTS
-from keypoints.evaluation import held_out_files
-from keypoints.predict.accuracy import found_labelled_faces, labelled_photos
-from keypoints.predict.pipeline import load_predictor_model
+from keypoints.measure.evaluation import held_out_files
+from keypoints.measure.labelled import labelled_photos
+from keypoints.measure.photos import found_labelled_faces
+from keypoints.predict.photo.pipeline import load_predictor_model
 
 EYE_CENTRES = [KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")]
 

@@ -16,8 +16,8 @@ import pandas as pd
 
 from keypoints import Predictor
 from keypoints.data.schema import KEYPOINT_COLUMNS
-from keypoints.predict.accuracy import turned_on_diagonal
-from keypoints.predict.pose import head_pose
+from keypoints.measure.photos import turned_on_diagonal
+from keypoints.predict.estimates.pose import head_pose
 
 
 def nearest(faces, centre):

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from keypoints.predict.accuracy import labelled_photos
+from keypoints.measure.labelled import labelled_photos
 from keypoints.predict.detect import make_detector
 
 CANVAS = (1920, 1080)

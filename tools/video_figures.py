@@ -3,7 +3,7 @@
     PYTHONPATH=. python tools/video_figures.py PHOTOS_DIR [--photos 0,5,12] [--detect-every 1,5,10,20]
 
 For each labelled photo named (rows of PHOTOS_DIR/keypoints.csv), writes a 640x480 clip of it moving
-along ``keypoints.predict.clips.PATH`` and prints ``measure_clip``'s figures; with several
+along ``keypoints.measure.clips.PATH`` and prints ``measure_clip``'s figures; with several
 ``--detect-every`` values, the figures for each.
 """
 
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from keypoints.measure.clips import labelled_photo, make_clip
+from keypoints.measure.video import measure_clip, track_clip
 from keypoints.predict import load_predictor_model
-from keypoints.predict.clips import labelled_photo, make_clip
 from keypoints.predict.detect import make_detector
-from keypoints.predict.video_accuracy import measure_clip, track_clip
 
 KEYS = (
     "nme_photo",

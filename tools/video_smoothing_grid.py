@@ -15,12 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from keypoints.measure.clips import labelled_photo, make_clip
+from keypoints.measure.video import frame_nme, jitter, lag
 from keypoints.predict import load_predictor_model
-from keypoints.predict.clips import labelled_photo, make_clip
 from keypoints.predict.options import PredictOptions
-from keypoints.predict.smoothing import OneEuroFilter
-from keypoints.predict.video import FrameLoop, read_frames
-from keypoints.predict.video_accuracy import frame_nme, jitter, lag
+from keypoints.predict.video.pipeline import FrameLoop, read_frames
+from keypoints.predict.video.smoothing import OneEuroFilter
 
 
 def true_face_tracks(model, clip):

@@ -18,11 +18,11 @@ from keypoints.bench.photos import _bench_model
 from keypoints.bench.table import BenchRow
 from keypoints.bench.video import FACE_SIDE
 from keypoints.data.synthetic import generate_faces
+from keypoints.measure.clips import make_clip
 from keypoints.predict.batch import predict_photos
-from keypoints.predict.clips import make_clip
-from keypoints.predict.pipeline import load_predictor_model
-from keypoints.predict.video import predict_video
-from keypoints.predict.workers import default_workers
+from keypoints.predict.photo.pipeline import load_predictor_model
+from keypoints.predict.photo.workers import default_workers
+from keypoints.predict.video.pipeline import predict_video
 
 WRITING_TARGET = 1.3
 """The default run (images and page) may take at most this many times the ``--no-images`` run."""

@@ -169,7 +169,7 @@ def _photos(folder, settings):
     import cv2
 
     from keypoints.bench.photos import _photo_source
-    from keypoints.predict.discover import PHOTO_SUFFIXES, find_photos
+    from keypoints.predict.inputs.discover import PHOTO_SUFFIXES, find_photos
 
     count = settings.size("peer_photos")
     source = settings.photos or _default_photos()

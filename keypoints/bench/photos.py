@@ -14,11 +14,11 @@ import torch
 from keypoints import paths
 from keypoints.bench.table import BenchRow
 from keypoints.bench.timing import best_of
-from keypoints.checkpoint import save_model
 from keypoints.data.synthetic import generate_faces
+from keypoints.model.checkpoint import save_model
 from keypoints.networks import build_network
 from keypoints.predict.detect import haar, make_detector
-from keypoints.predict.pipeline import load_predictor_model, predict_file
+from keypoints.predict.photo.pipeline import load_predictor_model, predict_file
 
 
 def full_size_cascade():

@@ -6,7 +6,7 @@ import torch
 from keypoints.bench.settings import PREDICTION_NETWORKS
 from keypoints.bench.table import BenchRow
 from keypoints.bench.timing import timed
-from keypoints.inference import predict_pixels
+from keypoints.model.inference import predict_pixels
 from keypoints.networks import build_network
 
 

@@ -7,11 +7,11 @@ import cv2
 from keypoints.bench.photos import _bench_model
 from keypoints.bench.table import BenchRow
 from keypoints.data.synthetic import generate_faces
-from keypoints.predict.clips import make_clip
+from keypoints.measure.clips import make_clip
+from keypoints.measure.video import track_clip
 from keypoints.predict.detect import make_detector
 from keypoints.predict.options import DETECT_EVERY
-from keypoints.predict.pipeline import load_predictor_model
-from keypoints.predict.video_accuracy import track_clip
+from keypoints.predict.photo.pipeline import load_predictor_model
 
 FACE_SIDE = 240
 """Side in pixels of the synthetic face the clip moves (a face a webcam frame holds)."""
@@ -20,7 +20,7 @@ FACE_SIDE = 240
 def bench_video(folder, settings, say=print):
     """Frames per second of a moving face, tracked and smoothed, against predicting every frame as a photo.
 
-    The clip is a synthetic face moving along :data:`keypoints.predict.clips.PATH` (turning,
+    The clip is a synthetic face moving along :data:`keypoints.measure.clips.PATH` (turning,
     scaling, still stretches), at the size the settings give; both sides read the file and
     predict, neither draws nor writes.
 

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from keypoints import atomic
-from keypoints.checkpoint import load_model
 from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
 from keypoints.errors import KeypointsError
 from keypoints.explain.figures import plot_filters, plot_occlusion, plot_saliency
@@ -12,7 +11,8 @@ from keypoints.explain.filters import first_layer_filters
 from keypoints.explain.occlusion import DEFAULT_PATCH, DEFAULT_STRIDE, occlusion_map, patch_origins
 from keypoints.explain.saliency import check_keypoint, saliency
 from keypoints.explain.sources import faces_from_spec
-from keypoints.inference import module_device, predict_pixels
+from keypoints.model.checkpoint import load_model
+from keypoints.model.inference import module_device, predict_pixels
 
 DEFAULT_KEYPOINT = "nose_tip"
 """The keypoint whose saliency gets its own panel unless another is asked for."""

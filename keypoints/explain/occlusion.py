@@ -13,7 +13,7 @@ import torch
 from keypoints.data.schema import IMAGE_SIZE
 from keypoints.errors import KeypointsError
 from keypoints.explain.saliency import _one_face
-from keypoints.inference import module_device, predict_pixels
+from keypoints.model.inference import module_device, predict_pixels
 
 DEFAULT_PATCH = 12
 """Side of the grey square, in pixels: about an eye's width on a Kaggle face."""

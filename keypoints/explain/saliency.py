@@ -10,7 +10,7 @@ import torch
 
 from keypoints.data.schema import IMAGE_SIZE, KEYPOINTS, column_indices
 from keypoints.errors import KeypointsError
-from keypoints.inference import forward_pixels, module_device
+from keypoints.model.inference import forward_pixels, module_device
 
 
 def saliency(module, face):

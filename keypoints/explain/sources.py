@@ -182,11 +182,11 @@ def faces_from_photo(path, model):
     """
     import cv2
 
-    from keypoints.predict.align import AlignedCrop, cut_aligned
-    from keypoints.predict.crop import cut_faces
+    from keypoints.predict.crops.align import AlignedCrop, cut_aligned
+    from keypoints.predict.crops.crop import cut_faces
     from keypoints.predict.detect import make_detector
-    from keypoints.predict.pipeline import predict_image
-    from keypoints.predict.read import read_photo
+    from keypoints.predict.inputs.read import read_photo
+    from keypoints.predict.photo.pipeline import predict_image
 
     photo = read_photo(path)
     gray = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)

@@ -111,7 +111,7 @@ def to_fully_convolutional(module, input_volume=None, allow_padding=False):
     ----------
     module : nn.Sequential or LoadedModel
         A network built from a spec (``build_network("conv")``, ``build_module``,
-        which keep the spec as ``module.network``, or :func:`keypoints.checkpoint.load_model`):
+        which keep the spec as ``module.network``, or :func:`keypoints.model.checkpoint.load_model`):
         convolutions, poolings, ReLU, batch norm and dropout, then a flatten and dense layers.
     input_volume : tuple of int, optional
         ``(D, H, W)`` the network takes; by default its spec's.

@@ -11,7 +11,7 @@ batched product::
     bmm with weight (L, D1*F*F, K)                       -> (L, B, K)
     reshape                                               -> (B, K, H2, W2)
 
-Exported to ONNX (``torch.onnx.export``, :mod:`keypoints.export`) the layer
+Exported to ONNX (``torch.onnx.export``, :mod:`keypoints.model.export`) the layer
 takes a form of plain operators instead (:meth:`LocallyConnected2d.forward_plain_ops`):
 ``F.unfold`` traces to index arithmetic that OpenCV's importer refuses.
 

@@ -1,16 +1,13 @@
-"""The photo predictor: find faces in people's photos and draw their 15 keypoints.
+"""The predictor: find faces in people's photos and videos and draw their 15 keypoints.
 
-One module per stage: :mod:`~keypoints.predict.discover` (which files),
-:mod:`~keypoints.predict.read` (pixels, robustly), :mod:`~keypoints.predict.detect`
-(YuNet, Haar; :func:`make_detector`), :mod:`~keypoints.predict.align` (upright
-crops from the landmarks, and the exact map back), :mod:`~keypoints.predict.crop`
-(upright squares from a box), :mod:`~keypoints.predict.confidence` (the estimated
-keypoint error), :mod:`~keypoints.predict.draw`, :mod:`~keypoints.predict.outputs`
-(CSV and HTML), :mod:`~keypoints.predict.pipeline`, which runs them on one photo,
-:mod:`~keypoints.predict.video`, which follows faces through a video, and :mod:`~keypoints.predict.batch`,
-which runs them over many photos and videos and writes the results. One
-:class:`~keypoints.predict.options.PredictOptions` says how, for photos and videos alike; the
-measurements are apart (:mod:`~keypoints.predict.accuracy`, :mod:`~keypoints.predict.video_accuracy`).
+Its parts, each a subpackage, from the inputs up: :mod:`~keypoints.predict.inputs` (which files, their pixels),
+:mod:`~keypoints.predict.detect` (YuNet, Haar; :func:`make_detector`), :mod:`~keypoints.predict.crops` (where each
+face is cut, and the map back), :mod:`~keypoints.predict.estimates` (the keypoints' estimated error, the head's
+pose), :mod:`~keypoints.predict.outputs` (drawings, files, the results page), :mod:`~keypoints.predict.photo` (one
+photo, start to end, and photos on several cores) and :mod:`~keypoints.predict.video` (faces followed through a
+video). :mod:`~keypoints.predict.batch` runs them over many photos and videos and writes the results; one
+:class:`~keypoints.predict.options.PredictOptions` says how, for photos and videos alike. Measuring the predictor is
+apart, in :mod:`keypoints.measure`.
 """
 
 import importlib
@@ -23,11 +20,11 @@ _HOMES = {
     "PredictOptions": "keypoints.predict.options",
     "PredictionSummary": "keypoints.predict.batch",
     "predict_photos": "keypoints.predict.batch",
-    "PhotoFace": "keypoints.predict.pipeline",
-    "PhotoResult": "keypoints.predict.pipeline",
-    "load_predictor_model": "keypoints.predict.pipeline",
-    "predict_file": "keypoints.predict.pipeline",
-    "predict_image": "keypoints.predict.pipeline",
+    "PhotoFace": "keypoints.predict.photo.pipeline",
+    "PhotoResult": "keypoints.predict.photo.pipeline",
+    "load_predictor_model": "keypoints.predict.photo.pipeline",
+    "predict_file": "keypoints.predict.photo.pipeline",
+    "predict_image": "keypoints.predict.photo.pipeline",
 }
 
 

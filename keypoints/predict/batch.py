@@ -19,11 +19,11 @@ from tqdm import tqdm
 from keypoints import atomic, paths
 from keypoints.errors import NoPhotosError
 from keypoints.predict.detect import make_detector
-from keypoints.predict.discover import describe_missing, find_photos, printable_names, refuse_overwriting_inputs
+from keypoints.predict.inputs.discover import describe_missing, find_photos, printable_names, refuse_overwriting_inputs
 from keypoints.predict.options import PredictOptions
-from keypoints.predict.pipeline import PhotoResult, load_predictor_model, predict_file
-from keypoints.predict.refine import refine_windows
-from keypoints.predict.workers import PARALLEL_CV_THREADS, check_workers, default_workers, model_copy, ordered_map
+from keypoints.predict.photo.pipeline import PhotoResult, load_predictor_model, predict_file
+from keypoints.predict.photo.refine import refine_windows
+from keypoints.predict.photo.workers import PARALLEL_CV_THREADS, check_workers, default_workers, model_copy, ordered_map
 
 INTERRUPTED_DIR = "interrupted"
 """Subfolder of ``--out`` that takes the results of a run stopped by Ctrl-C during a video (its video closed and
@@ -115,12 +115,12 @@ def predict_photos(
         Called with each :class:`PhotoResult` or ``VideoResult`` as it is done (for progress and messages).
     options : PredictOptions, optional
         The same for photos and videos: ``keep_low_score``, ``align``, ``refine`` (off by default: it
-        raised the NME on the 24 labelled photos, see :mod:`keypoints.predict.refine`), and the videos'
+        raised the NME on the 24 labelled photos, see :mod:`keypoints.predict.photo.refine`), and the videos'
         ``smooth`` and ``detect_every``. Default ``PredictOptions()``.
     images : bool
         Write the annotated photos and videos, the face crops and ``index.html``; False writes data only.
     json : bool
-        Also write ``results.json`` (see :func:`keypoints.predict.outputs.results_document`).
+        Also write ``results.json`` (see :func:`keypoints.predict.outputs.files.results_document`).
     progress : bool
         Progress bars on stderr: one over the photos and videos (done, left, time left), and one over each
         video's frames. Ctrl-C during a video stops there, with the summary's ``interrupted`` set: ``out_dir`` is
@@ -132,8 +132,8 @@ def predict_photos(
     workers : int, optional
         Photos predicted at once, each worker a thread with its own detector and network (videos go one at
         a time, their frames in order); the results, files and rows are the same, in the same order, for
-        any number. 1 predicts in the calling thread alone; default :func:`~keypoints.predict.workers.default_workers`
-        (2, or 1 where this process may use a single core).
+        any number. 1 predicts in the calling thread alone; default
+        :func:`~keypoints.predict.photo.workers.default_workers` (2, or 1 where this process may use a single core).
 
     Returns
     -------
@@ -148,7 +148,7 @@ def predict_photos(
     ConversionError
         ``refine`` with a model that has no fully-convolutional form.
     """
-    from keypoints.predict.outputs import model_summary
+    from keypoints.predict.outputs.files import model_summary
 
     out_dir = Path(out_dir)
     atomic.check_output_folder(out_dir)  # before any work
@@ -225,7 +225,7 @@ def _move_outputs(result, old, new):
 
 def _each_result(predict, inputs, names, workers):
     """Each input's result, in order: the photos by ``workers`` threads at once, each video alone."""
-    from keypoints.predict.video import is_video
+    from keypoints.predict.video.pipeline import is_video
 
     predicts = [predict]
     if not hasattr(predict.detector, "copy"):  # a detector of the caller's own that cannot be copied: one thread
@@ -274,8 +274,8 @@ def _find_inputs(photo_paths, out_dir):
 
 def _output_names(photo_paths, photos, out_dir, images):
     """Each input's output file name in ``out_dir``; refuses a run whose outputs would overwrite an input."""
-    from keypoints.predict.outputs import result_names
-    from keypoints.predict.video import OUTPUT_SUFFIX, is_video
+    from keypoints.predict.outputs.files import result_names
+    from keypoints.predict.video.pipeline import OUTPUT_SUFFIX, is_video
 
     names = printable_names(result_names(photos))
     videos_out = [Path(names[p]).stem + OUTPUT_SUFFIX for p in photos if is_video(p)]
@@ -297,12 +297,12 @@ class _Predict:
         self.images, self.progress, self.run, self.out_dir, self.workers = images, progress, run, out_dir, workers
 
     def __call__(self, path, name):
-        from keypoints.predict.video import is_video
+        from keypoints.predict.video.pipeline import is_video
 
         return self.video(path, name) if is_video(path) else self.photo(path, name)
 
     def video(self, path, name):
-        from keypoints.predict.video import predict_video
+        from keypoints.predict.video.pipeline import predict_video
 
         result = predict_video(
             path,
@@ -331,7 +331,7 @@ class _Predict:
         return self.photo(*item)
 
     def photo(self, path, name):
-        from keypoints.predict.outputs import write_photo_images
+        from keypoints.predict.outputs.files import write_photo_images
 
         result = predict_file(path, self.model, self.detector, False, self.options, self.windows)
         if result.image is not None and self.images:
@@ -348,8 +348,8 @@ class _Predict:
 
 def _write_tables(summary, about, json):
     """``keypoints.csv``, ``results.json`` when asked for, and the page last: it points at everything else."""
-    from keypoints.predict.outputs import write_csv, write_json
-    from keypoints.predict.page import write_html
+    from keypoints.predict.outputs.files import write_csv, write_json
+    from keypoints.predict.outputs.page import write_html
 
     write_csv(summary.csv_path, summary.results)
     if json:

@@ -28,10 +28,10 @@ class PredictOptions:
         Turn faces upright from the detector's landmarks (see ``ALIGN``).
     refine : bool
         Average each face's keypoints over the fully-convolutional windows within 8 px of its square
-        (``conv`` models only; see :mod:`keypoints.predict.refine`). Its windows are upright squares, so
+        (``conv`` models only; see :mod:`keypoints.predict.photo.refine`). Its windows are upright squares, so
         faces are then cut from their boxes, not turned.
     smooth : bool
-        Videos: One Euro smoothing of each face's keypoints (see :mod:`keypoints.predict.smoothing`).
+        Videos: One Euro smoothing of each face's keypoints (see :mod:`keypoints.predict.video.smoothing`).
     detect_every : int
         Videos: frames between detections (see ``DETECT_EVERY``); 1 detects on every frame.
     """

@@ -16,8 +16,8 @@ PHOTO_ROWS = ("on photos of people it never saw", "on the 24 labelled photo fram
 
 def shipped_card():
     """The card stored in the shipped model, or None when it cannot be read."""
-    from keypoints.checkpoint import load_model
     from keypoints.errors import KeypointsError
+    from keypoints.model.checkpoint import load_model
 
     try:
         return load_model(paths.DEFAULT_MODEL).card

@@ -24,7 +24,7 @@ class PixelRmse(Callback):
     keypoint present that is the mean squared error over the epoch, so the
     square root scaled by 48 is the RMSE in pixels. (With missing keypoints it
     weights batches by faces rather than by keypoints: close, not exact;
-    :func:`keypoints.metrics.rmse_per_keypoint` is exact.)
+    :func:`keypoints.measure.metrics.rmse_per_keypoint` is exact.)
 
     Parameters
     ----------

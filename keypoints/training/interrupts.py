@@ -121,7 +121,7 @@ def keep_best_so_far(stop, name, models_dir, card, save, say=print, finished=())
     card : dict
         The model card of the run (data, split, command...); the interruption is added to it.
     save : callable
-        ``save(path, name, module, card)``, e.g. :func:`keypoints.checkpoint.save_model`.
+        ``save(path, name, module, card)``, e.g. :func:`keypoints.model.checkpoint.save_model`.
     say : callable
     finished : sequence of str
         Model files that networks trained before this one wrote in this run (they are complete, and kept).

@@ -1,6 +1,6 @@
 """Training faces from several sources: Kaggle-format CSVs and labelled photo folders, split by person across all.
 
-Photo folders are cut as the predictor cuts faces (:mod:`keypoints.photo_faces`); a CSV's faces are its 96x96
+Photo folders are cut as the predictor cuts faces (:mod:`keypoints.training.photo_faces`); a CSV's faces are its 96x96
 rows. One person is on one side of the split whatever source their faces come from (the frames behind the Kaggle
 stand-in and its rows share their people), and every validation face keeps its source, so the figures can be given
 per source.
@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from keypoints.data.conventions import check_movable, to_human_convention
+from keypoints.data.prepared import TrainValidSplit, csv_source
 from keypoints.data.schema import KEYPOINT_COLUMNS, KEYPOINTS
 from keypoints.data.splits import VALID_FRACTION, train_valid_split
 from keypoints.errors import DataError
-from keypoints.metrics import rmse_per_keypoint
-from keypoints.training.faces import TrainValidSplit, file_sha256, labelled_rows
+from keypoints.measure.metrics import rmse_per_keypoint
 
 PHOTO_TERMS = {
     "frames": "YouTube Faces frames of a public 68-point keypoint set: non-commercial research",
@@ -29,32 +29,8 @@ MOVED = "moved into the human convention (iBUG-68, eye centre: the centre of the
 """What a model card says of a source whose labels :func:`move_labels` moved."""
 
 
-def csv_source(path, skip_bad_rows=False, say=print):
-    """The labelled faces of a Kaggle-format CSV with the person of each (a row's own when unknown).
-
-    Returns
-    -------
-    dict
-        ``name``, ``images`` (N, 1, 96, 96) uint8, ``keypoints`` (N, 30), ``identities`` (N,), ``summary``.
-    """
-    rows = labelled_rows(path, skip_bad_rows, say)
-    name = Path(path).name
-    people = rows.people
-    if people is None:
-        people = np.array([f"{name}/row {line}" for line in rows.lines], dtype=object)
-    return {
-        "name": name,
-        "images": rows.images,
-        "keypoints": rows.keypoints,
-        "identities": people.astype(object),
-        "summary": f"{name}: {len(rows.images)} labelled faces of {len(set(people.tolist()))} people",
-        "terms": "the terms of the data's source (for the Kaggle file, the competition's rules)",
-        "sha256": file_sha256(path),
-    }
-
-
 def photo_source(faces):
-    """:func:`csv_source`'s dict for a :class:`~keypoints.photo_faces.PhotoFaces`."""
+    """:func:`~keypoints.data.prepared.csv_source`'s dict for a :class:`~keypoints.training.photo_faces.PhotoFaces`."""
     digest = hashlib.sha256()
     for name in sorted(set(faces.files.tolist())):
         digest.update(name.encode() + b"\n")
@@ -78,7 +54,7 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0):
     Parameters
     ----------
     sources : list of dict
-        From :func:`csv_source` and :func:`photo_source`.
+        From :func:`~keypoints.data.prepared.csv_source` and :func:`photo_source`.
     valid_fraction : float
         Of the people.
     seed : int
@@ -159,7 +135,7 @@ def move_labels(source, names):
     Parameters
     ----------
     source : dict
-        From :func:`csv_source` or :func:`photo_source`.
+        From :func:`~keypoints.data.prepared.csv_source` or :func:`photo_source`.
     names : collection of str
         The sets to move (:data:`keypoints.data.conventions.OFFSETS`).
 
@@ -185,7 +161,7 @@ def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_ba
     photos : sequence of str or Path
         Labelled photo folders.
     valid_fraction, seed, skip_bad_rows, say
-        As for :func:`keypoints.training.faces.prepare`.
+        As for :func:`keypoints.data.prepared.prepare`.
     move : collection of str
         Sources (a CSV's or a folder's name) whose labels are moved into the human convention
         (:func:`move_labels`); the others are taken as drawn.
@@ -194,7 +170,7 @@ def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_ba
     -------
     TrainValidSplit
     """
-    from keypoints.photo_faces import cut_labelled_faces
+    from keypoints.training.photo_faces import cut_labelled_faces
 
     check_movable(move)
     given = [Path(path).name for path in [*data, *photos]]

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from keypoints import atomic
-from keypoints.checkpoint import save_model
+from keypoints.data.prepared import TrainValidSplit, file_sha256, prepare
 from keypoints.data.transforms import (
     MIRROR_SUM,
     REAL_FACES_MIRROR_SUM,
@@ -27,8 +27,9 @@ from keypoints.data.transforms import (
     unscale_keypoints,
 )
 from keypoints.errors import KeypointsError
-from keypoints.inference import predict_pixels
-from keypoints.metrics import rmse_per_keypoint, seconds_per_face
+from keypoints.measure.metrics import rmse_per_keypoint, seconds_per_face
+from keypoints.model.checkpoint import save_model
+from keypoints.model.inference import predict_pixels
 from keypoints.networks import build_network, get_network
 from keypoints.training import interrupts
 from keypoints.training.announce import announce, epochs_text, recipe_words, run_versions
@@ -36,15 +37,7 @@ from keypoints.training.augment import draw_jitter, jitter_faces
 from keypoints.training.callbacks import RunClock, format_duration
 from keypoints.training.cards import model_card, run_card
 from keypoints.training.estimator import choose_device, make_regressor
-from keypoints.training.faces import (
-    SYNTHETIC_FACES,
-    TrainValidSplit,
-    face_tensors,
-    file_sha256,
-    mean_baseline,
-    prepare,
-    resolve_data,
-)
+from keypoints.training.faces import SYNTHETIC_FACES, face_tensors, mean_baseline, resolve_data
 from keypoints.training.memory import training_memory_bytes
 from keypoints.training.presets import (
     VALIDATION_JITTER,
