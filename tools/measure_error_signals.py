@@ -1,6 +1,6 @@
-"""Which per-face signal ranks faces by their true NME: the mirror disagreement the predictor uses, the spread of
-the predictions over jittered crops, the detector's score, and their fitted combination (docs/decisions.md,
-"Error estimate: jittered crops").
+"""Which per-face signal ranks faces by their true NME: the mirror disagreement the predictor uses, the spread of the
+predictions over jittered crops, the detector's score, and their fitted combination
+(docs/decisions/0075-error-estimate-jittered-crops.md).
 
     .venv/bin/python tools/measure_error_signals.py ../shared/data/labelled/{fgnet,helen,frames} [--photos 150]
 
