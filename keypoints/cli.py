@@ -385,7 +385,7 @@ def _add_export(subparsers):
 
 NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv", "bnlocal")
 """The names of ``keypoints.networks.NETWORKS``, written out so that building the parser (``--help``) does
-not import torch; a test keeps the two equal (see docs/decisions.md, "Help without torch")."""
+not import torch; a test keeps the two equal (see docs/decisions/0032-help-without-torch.md)."""
 
 
 def _network_names():

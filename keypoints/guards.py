@@ -113,8 +113,8 @@ mirror_sum = number_from(
     "x + mirrored x of the labels in pixels (97 for the Kaggle faces; the mirror axis lies within the "
     "middle half of the 96-pixel frame)",
 )
-"""The argparse types of the commands' numeric options, each with its range (see docs/decisions.md,
-"Ranges of the numeric options")."""
+"""The argparse types of the commands' numeric options, each with its range (see
+docs/decisions/0050-ranges-of-the-numeric-options.md)."""
 
 
 def name_list(text):

@@ -22,7 +22,7 @@ def fixed_seeds():
 def one_torch_thread():
     """The tests' nets and batches are tiny: a second thread costs more than it gains, most on a busy machine.
 
-    ``KEYPOINTS_TEST_THREADS=n`` sets another count. See docs/decisions.md, "Tests: one torch thread".
+    ``KEYPOINTS_TEST_THREADS=n`` sets another count. See docs/decisions/0061-tests-one-torch-thread.md.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(int(os.environ.get("KEYPOINTS_TEST_THREADS", "1")))

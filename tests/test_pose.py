@@ -66,6 +66,6 @@ def test_a_photo_turned_by_30_degrees_has_its_roll_turned_by_30_degrees(angle):
     photo = cv2.imread(str(PHOTO))
     before, after = predict(photo, channels="bgr"), predict(turned_on_diagonal(photo, angle)[0], channels="bgr")
     assert len(before) == len(after) == 1
-    # 300 labelled photos turned by +-30: error median 0.2-0.3 deg, max 2.5 (docs/decisions.md, "Head pose")
+    # 300 labelled photos turned by +-30: error median 0.2-0.3 deg, max 2.5 (docs/decisions/0067-head-pose.md)
     assert after.poses[0, 2] - before.poses[0, 2] == pytest.approx(angle, abs=2.5)
     assert abs(before.poses[0, 2]) < 5 and abs(before.poses[0, 0]) < 10  # a portrait facing the camera

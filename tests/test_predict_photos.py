@@ -47,7 +47,7 @@ def _worst(scores):
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_shipped_model_finds_every_face_and_reaches_the_nme_target(shipped_scores):
-    # see docs/decisions.md, "Rotated photos: faces found and NME" (YuNet, aligned)
+    # see docs/decisions/0014-rotated-photos-faces-found-and-nme.md (YuNet, aligned)
     assert len(shipped_scores) == 24
     assert [s.file for s in shipped_scores if not s.found] == []
     mean_nme = float(np.mean([s.nme for s in shipped_scores]))

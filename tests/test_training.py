@@ -104,7 +104,7 @@ def test_missing_keypoints_stay_missing_through_a_flip():
 def trained():
     """bnconv trained on synthetic faces until it has learnt, for the learning test (slow: about 9 s).
 
-    400 faces on one thread: see docs/decisions.md, "Tests: the training fixture's size and threads".
+    400 faces on one thread: see docs/decisions/0060-tests-training-fixture-size-and-threads.md.
     """
     images, keypoints = generate_faces(400, seed=11)
     prepared = TrainValidSplit(

@@ -1,5 +1,5 @@
 """Fit a model's learned error estimate on the people its training held out, and measure it by person
-(docs/decisions.md, "Error estimate: a learned head").
+(docs/decisions/0076-error-estimate-a-learned-head.md).
 
     .venv/bin/python tools/fit_error_head.py ../shared/data/labelled/{fgnet,helen,frames}            # measure
     .venv/bin/python tools/fit_error_head.py ../shared/data/labelled/{fgnet,helen,frames} --write    # and store
@@ -37,7 +37,7 @@ COPIES = 4
 """Jittered copies of each training crop for the training people's line."""
 
 TRAINING_SHARE = 0.5
-"""The training people's line's weight in the blend (docs/decisions.md, "Error estimate: the training people")."""
+"""The training people's line's weight in the blend (docs/decisions/0082-error-estimate-the-training-people.md)."""
 
 _EYES = [KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")]
 

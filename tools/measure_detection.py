@@ -1,4 +1,4 @@
-"""Detection, alignment and confidence figures of docs/decisions.md (detection sections).
+"""The detection, alignment and confidence figures of the decision records (docs/decisions/README.md).
 
 PYTHONPATH=. python tools/measure_detection.py rotation PHOTOS_DIR
 PYTHONPATH=. python tools/measure_detection.py photos PHOTOS_DIR [--detector haar] [--no-align]
@@ -67,9 +67,9 @@ def main():
 
 
 def passes(folder, model, limit=None, turned=False):
-    """Faces found and NME with and without each detector pass and each network pass (docs/decisions.md,
-    "Passes that pay"): the turned copies always, never, or only when the upright copy finds nothing or a
-    tilted face; 0-2 re-framing steps; with and without the mirror image."""
+    """Faces found and NME with and without each detector pass and each network pass
+    (docs/decisions/0019-passes-that-pay.md): the turned copies always, never, or only when the upright copy finds
+    nothing or a tilted face; 0-2 re-framing steps; with and without the mirror image."""
     import time
 
     import cv2

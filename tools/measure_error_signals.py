@@ -1,6 +1,6 @@
-"""Which per-face signal ranks faces by their true NME: the mirror disagreement the predictor uses, the spread of
-the predictions over jittered crops, the detector's score, and their fitted combination (docs/decisions.md,
-"Error estimate: jittered crops").
+"""Which per-face signal ranks faces by their true NME: the mirror disagreement the predictor uses, the spread of the
+predictions over jittered crops, the detector's score, and their fitted combination
+(docs/decisions/0075-error-estimate-jittered-crops.md).
 
     .venv/bin/python tools/measure_error_signals.py ../shared/data/labelled/{fgnet,helen,frames} [--photos 150]
 
@@ -18,7 +18,8 @@ from keypoints.data.conventions import OFFSETS
 from keypoints.data.schema import KEYPOINT_COLUMNS, column_indices
 from keypoints.measure.evaluation import held_out_files
 from keypoints.measure.labelled import labelled_photos
-from keypoints.measure.photos import found_labelled_faces, nme
+from keypoints.measure.metrics import nme
+from keypoints.measure.photos import found_labelled_faces
 from keypoints.predict.crops.align import AlignedCrop, aligned_to_photo, cut_aligned
 from keypoints.predict.detect import make_detector
 from keypoints.predict.estimates.confidence import predict_with_disagreement, spearman

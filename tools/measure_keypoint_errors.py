@@ -1,5 +1,5 @@
-"""The per-keypoint error estimate against the true error of each keypoint (docs/decisions.md, "Per-keypoint
-error estimate"), on a labelled photo folder.
+"""The per-keypoint error estimate against the true error of each keypoint, on a labelled photo folder
+(docs/decisions/0066-per-keypoint-error-estimate.md).
 
     .venv/bin/python tools/measure_keypoint_errors.py FOLDER [--photos 200]
 """

@@ -1,4 +1,4 @@
-"""The head-pose figures of docs/decisions.md ("Head pose"), on a labelled photo folder.
+"""The head-pose figures of docs/decisions/0067-head-pose.md, on a labelled photo folder.
 
     .venv/bin/python tools/measure_pose.py FOLDER [--photos 100] [--angle 30]
 

@@ -1,5 +1,5 @@
 """Small faces: the share found at each face size, with and without ``--upsample``
-(docs/decisions.md, "Small faces: --upsample").
+(docs/decisions/0068-small-faces-upsample.md).
 
     .venv/bin/python tools/measure_small_faces.py PHOTOS_DIR [--sizes 16,18,20,22,24,26,28,30] [--upsample 1,2,3,4]
 

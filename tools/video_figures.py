@@ -1,4 +1,4 @@
-"""The video figures of docs/figures.md and docs/decisions.md: tracking against predicting every frame as a photo.
+"""Tracking against predicting every frame as a photo: the video figures (docs/figures.md, docs/decisions/README.md).
 
     PYTHONPATH=. python tools/video_figures.py PHOTOS_DIR [--photos 0,5,12] [--detect-every 1,5,10,20]
 

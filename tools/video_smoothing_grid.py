@@ -1,4 +1,4 @@
-"""The grid behind the One Euro settings (docs/decisions.md, "One Euro filter settings").
+"""The grid behind the One Euro settings (docs/decisions/0026-one-euro-filter-settings.md).
 
     PYTHONPATH=. python tools/video_smoothing_grid.py PHOTOS_DIR [--photos 0,5,12]
 

@@ -18,7 +18,7 @@ bench within minutes: each compiled variant costs tens of seconds per network.""
 
 TIME_TO_BEST_TARGET_S = {"conv": 60.0, "local": 180.0}
 """Seconds on one H200 for the full preset to reach its best validation RMSE; see
-docs/decisions.md, "Bench: time-to-best targets"."""
+docs/decisions/0057-bench-time-to-best-targets.md."""
 
 
 def speedup_rows(settings, device, variants=GPU_VARIANTS, say=print, networks=TRAINING_NETWORKS):

@@ -8,8 +8,7 @@ Mesh, both in their own venvs (:data:`PEERS`, made by ``keypoints bench
 :mod:`keypoints.bench.peer_run`. A peer whose venv is absent, or cannot be
 made, is skipped with the reason. Every row's baseline is the same run's
 ``keypoints predict --no-images`` with the PyTorch model (``--model
-default.pt``), the predictor before it ran ONNX (figures: docs/decisions.md,
-"Bench: keypoints against dlib and MediaPipe").
+default.pt``), the predictor before it ran ONNX (figures: docs/decisions/0064-bench-against-dlib-and-mediapipe.md).
 """
 
 import json

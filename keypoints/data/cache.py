@@ -7,7 +7,7 @@ replaces the entry. Keying on the content, not the modification time, means an
 edit that keeps the size and the time (a copy with ``cp -p``, a restored backup,
 a tool that resets the time) is still noticed. Arrays are plain ``.npy`` files,
 so a hit costs one pass of hashing over the file and a read of the arrays, with
-no parsing (see docs/decisions.md, "Parse cache keyed on content").
+no parsing (see docs/decisions/0038-parse-cache-keyed-on-content.md).
 
 The folder is ``$KEYPOINTS_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/keypoints``
 (``~/.cache/keypoints``). Entries are written to a temporary folder and renamed

@@ -1,12 +1,12 @@
 """Label conventions: where each known labelled set puts its keypoints, against the human convention.
 
-The product's convention is the one human annotators share: 300-W's iBUG-68 points, with each eye centre the centre
-of the eye's outline (the mean of its six points), as a 68-point set gives the 15 Kaggle keypoints. The 68-point
-labels behind the frames and the Kaggle stand-in sit off it on every keypoint; FG-NET and HELEN put an eye centre on
-the pupil and place some points by their own markup's rules. A set's offset is its labels minus the human
-convention, per keypoint, in the face's own frame (x along the eye line towards the subject's left, y down) and in
-units of the face's eye distance; moving a set's labels takes the offset off each face (docs/decisions.md, "Label
-conventions: the human one").
+The product's convention is the one human annotators share: 300-W's iBUG-68 points, with each eye centre the centre of
+the eye's outline (the mean of its six points), as a 68-point set gives the 15 Kaggle keypoints. The 68-point labels
+behind the frames and the Kaggle stand-in sit off it on every keypoint; FG-NET and HELEN put an eye centre on the pupil
+and place some points by their own markup's rules. A set's offset is its labels minus the human convention, per
+keypoint, in the face's own frame (x along the eye line towards the subject's left, y down) and in units of the face's
+eye distance; moving a set's labels takes the offset off each face
+(docs/decisions/0083-label-conventions-the-human-one.md).
 
 Nothing is moved unless asked: ``keypoints train --move-labels NAME ...`` moves the sets it names, and
 ``keypoints evaluate-photos --convention human`` scores against moved labels.

@@ -193,7 +193,7 @@ MAX_CSV_BYTES = 2 << 30
 
 A compressed file is read up to this many bytes and refused past it, so a small
 ``.gz`` that unpacks to many gigabytes fails with a message instead of taking
-all memory; see docs/decisions.md, "Bounded input: unpacked CSV size"."""
+all memory; see docs/decisions/0039-bounded-input-unpacked-csv-size.md."""
 
 
 def max_csv_bytes():

@@ -25,7 +25,7 @@ Exact for keypoints in OpenCV's convention (the synthetic faces)."""
 
 REAL_FACES_MIRROR_SUM = 97.0
 """x + mirrored x that fits the labels of the real-face data: where a network trained without flips puts
-the mirrored faces' keypoints (see docs/decisions.md, "The mirror axis of the real-face labels")."""
+the mirrored faces' keypoints (see docs/decisions/0008-the-mirror-axis-of-the-real-face-labels.md)."""
 
 
 def scale_images(images):

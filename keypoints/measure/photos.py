@@ -3,8 +3,8 @@
 NME is the mean distance between predicted and true keypoints divided by the
 distance between the true eye centres (inter-ocular), per photo, then averaged.
 
-:func:`rotation_table` is the measurement of docs/decisions.md, "Rotated photos:
-faces found and NME" (``tools/measure_detection.py`` prints it).
+:func:`rotation_table` is the measurement of docs/decisions/0014-rotated-photos-faces-found-and-nme.md
+(``tools/measure_detection.py`` prints it).
 """
 
 from dataclasses import dataclass

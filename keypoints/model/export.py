@@ -2,7 +2,7 @@
 
 The graph has static shapes but for the batch axis, which stays dynamic
 (OpenCV's importer reads it: every reshape names its sizes, -1 for the batch;
-see docs/decisions.md, "Exporting the locally-connected layer").
+see docs/decisions/0035-exporting-the-locally-connected-layer.md).
 The locally-connected layers trace to plain operators
 (:meth:`keypoints.networks.local.LocallyConnected2d.forward_plain_ops`). The
 columns, the network's spec and the model card go into ``metadata_props``

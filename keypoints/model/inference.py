@@ -182,7 +182,7 @@ def one_thread():
     """Run the network (OpenCV's DNN module, and PyTorch where it is loaded) on one thread inside the block.
 
     A photo's few faces are too little work to share out, and on a busy machine waiting threads
-    cost far more than they bring (see docs/decisions.md, "One thread for a photo's faces").
+    cost far more than they bring (see docs/decisions/0021-one-thread-for-a-photos-faces.md).
     The thread counts are the process's: while blocks run in several threads at once (``--workers``),
     the first to enter sets them and the last to leave puts them back.
     """

@@ -12,7 +12,7 @@ through ``cv2.dnn``, which the predictor already needs for its detector::
 
 :class:`OnnxNetwork` answers the call :func:`keypoints.model.inference.predict_pixels`
 makes of a torch module, so the pipeline runs either. Why OpenCV and not onnxruntime:
-docs/decisions.md, "The predictor runs ONNX in OpenCV's DNN module".
+docs/decisions/0034-the-predictor-runs-onnx.md.
 """
 
 import json

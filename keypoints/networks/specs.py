@@ -17,9 +17,8 @@ bnconv          672,526  convolutions 0.22 M, dense head 0.45 M
 bnlocal       6,478,606  local5 5.97 M (bnconv's conv5: 0.17 M), dense head 0.45 M
 ==========  ===========  =====================================================
 
-``local`` keeps block 1 locally-connected, and the classic networks keep one
-dropout of 0.2 between their dense layers only: see docs/decisions.md,
-"Block 1 of local" and "Where the dropout goes".
+``local`` keeps block 1 locally-connected, and the classic networks keep one dropout of 0.2 between their dense layers
+only: see docs/decisions/0005-block-1-of-local.md and docs/decisions/0006-where-the-dropout-goes.md.
 """
 
 from functools import partial
@@ -45,7 +44,7 @@ def _classic(filters):
     """Daniel Nouri's topology with the given kind of layer (Conv or Local) per block."""
     # named by block (hybrid: conv1, conv2, local3) so the networks line up
     first, second, third = (partial(kind, name=f"{kind.kind}{block}") for block, kind in enumerate(filters, start=1))
-    # Dropout only between the dense layers, at 0.2: see docs/decisions.md, "Where the dropout goes".
+    # Dropout only between the dense layers, at 0.2: see docs/decisions/0006-where-the-dropout-goes.md.
     return (
         first(32, 3), ReLU(), Pool(2),  # (32, 94, 94) -> (32, 47, 47)
         second(64, 2), ReLU(), Pool(2),  # (64, 46, 46) -> (64, 23, 23)
@@ -84,7 +83,7 @@ HYBRID = Network(
 
 # Why bnconv exists: conv spends 99.5 % of its 8 M parameters on one dense
 # layer and needs many epochs; BatchNorm and a small head let this one train
-# in minutes on a CPU (see docs/decisions.md, "Why bnconv").
+# in minutes on a CPU (see docs/decisions/0007-why-bnconv.md).
 BNCONV = Network(
     "bnconv",
     "a small BatchNorm convnet that trains fast on a CPU with AdamW, with 12x fewer parameters than conv",
@@ -110,8 +109,7 @@ def _local_pool_bn(channels, block):
 
 # The twin of bnconv for the weight-sharing comparison: identical but for
 # block 5, whose 6x6 maps are where a unit sees a face part, and where a
-# locally-connected layer costs the least time (see docs/decisions.md,
-# "The twins: bnconv and bnlocal").
+# locally-connected layer costs the least time (see docs/decisions/0001-the-twins-bnconv-and-bnlocal.md).
 BNLOCAL = Network(
     "bnlocal",
     "bnconv's twin: the same layers, with block 5 (6x6 maps) locally-connected: no weight sharing there",

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 ALIGN = True
 """Turn each face upright from the detector's landmarks before cutting it (detectors
 without landmarks, Haar, are cut from their box, upright in the photo); see
-docs/decisions.md, "Rotated photos: faces found and NME"."""
+docs/decisions/0014-rotated-photos-faces-found-and-nme.md."""
 
 DETECT_EVERY = 30
-"""Frames between key frames, where the detector looks for faces; see docs/decisions.md,
-"How often to detect in a video"."""
+"""Frames between key frames, where the detector looks for faces; see
+docs/decisions/0027-how-often-to-detect-in-a-video.md."""
 
 
 @dataclass(frozen=True)

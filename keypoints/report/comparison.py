@@ -1,7 +1,7 @@
 """The text of ``reports/comparison.md``: the verdict first, then the tables, from one training run.
 
 Everything in it is what that run measured; why the recipes and networks are as they are lives in
-``docs/decisions.md``.
+the records of ``docs/decisions/README.md``.
 """
 
 import platform

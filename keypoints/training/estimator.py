@@ -56,7 +56,7 @@ class Recipe:
     plateau_patience : int
     warmup_epochs : int
         On the plateau schedule, epochs over which the rate first rises linearly to ``lr``: without it a rate
-        as high as the one-cycle peak starts badly (see docs/decisions.md, "Conclusive preset").
+        as high as the one-cycle peak starts badly (see docs/decisions/0003-conclusive-preset.md).
     min_gain : float
         The relative fall of the validation RMSE that counts as better, for early stopping and the plateau
         schedule (skorch's and PyTorch's default, 1e-4, lets gains of a thousandth of a pixel go on for epochs).

@@ -7,7 +7,7 @@ draw their own split by person, for the corrected resampled t-test (its report i
 ``synthetic`` is what a run on the synthetic fallback uses (within 3 minutes). ``full`` is GPU-length
 training of every network over 5 seeds. Epoch counts are fixed per network rather than a time budget, so a run is
 reproducible on any machine; ``--epochs`` and ``--seeds`` override them. The figures behind these
-choices are in ``docs/decisions.md``.
+choices are in the records of ``docs/decisions/README.md``.
 """
 
 from dataclasses import replace
@@ -20,31 +20,30 @@ from keypoints.training.estimator import Recipe
 PHOTO_JITTER = (10.0, 0.08, 2.0)
 """Rotation (degrees), scale and shift (pixels) of the training faces in ``full`` bnconv runs, whose model
 the photo predictor ships: detector crops are tilted and framed more loosely than the training faces
-(see docs/decisions.md, "Jitter for the shipped model")."""
+(see docs/decisions/0009-jitter-for-the-shipped-model.md)."""
 
 PHOTO_APPEARANCE = Appearance()
-"""Lighting, blur, lost resolution, noise and JPEG compression of the training faces in ``full`` bnconv runs:
-faces in photos vary in all of these, the real-face video frames hardly (see docs/decisions.md,
-"Appearance jitter and L1 for the shipped model")."""
+"""Lighting, blur, lost resolution, noise and JPEG compression of the training faces in ``full`` bnconv runs: faces in
+photos vary in all of these, the real-face video frames hardly (see docs/decisions/0010-appearance-jitter-and-l1.md)."""
 
 PHOTO_LOSS = "l1"
 """The loss of ``full`` bnconv runs: the absolute error follows the mean distance NME measures and is pulled less
-by odd labels (see docs/decisions.md, "Appearance jitter and L1 for the shipped model")."""
+by odd labels (see docs/decisions/0010-appearance-jitter-and-l1.md)."""
 
 VALIDATION_JITTER = PHOTO_JITTER
 """The jitter of the validation faces for the centred-versus-jittered test: as much as a detector's crops
-vary (see docs/decisions.md, "The twins: bnconv and bnlocal")."""
+vary (see docs/decisions/0001-the-twins-bnconv-and-bnlocal.md)."""
 
 VALIDATION_JITTER_SEED = 1234
 """Fixed, so every network and seed is scored on the same jittered faces."""
 
 _ADAMW_CLASSIC = dict(optimizer="adamw", lr=1e-3, weight_decay=0.0)
-"""The recipe of the classic networks (conv, local, hybrid): see docs/decisions.md, "Optimizer of the
-classic networks"."""
+"""The recipe of the classic networks (conv, local, hybrid): see
+docs/decisions/0004-optimizer-of-the-classic-networks.md."""
 
 _TWIN_DEFAULT = Recipe(epochs=16, lr=4e-3, batch_size=64, patience=8)
-"""One recipe for both twins (same schedule, batch and stopping); sized in docs/decisions.md,
-"Default preset: twins over 3 seeds"."""
+"""One recipe for both twins (same schedule, batch and stopping); sized in
+docs/decisions/0002-default-preset-twins-over-3-seeds.md."""
 
 _TWIN_CONCLUSIVE = Recipe(
     epochs=60,
@@ -59,7 +58,7 @@ _TWIN_CONCLUSIVE = Recipe(
 )
 """Both twins until early stopping ends them: the rate warms up to the default's peak over 2 epochs, then halves
 after every 2 epochs in a row without a validation RMSE 0.2 % better, and 5 such epochs end the run; sized in
-docs/decisions.md, "Conclusive preset"."""
+docs/decisions/0079-conclusive-preset-converged.md."""
 
 _TWIN_FULL = Recipe(
     epochs=600, lr=4e-3, batch_size=128, patience=60, jitter=PHOTO_JITTER, appearance=PHOTO_APPEARANCE, loss=PHOTO_LOSS

@@ -21,9 +21,9 @@ from keypoints.predict.crops.crop import MEAN_KEYPOINTS, REFINE_LIMITS
 LANDMARK_TEMPLATE = np.array(
     [[30.53, 37.11], [61.98, 36.75], [46.23, 56.19], [34.09, 71.15], [59.54, 70.76]], dtype=np.float64
 )
-"""(5, 2): where YuNet puts its five landmarks (``LANDMARKS`` order) on the training faces, in
-the 96x96 frame: the mean over the training faces it found (see docs/decisions.md,
-"Aligned crops from YuNet's landmarks"). Fitting a face's landmarks to it frames the face as in training."""
+"""(5, 2): where YuNet puts its five landmarks (``LANDMARKS`` order) on the training faces, in the 96x96 frame: the mean
+over the training faces it found (see docs/decisions/0015-aligned-crops-from-yunets-landmarks.md). Fitting a face's
+landmarks to it frames the face as in training."""
 
 _CENTRE = IMAGE_SIZE / 2 - 0.5  # the crop's centre in pixel coordinates (47.5)
 

@@ -18,8 +18,7 @@ import numpy as np
 from keypoints.data.schema import IMAGE_SIZE
 
 # The framing measured on 24 labelled photo frames: the crop that puts their true keypoints on
-# MEAN_KEYPOINTS, against the Haar box; see docs/decisions.md, "The first crop is 1.08 times the Haar box,
-# shifted 0.01 box widths in x".
+# MEAN_KEYPOINTS, against the Haar box; see docs/decisions/0023-first-crop-1-08-times-the-haar-box.md.
 CROP_SCALE = 1.08
 """Side of the first crop / side of the Haar box: the training faces' framing, measured (see above)."""
 

@@ -16,8 +16,7 @@ DETECT_SIDE = 1280
 """Photos are searched on a copy resized so that the longer side is this long
 (``MAX_UPSCALE`` at most): small photos enlarged so the cascade's 24-px window
 finds faces down to about 12-15 px of the photo, large ones reduced so the
-search costs about the same for any photo (see docs/decisions.md, "The Haar
-cascade's search size")."""
+search costs about the same for any photo (see docs/decisions/0022-the-haar-cascades-search-size.md)."""
 
 MAX_UPSCALE = 2.0
 """The most a small photo is enlarged for the search."""
@@ -27,7 +26,7 @@ SCALE_FACTOR = 1.1
 
 MIN_NEIGHBORS = 5
 """Overlapping hits needed to keep a face; OpenCV's default 3 adds false faces
-(see docs/decisions.md, "The Haar cascade's search size")."""
+(see docs/decisions/0022-the-haar-cascades-search-size.md)."""
 
 MAX_OVERLAP = 0.5
 """A box that shares more than this fraction of its area with a larger box is

@@ -25,15 +25,15 @@ MODEL_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4
 
 MIN_SCORE = 0.7
 """Faces scored below this are low: left out by the predictor unless ``--keep-low-score``.
-Chosen between the false faces' and the real faces' scores (see docs/decisions.md, "YuNet's score threshold")."""
+Chosen between the false faces' and the real faces' scores (see docs/decisions/0016-yunets-score-threshold.md)."""
 
 FLOOR_SCORE = 0.4
 """Detections under this are never reported, even with ``--keep-low-score``: below it YuNet
-reports textures (see docs/decisions.md, "YuNet's score threshold")."""
+reports textures (see docs/decisions/0016-yunets-score-threshold.md)."""
 
 DETECT_SIDE = 640
 """Photos are searched on a copy whose longer side is this long (small ones enlarged at most
-``MAX_UPSCALE`` times); see docs/decisions.md, "YuNet's search size"."""
+``MAX_UPSCALE`` times); see docs/decisions/0013-yunets-search-size.md."""
 
 MAX_UPSCALE = 2.0
 """The most a small photo is enlarged for the search."""
@@ -45,25 +45,25 @@ TOP_K = 5000
 """Candidates kept before non-maximum suppression (OpenCV's sample's value)."""
 
 TURNS = (0.0, -40.0, 40.0)
-"""Degrees the search copy is also turned by (counter-clockwise as seen): YuNet places its landmarks
-well only on faces near upright, so tilted faces are searched on turned copies, and where one face
-is found on several copies the best-scored one is kept (see docs/decisions.md, "Rotated photos:
-faces found and NME")."""
+"""Degrees the search copy is also turned by (counter-clockwise as seen): YuNet places its landmarks well only on faces
+near upright, so tilted faces are searched on turned copies, and where one face is found on several copies the
+best-scored one is kept (see docs/decisions/0014-rotated-photos-faces-found-and-nme.md)."""
 
 QUARTER_TURNS = (90.0, -90.0, 180.0)
 """Degrees of the copies searched when a face is still doubtful after ``TURNS``: YuNet finds a face lying on its
 side or upside down but places its landmarks as on a face near upright, so the network reads it wrongly; on the
-copy that has it upright both are right (see docs/decisions.md, "Photos on their side or upside down")."""
+copy that has it upright both are right (see docs/decisions/0077-photos-on-their-side-or-upside-down.md)."""
 
 TILT_LIMIT = 20.0
 """Degrees of eye-line tilt up to which a face found on the upright copy is trusted as it is: the turned
 copies are searched only when the upright one finds no face, or a face tilted more than this (or with
-``tilt_limit=None``, always); see docs/decisions.md, "Passes that pay"."""
+``tilt_limit=None``, always); see docs/decisions/0019-passes-that-pay.md."""
 
 MIN_SEARCH_SIDE = 64
-"""A search copy whose shorter side is under this finds no face: at 32 px and less (YuNet's coarsest stride)
-OpenCV's YuNet answers with rows of leftover memory, NaN, infinite or huge boxes scored 1.0 (see docs/decisions.md,
-"Photos of a few pixels"); the margin above 32 costs faces under about 20 px, which the network cannot read."""
+"""A search copy whose shorter side is under this finds no face: at 32 px and less (YuNet's coarsest stride) OpenCV's
+YuNet answers with rows of leftover memory, NaN, infinite or huge boxes scored 1.0 (see
+docs/decisions/0052-photos-of-a-few-pixels.md); the margin above 32 costs faces under about 20 px, which the network
+cannot read."""
 
 MERGE_OVERLAP = 0.3
 """Boxes from different turned copies that overlap more than this (IoU), or one of which holds the
@@ -120,7 +120,7 @@ class YuNetDetector(FaceDetector):
     upsample : int
         Search a copy ``upsample`` times larger (longer side ``side * upsample``, small photos enlarged up to
         ``MAX_UPSCALE * upsample`` times): finds faces that many times smaller, at about its square in time
-        (see docs/decisions.md, "Small faces: --upsample").
+        (see docs/decisions/0068-small-faces-upsample.md).
     """
 
     name = "yunet"

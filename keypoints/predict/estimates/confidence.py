@@ -21,19 +21,19 @@ from keypoints.model.inference import predict_pixels, predict_pixels_and_feature
 from keypoints.predict.estimates.error_head import ErrorHead
 
 ERROR_SLOPE = 1.360
-"""Estimated error (96-frame px) per px of disagreement (see docs/decisions.md, "Keypoint confidence")."""
+"""Estimated error (96-frame px) per px of disagreement (see docs/decisions/0017-keypoint-confidence.md)."""
 
 ERROR_INTERCEPT = 0.733
-"""Estimated error (96-frame px) at no disagreement (see docs/decisions.md, "Keypoint confidence")."""
+"""Estimated error (96-frame px) at no disagreement (see docs/decisions/0017-keypoint-confidence.md)."""
 
 MIRROR_WEIGHT = 0.8
 """With a learned head, a face's estimate is the larger of the head's and this times the mirror line's: the mirror
 line takes over only where it says a quarter more than the head, as on a face read upside down or not a face (see
-docs/decisions.md, "Error estimate: a learned head")."""
+docs/decisions/0076-error-estimate-a-learned-head.md)."""
 
 LARGE_ERROR = 0.10
 """An estimated error above this fraction of the predicted distance between the eyes marks a face whose
-keypoints should not be trusted; it is drawn in red (see docs/decisions.md, "Keypoint confidence")."""
+keypoints should not be trusted; it is drawn in red (see docs/decisions/0017-keypoint-confidence.md)."""
 
 
 def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=False, features=False):

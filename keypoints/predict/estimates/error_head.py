@@ -12,7 +12,8 @@ the predictor cut them, on the features' first ``COMPONENTS`` principal componen
 the training people's crops jittered as training jitters them (many more faces, but errors the network made on
 people it learned from). Their lines are averaged (:func:`blend_heads`) and levelled on the held-out faces. Models
 without a head keep the mirror line of :mod:`keypoints.predict.estimates.confidence`.
-Why and how well: docs/decisions.md, "Error estimate: a learned head" and "Error estimate: the training people".
+Why and how well: docs/decisions/0076-error-estimate-a-learned-head.md and
+docs/decisions/0082-error-estimate-the-training-people.md.
 """
 
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ COMPONENTS = 10
 """Principal components of the feature means the line reads."""
 
 ALPHA = 300.0
-"""The ridge penalty, on standardized inputs (docs/decisions.md, "Error estimate: a learned head")."""
+"""The ridge penalty, on standardized inputs (docs/decisions/0076-error-estimate-a-learned-head.md)."""
 
 GAP_FLOOR = 1e-3
 """96-frame px added to a mirror disagreement before its log: a gap of zero stays finite."""

@@ -56,7 +56,7 @@ DEPTH_MM = {
     "mouth_center_bottom_lip": -13.0,
 }
 """Depth of each keypoint behind the eye centres, mm (negative: towards the camera of a frontal face);
-round values of an adult face's profile, symmetric left and right (see docs/decisions.md, "Head pose")."""
+round values of an adult face's profile, symmetric left and right (see docs/decisions/0067-head-pose.md)."""
 
 POSE_KEYPOINTS = (
     "left_eye_center",
@@ -69,8 +69,8 @@ POSE_KEYPOINTS = (
     "mouth_center_top_lip",
 )
 """The keypoints the pose is fitted to: those that expressions move least. Eyebrows rise, a smile lifts the mouth
-corners and an open mouth drops the lower lip, which the fit would read as pitch (see docs/decisions.md,
-"Head pose")."""
+corners and an open mouth drops the lower lip, which the fit would read as pitch (see
+docs/decisions/0067-head-pose.md)."""
 
 ITERATIONS = 3
 """Fits per face, each with the principal point moved to where the last put the face's origin."""

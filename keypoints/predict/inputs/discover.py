@@ -17,7 +17,7 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".m
 MAX_STEM_BYTES = 200
 """Longest stem (UTF-8 bytes) of an output name: with ``-face12.jpg`` or ``.partial.mp4`` added it stays
 under the 255 bytes a file name may have. A longer one is cut and given a short hash of the whole name
-(see docs/decisions.md, "Output names of long photo names")."""
+(see docs/decisions/0043-output-names-of-long-photo-names.md)."""
 
 
 def find_photos(paths, exclude=()):

@@ -22,8 +22,7 @@ MAX_PIXELS = 100_000_000
 
 The size is read from the file's header before anything is decoded, so a small
 file that claims a huge image (a 128-byte PNG header can claim 50000x50000) is
-refused instead of taking gigabytes of memory; see docs/decisions.md,
-"Bounded input: photo size"."""
+refused instead of taking gigabytes of memory; see docs/decisions/0040-bounded-input-photo-size.md."""
 
 
 MAX_BYTES = 8 * MAX_PIXELS
@@ -31,8 +30,7 @@ MAX_BYTES = 8 * MAX_PIXELS
 
 MAX_VIDEO_SIDE = 8191
 """Longest side of a video read, in pixels: the annotated copy is MPEG-4 Part 2, which stores each side in
-13 bits (OpenCV's writer refuses 8192); 8K UHD (7680x4320) fits. See docs/decisions.md, "Bounded input:
-video size"."""
+13 bits (OpenCV's writer refuses 8192); 8K UHD (7680x4320) fits. See docs/decisions/0041-bounded-input-video-size.md."""
 
 
 def check_image_size(size, what, error=ImageError):

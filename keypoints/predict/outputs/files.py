@@ -38,11 +38,11 @@ JSON_VERSION = 1
 
 FACE_SIDE = 256
 """Side of each face's zoomed crop on the page, in pixels: a 40-px face is shown 6 times larger
-(see docs/decisions.md, "The results page's face crops")."""
+(see docs/decisions/0033-the-results-pages-face-crops.md)."""
 
 FACE_MARGIN = 1.5
 """Side of the crop around a face / side of the detector's box: the whole head and some background
-(see docs/decisions.md, "The results page's face crops")."""
+(see docs/decisions/0033-the-results-pages-face-crops.md)."""
 
 DIR_FACES = "faces"
 """Subfolder of the output folder for the zoomed face crops."""

@@ -14,7 +14,7 @@ from keypoints.predict.outputs.files import DIR_FACES, _write_atomic
 
 PAGE_FILES = 100
 """Files shown per results page: ``index.html`` holds the first ones and links to ``index-2.html`` and on,
-so a page opens fast at any count (see docs/decisions.md, "A results page at any count")."""
+so a page opens fast at any count (see docs/decisions/0045-a-results-page-at-any-count.md)."""
 
 
 def write_html(path, results, about=None, links=("keypoints.csv",), per_page=None):

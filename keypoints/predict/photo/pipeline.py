@@ -43,25 +43,25 @@ REFINE_STEPS = 2
 """Crops re-fitted to the network's own keypoints before the final prediction: the
 detector's framing varies more than the training faces', and re-cutting the square that
 puts the prediction on the mean training keypoints frames the face as in training. Each
-step is one more batch (see docs/decisions.md, "Re-framing and flip averaging")."""
+step is one more batch (see docs/decisions/0018-re-framing-and-flip-averaging.md)."""
 
 
 FLIP_AVERAGE = True
 """Average each face's keypoints with those of its mirror image, mirrored back: lower
 error, and the two predictions' disagreement gives the keypoint confidence. Each face then
-costs two passes (see docs/decisions.md, "Re-framing and flip averaging")."""
+costs two passes (see docs/decisions/0018-re-framing-and-flip-averaging.md)."""
 
 
 TURN_ERROR = 0.07
 """A face found on the upright copy alone whose estimated error exceeds this fraction of its predicted
-eye distance sends the photo to every turned copy of the detector (see docs/decisions.md, "Passes that pay"):
+eye distance sends the photo to every turned copy of the detector (see docs/decisions/0019-passes-that-pay.md):
 lower than ``LARGE_ERROR``, as YuNet's wrong landmarks on faces turned 45 degrees often give 0.07-0.10."""
 
 
 QUARTER_TURN_ERROR = 0.07
 """A face whose estimated error is still over this fraction of its eye distance after every 40-degree copy sends the
-photo to the copies turned a quarter and a half round (``QUARTER_TURNS`` of the detector; see docs/decisions.md,
-"Photos on their side or upside down")."""
+photo to the copies turned a quarter and a half round (``QUARTER_TURNS`` of the detector; see
+docs/decisions/0077-photos-on-their-side-or-upside-down.md)."""
 
 
 @dataclass
@@ -366,7 +366,7 @@ def detect_and_predict(image, model, detector, options, windows=None, refine_ste
     A detector that turns its search (YuNet) first trusts its upright copy when that finds only faces
     near upright; if one of the faces predicted from it then has a large estimated error (``TURN_ERROR``; its landmarks
     were wrong, as YuNet's are on faces turned 45 degrees and more), the photo is searched again on every
-    turned copy and predicted anew (see docs/decisions.md, "Passes that pay").
+    turned copy and predicted anew (see docs/decisions/0019-passes-that-pay.md).
 
     Parameters
     ----------

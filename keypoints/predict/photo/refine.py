@@ -10,7 +10,7 @@ nine are averaged, which evens out how much the prediction depends on
 exactly where the detector put the face.
 
 Off by default, because it did not lower the error where it was measured
-(see docs/decisions.md, "--refine stays off"). Measure another ``conv`` with
+(see docs/decisions/0024-refine-stays-off.md). Measure another ``conv`` with
 ``evaluate_photos(folder, model, windows=fully_convolutional_model(model))``.
 """
 

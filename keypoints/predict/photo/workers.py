@@ -1,9 +1,9 @@
 """Photos on several cores: worker threads, each with its own detector and network, results in the inputs' order.
 
-OpenCV lets go of Python's lock while it decodes a photo, runs YuNet and runs the network (about 92 % of a
-photo's time), so threads share the cores without copies of the photos between processes; each thread has
-its own ``cv2.FaceDetectorYN`` and ``cv2.dnn.Net``, whose calls change their state (see docs/decisions.md,
-"Both cores, and writes that wait less").
+OpenCV lets go of Python's lock while it decodes a photo, runs YuNet and runs the network (about 92 % of a photo's
+time), so threads share the cores without copies of the photos between processes; each thread has its own
+``cv2.FaceDetectorYN`` and ``cv2.dnn.Net``, whose calls change their state (see
+docs/decisions/0020-both-cores-and-writes-that-wait-less.md).
 
 Entry points::
 
@@ -25,7 +25,7 @@ takes longer than the next, and, with the workers' own, bounds the photos in mem
 
 PARALLEL_CV_THREADS = 1
 """OpenCV's threads while several workers run: each worker's detector and network on one thread, the workers
-side by side being the parallelism (see docs/decisions.md, "Both cores, and writes that wait less")."""
+side by side being the parallelism (see docs/decisions/0020-both-cores-and-writes-that-wait-less.md)."""
 
 
 def default_workers():

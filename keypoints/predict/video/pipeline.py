@@ -50,11 +50,11 @@ from keypoints.predict.video.writer import H264Writer
 
 OUTPUT_SUFFIX = ".mp4"
 """The annotated video: H.264 in MP4, written with PyAV (:mod:`keypoints.predict.video.writer`), which browsers
-play; see docs/decisions.md, "Videos browsers play"."""
+play; see docs/decisions/0069-videos-browsers-play.md."""
 
 TRACK_PASSES = 1
 """Passes of the network per tracked face and frame, each cut around the previous pass's keypoints;
-see docs/decisions.md, "Tracking passes per frame"."""
+see docs/decisions/0028-tracking-passes-per-frame.md."""
 
 FALLBACK_FPS = 25.0
 """Frame rate assumed when a file does not state one."""

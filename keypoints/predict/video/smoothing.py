@@ -12,7 +12,7 @@ so the same settings suit a 60-px face and a 600-px one.
 import numpy as np
 
 MIN_CUTOFF = 0.05
-"""Cutoff (Hz) when the face is still; see docs/decisions.md, "One Euro filter settings"."""
+"""Cutoff (Hz) when the face is still; see docs/decisions/0026-one-euro-filter-settings.md."""
 
 BETA = 0.2
 """Cutoff (Hz) added per unit of speed (face-size units of 96 px per second); see the same section."""

@@ -114,7 +114,7 @@ def crop_like(crop, keypoints, framing=NO_FRAMING, turn=True):
     keypoints' own eye line, scaled and centred by ``reframe_on_keypoints``, then set on them as
     ``framing`` says (the first crop's, :func:`framing_of`): a track's crops keep the framing the photo
     path found from the detector's landmarks instead of drifting to where the network's own keypoints
-    settle (see docs/decisions.md, "Turned crops between key frames"). With ``turn`` False (faces not
+    settle (see docs/decisions/0029-turned-crops-between-key-frames.md). With ``turn`` False (faces not
     turned upright, ``--no-align``) it keeps ``crop``'s angle.
     """
     if not isinstance(crop, AlignedCrop):
