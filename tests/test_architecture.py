@@ -169,7 +169,8 @@ LAYERS = (
 )
 """The package's layers, bottom first: a module imports from its own layer or those below, never above. The
 foundations; the data and the networks; the model file; the predictor; measuring (which runs the predictor and
-scores it); training (which measures its networks); the reports, figures, bench and submission; the commands."""
+scores it); training (which measures its networks); the reports, figures, bench and submission; the commands.
+Why: docs/decisions/0085-layers-the-folders-show.md."""
 
 PREDICT_LAYERS = (
     ("keypoints.predict.options", "keypoints.predict.inputs", "keypoints.predict.detect"),
