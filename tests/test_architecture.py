@@ -195,7 +195,8 @@ TRAINING_FROM_PREDICTION = {
 """Training and prediction are siblings: training's one way into the predictor is to cut its photo faces exactly
 as the predictor cuts them (the detector, the reading, the framing), and only in this module."""
 
-PREDICTION = ("keypoints.predict", "keypoints.faces", "keypoints.predictor")
+PREDICTION = LAYERS[3]
+"""The predictor's layer: what training may not import, but for ``TRAINING_FROM_PREDICTION``."""
 
 
 def _within(module, unit):

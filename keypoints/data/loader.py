@@ -368,16 +368,16 @@ MAX_IMAGE_ID = 2**53
 def _check_ids(lines, ids):
     """Problems for image ids that are missing, not whole numbers or too large, and a mask of the good ones."""
     whole = np.isfinite(ids) & (ids == np.round(ids))
-    ok = whole & (np.abs(np.where(whole, ids, 0)) <= MAX_IMAGE_ID)
+    ok = whole & (np.abs(ids) <= MAX_IMAGE_ID)
 
-    def problem(value):
-        if np.isnan(value):
+    def problem(i):
+        if np.isnan(ids[i]):
             return "empty"
-        if not np.isfinite(value) or value != np.round(value):
-            return f"{value:g} is not a whole number"
-        return f"{value:g} is past the largest image id, {MAX_IMAGE_ID}"
+        if not whole[i]:
+            return f"{ids[i]:g} is not a whole number"
+        return f"{ids[i]:g} is past the largest image id, {MAX_IMAGE_ID}"
 
-    return [RowProblem(int(lines[i]), ID_COLUMN, problem(ids[i])) for i in np.flatnonzero(~ok)], ok
+    return [RowProblem(int(lines[i]), ID_COLUMN, problem(i)) for i in np.flatnonzero(~ok)], ok
 
 
 def _describe_problems(path, problems, n_rows, skip_option="--skip-bad-rows"):
