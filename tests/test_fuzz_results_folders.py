@@ -2,6 +2,7 @@
 locks of any content): a run's results, or an OutputPathError that says why; never another exception, a wait for
 ever, or a file outside the output folder touched."""
 
+import contextlib
 import itertools
 import json
 import os
@@ -207,54 +208,55 @@ def test_a_run_into_a_folder_of_leftovers_long(model, root, first_run, entries):
     check_run(model, root, first_run, entries)
 
 
-@pytest.mark.parametrize("kind", ["pipe", "folder", "link to a file outside"])
-def test_a_lock_that_is_no_plain_file_is_refused_by_name(tmp_path, model, kind):
-    # found by the fuzzer: a pipe named .keypoints.lock was read as the lock, which waited for a writer for ever
+def one_leftover(tmp_path, name, kind):
+    """A results folder holding one entry ``name`` of ``kind`` (:func:`make`), a user's folder beside it, and a
+    photo to predict; returns the results folder, the user's folder and the entry."""
     out, outside = tmp_path / "out", tmp_path / "outside"
     out.mkdir()
     outside.mkdir()
     (outside / "keep.txt").write_text("the user's file")
-    make(out, outside, [(atomic.LOCK_NAME, kind, "", "")])
+    make(out, outside, [(name, kind, "", "")])
     photo(tmp_path / "a.jpg")
-    lock = out / atomic.LOCK_NAME
-    # should the pipe be read, a writer ends the wait after 5 s, so that the test fails instead of waiting for ever
-    writer = threading.Timer(5.0, lambda: open(lock, "w").close()) if kind == "pipe" else None
-    if writer is not None:
-        writer.daemon = True
-        writer.start()
+    return out, outside, out / name
+
+
+@contextlib.contextmanager
+def writer_after(pipe, seconds=5.0):
+    """Should the run open the named pipe ``pipe`` to read, a writer ends the wait after ``seconds``, so that the
+    test fails instead of waiting for ever; yields the list of those openings (empty: never opened)."""
+    opened = []
+    writer = threading.Timer(seconds, lambda: opened.append(open(pipe, "w").close()))
+    writer.daemon = True
+    writer.start()
     try:
+        yield opened
+    finally:
+        writer.cancel()
+        if writer.is_alive():  # waiting to open the pipe: a reader lets it go
+            os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))
+
+
+def watched(path, kind):
+    """:func:`writer_after` on ``path`` when it is a pipe; nothing to watch otherwise."""
+    return writer_after(path) if kind == "pipe" else contextlib.nullcontext([])
+
+
+@pytest.mark.parametrize("kind", ["pipe", "folder", "link to a file outside"])
+def test_a_lock_that_is_no_plain_file_is_refused_by_name(tmp_path, model, kind):
+    # found by the fuzzer: a pipe named .keypoints.lock was read as the lock, which waited for a writer for ever
+    out, outside, lock = one_leftover(tmp_path, atomic.LOCK_NAME, kind)
+    with watched(lock, kind):
         with pytest.raises(OutputPathError, match=r"\.keypoints\.lock: .*, where the folder's lock file belongs"):
             predict_photos([tmp_path / "a.jpg"], model.model, out, workers=1)
-    finally:
-        if writer is not None:
-            writer.cancel()
-            if writer.is_alive():  # waiting to open the pipe: a reader lets it go
-                os.close(os.open(lock, os.O_RDONLY | os.O_NONBLOCK))
     assert os.path.lexists(lock) and (outside / "keep.txt").read_text() == "the user's file"
 
 
 @pytest.mark.parametrize("kind", ["pipe", "file", "link to the outside folder"])
 def test_a_staging_name_that_is_no_folder_is_left_alone(tmp_path, model, kind):
     # found by the fuzzer: a pipe named .keypoints-run-old was opened by rmtree, which waited for ever
-    out, outside = tmp_path / "out", tmp_path / "outside"
-    out.mkdir()
-    outside.mkdir()
-    (outside / "keep.txt").write_text("the user's file")
-    make(out, outside, [(atomic.STAGING_PREFIX + "old", kind, "", "")])
-    photo(tmp_path / "a.jpg")
-    staged = out / (atomic.STAGING_PREFIX + "old")
-    opened = []  # set when the pipe had a reader: the run opened it
-    writer = threading.Timer(5.0, lambda: opened.append(open(staged, "w").close())) if kind == "pipe" else None
-    if writer is not None:
-        writer.daemon = True
-        writer.start()
-    try:
+    out, outside, staged = one_leftover(tmp_path, atomic.STAGING_PREFIX + "old", kind)
+    with watched(staged, kind) as opened:  # opened: the pipe had a reader, so the run opened it
         summary = predict_photos([tmp_path / "a.jpg"], model.model, out, workers=1)
-    finally:
-        if writer is not None:
-            writer.cancel()
-            if writer.is_alive():
-                os.close(os.open(staged, os.O_RDONLY | os.O_NONBLOCK))
     assert summary.exit_code == 0 and (out / "a.jpg").is_file()
     assert os.path.lexists(staged) and (outside / "keep.txt").read_text() == "the user's file"
     assert opened == []
