@@ -169,8 +169,8 @@ def _add_train(subcommands):
         "--preset",
         choices=("default", "conclusive", "full", "synthetic"),
         help="default: the twins over 3 seeds, sized for 2 CPU cores; conclusive: the twins until early stopping, "
-        "5 seeds each on its own split (reports/conclusive.md); full: GPU-length training of every network "
-        "over 5 seeds; synthetic: a short run, chosen by itself when no data is found",
+        "5 seeds each on its own split (reports/conclusive.md); full: GPU-length training of the dense-head "
+        "networks over 5 seeds; synthetic: a short run, chosen by itself when no data is found",
     )
     train.add_argument(
         "--seeds",
@@ -383,7 +383,7 @@ def _add_export(subparsers):
     export.set_defaults(handler=commands.export)
 
 
-NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv", "bnlocal")
+NETWORK_NAMES = ("conv", "local", "hybrid", "bnconv", "bnlocal", "bnheat")
 """The names of ``keypoints.networks.NETWORKS``, written out so that building the parser (``--help``) does
 not import torch; a test keeps the two equal (see docs/decisions/0032-help-without-torch.md)."""
 

@@ -40,9 +40,18 @@ def test_the_table_holds_every_kind_of_layer_spec():
     }
     assert set(SPEC_KINDS.values()) == concrete
     assert all(kind == cls.kind for kind, cls in SPEC_KINDS.items())
-    assert {"conv", "local", "pool", "globalpool", "flatten", "dense", "relu", "batchnorm", "dropout"} == set(
-        SPEC_KINDS
-    )
+    assert {
+        "conv",
+        "local",
+        "pool",
+        "globalpool",
+        "flatten",
+        "dense",
+        "relu",
+        "batchnorm",
+        "dropout",
+        "softargmax",
+    } == set(SPEC_KINDS)
 
 
 def test_every_kind_round_trips_through_a_model_file(tmp_path):

@@ -106,7 +106,7 @@ def _set(*keys, value):
             ("network", "layers", 0, "kind"),
             None,
             "network.layers[0].kind is empty (None); expected one of conv, "
-            "local, pool, globalpool, flatten, dense, relu, batchnorm, dropout",
+            "local, pool, globalpool, flatten, dense, relu, batchnorm, dropout, softargmax",
         ),
     ],
 )

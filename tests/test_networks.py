@@ -36,7 +36,7 @@ def built():
 
 
 def test_registry_order_and_descriptions():
-    assert NAMES == ["conv", "local", "hybrid", "bnconv", "bnlocal"]
+    assert NAMES == ["conv", "local", "hybrid", "bnconv", "bnlocal", "bnheat"]
     for name, network in NETWORKS.items():
         assert network.name == name
         assert network.description and "\n" not in network.description
@@ -114,6 +114,7 @@ def test_parameter_totals():
         "hybrid": 23_940_270,
         "bnconv": 672_526,
         "bnlocal": 6_478_606,
+        "bnheat": 153_983,
     }
     kinds = {name: [row.kind for row in network_summary(name).rows] for name in NAMES}
     assert kinds["local"].count("local") == 3 and "conv" not in kinds["local"]
@@ -212,4 +213,4 @@ def test_repeated_layer_names_refused():
 def test_unknown_network_refused_listing_names(function):
     with pytest.raises(KeypointsError) as caught:
         function("resnet")
-    assert str(caught.value) == "unknown network 'resnet'; known networks: conv, local, hybrid, bnconv, bnlocal"
+    assert str(caught.value) == "unknown network 'resnet'; known networks: conv, local, hybrid, bnconv, bnlocal, bnheat"

@@ -18,6 +18,7 @@ from torch import nn
 
 from keypoints.errors import GeometryError
 from keypoints.networks import geometry
+from keypoints.networks.heatmaps import SoftArgmax2d
 from keypoints.networks.local import LocallyConnected2d
 
 
@@ -64,15 +65,41 @@ class _Filters(LayerSpec):
 
 @dataclass(frozen=True)
 class Conv(_Filters):
-    """Convolution with ``out_channels`` square filters of side ``kernel_size``."""
+    """Convolution with ``out_channels`` square filters of side ``kernel_size``, taps ``dilation`` pixels apart.
+
+    A dilated filter of side ``F`` spans ``dilation * (F - 1) + 1`` pixels: it sees further without pooling away
+    the resolution a heatmap needs.
+    """
 
     kind: ClassVar[str] = "conv"
+    dilation: int = 1
+
+    def output(self, volume, name):
+        if self.dilation < 1:
+            raise GeometryError(f"layer {name!r}: dilation must be at least 1, got {self.dilation}")
+        span = self.dilation * (self.kernel_size - 1) + 1
+        _, height, width = _image(volume, name, self.kind)
+        if self.out_channels < 1:
+            raise GeometryError(f"layer {name!r}: out_channels must be at least 1, got {self.out_channels}")
+        return (
+            self.out_channels,
+            geometry.output_size(height, span, self.stride, self.padding, layer=name),
+            geometry.output_size(width, span, self.stride, self.padding, layer=name),
+        )
 
     def params(self, volume, name):
         return geometry.conv_params(volume[0], self.out_channels, self.kernel_size, self.bias)
 
     def module(self, volume, name):
-        return nn.Conv2d(volume[0], self.out_channels, self.kernel_size, self.stride, self.padding, bias=self.bias)
+        return nn.Conv2d(
+            volume[0],
+            self.out_channels,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            dilation=self.dilation,
+            bias=self.bias,
+        )
 
 
 @dataclass(frozen=True)
@@ -167,6 +194,24 @@ class Dense(LayerSpec):
 
 
 @dataclass(frozen=True)
+class SoftArgmax(LayerSpec):
+    """Integral regression: each of ``K`` maps, made a distribution by a softmax, read out as its mean position.
+
+    ``(K, H, W)`` -> ``(2K,)``: keypoint ``k``'s x and y, scaled to [-1, 1] as the targets are, at ``2k`` and
+    ``2k + 1``. No parameters; the map cells are read at their centres in the 96-pixel frame.
+    """
+
+    kind: ClassVar[str] = "softargmax"
+
+    def output(self, volume, name):
+        depth, _, _ = _image(volume, name, self.kind)
+        return (2 * depth,)
+
+    def module(self, volume, name):
+        return SoftArgmax2d(*volume)
+
+
+@dataclass(frozen=True)
 class ReLU(LayerSpec):
     """Rectified linear unit, in place (its input is never needed again)."""
 
@@ -205,7 +250,9 @@ class Dropout(LayerSpec):
         return nn.Dropout(self.p)
 
 
-SPEC_KINDS = {spec.kind: spec for spec in (Conv, Local, Pool, GlobalPool, Flatten, Dense, ReLU, BatchNorm, Dropout)}
+SPEC_KINDS = {
+    spec.kind: spec for spec in (Conv, Local, Pool, GlobalPool, Flatten, Dense, ReLU, BatchNorm, Dropout, SoftArgmax)
+}
 """Every kind of layer spec by its ``kind``, the name model files store; a new kind is added here."""
 
 

@@ -1,7 +1,8 @@
 """The networks, each described once as a list of layer specs, and their registry.
 
 Every network takes (B, 1, 96, 96) gray faces in [0, 1] and returns (B, 30):
-the 15 keypoints' x and y scaled to [-1, 1]. Both the ``nn.Module``
+the 15 keypoints' x and y scaled to [-1, 1]; ``bnheat`` reads them out of a heatmap per keypoint
+(:mod:`keypoints.networks.heatmaps`), the others from a dense layer. Both the ``nn.Module``
 (:func:`build_network`) and the printed summary (:func:`format_summary`) are
 walked from the same spec, so they cannot disagree.
 
@@ -15,6 +16,7 @@ local        44,228,910  local1 2.8 M, local2 17.5 M, local3 15.9 M, head 8.0 M
 hybrid       23,940,270  local3 15.9 M, head 8.0 M
 bnconv          672,526  convolutions 0.22 M, dense head 0.45 M
 bnlocal       6,478,606  local5 5.97 M (bnconv's conv5: 0.17 M), dense head 0.45 M
+bnheat          153,983  convolutions only: 0.15 M, no dense head
 ==========  ===========  =====================================================
 
 ``local`` keeps block 1 locally-connected, and the classic networks keep one dropout of 0.2 between their dense layers
@@ -34,6 +36,7 @@ from keypoints.networks.layers import (
     Local,
     Pool,
     ReLU,
+    SoftArgmax,
 )
 
 N_OUTPUTS = 30
@@ -125,11 +128,31 @@ BNLOCAL = Network(
     ),
 )  # fmt: skip
 
+# Integral regression on bnconv's first three blocks: the positions of the features reach the output, instead of
+# a dense head learning each position apart. Dilated convolutions give the 12x12 maps a view of the whole face
+# without pooling away their resolution (docs/decisions/0086-a-heatmap-network.md).
+BNHEAT = Network(
+    "bnheat",
+    "bnconv's first blocks, dilated convolutions at 12x12, and a heatmap per keypoint read out by soft-argmax",
+    (
+        Conv(16, 4, stride=2, padding=1, bias=False), BatchNorm(), ReLU(),  # (16, 48, 48)
+        *_conv_pool_bn(24),  # (24, 24, 24)
+        *_conv_pool_bn(48),  # (48, 12, 12)
+        Conv(64, 3, padding=1, bias=False), BatchNorm(), ReLU(),  # (64, 12, 12)
+        # taps 2 and 4 cells apart: each cell sees the whole 96-pixel face
+        Conv(64, 3, padding=2, dilation=2, bias=False), BatchNorm(), ReLU(),  # (64, 12, 12)
+        Conv(64, 3, padding=4, dilation=4, bias=False), BatchNorm(), ReLU(),  # (64, 12, 12)
+        Conv(64, 3, padding=2, dilation=2, bias=False), BatchNorm(), ReLU(),  # (64, 12, 12)
+        Conv(N_OUTPUTS // 2, 1, name="heatmaps"),  # (15, 12, 12)
+        SoftArgmax(),  # (30,)
+    ),
+)  # fmt: skip
+
 TWINS = ("bnconv", "bnlocal")
 """The pair that differs only in weight sharing: the shared-weights network first."""
 
-NETWORKS = {network.name: network for network in (CONV, LOCAL, HYBRID, BNCONV, BNLOCAL)}
-"""The registered networks by name, in the order conv, local, hybrid, bnconv, bnlocal."""
+NETWORKS = {network.name: network for network in (CONV, LOCAL, HYBRID, BNCONV, BNLOCAL, BNHEAT)}
+"""The registered networks by name, in the order conv, local, hybrid, bnconv, bnlocal, bnheat."""
 
 
 def get_network(network):

@@ -5,9 +5,9 @@ twins ``bnconv`` and ``bnlocal``, which differ only in weight sharing, over 3 se
 ``conclusive`` trains the twins until early stopping ends them (a plateau schedule), over 10 seeds that each
 draw their own split by person, for the corrected resampled t-test (its report is ``reports/conclusive.md``).
 ``synthetic`` is what a run on the synthetic fallback uses (within 3 minutes). ``full`` is GPU-length
-training of every network over 5 seeds. Epoch counts are fixed per network rather than a time budget, so a run is
-reproducible on any machine; ``--epochs`` and ``--seeds`` override them. The figures behind these
-choices are in the records of ``docs/decisions/README.md``.
+training of every dense-head network over 5 seeds (``bnheat``, with a recipe in every preset, trains when named).
+Epoch counts are fixed per network rather than a time budget, so a run is reproducible on any machine; ``--epochs``
+and ``--seeds`` override them. The figures behind these choices are in the records of ``docs/decisions/README.md``.
 """
 
 from dataclasses import replace
@@ -71,6 +71,7 @@ PRESETS = {
         "hybrid": Recipe(epochs=5, batch_size=32, patience=8, **_ADAMW_CLASSIC),
         "bnconv": _TWIN_DEFAULT,
         "bnlocal": _TWIN_DEFAULT,
+        "bnheat": _TWIN_DEFAULT,
     },
     # Used instead of "default" when make train falls back to the synthetic
     # faces: the whole run stays within 3 minutes on 2 CPU cores.
@@ -80,6 +81,7 @@ PRESETS = {
         "hybrid": Recipe(epochs=3, batch_size=32, patience=8, **_ADAMW_CLASSIC),
         "bnconv": replace(_TWIN_DEFAULT, epochs=8, patience=4),
         "bnlocal": replace(_TWIN_DEFAULT, epochs=8, patience=4),
+        "bnheat": replace(_TWIN_DEFAULT, epochs=8, patience=4),
     },
     "conclusive": {"bnconv": _TWIN_CONCLUSIVE, "bnlocal": _TWIN_CONCLUSIVE},
     "full": {
@@ -88,6 +90,7 @@ PRESETS = {
         "hybrid": Recipe(epochs=150, batch_size=64, patience=40, **_ADAMW_CLASSIC),
         "bnconv": _TWIN_FULL,
         "bnlocal": _TWIN_FULL,
+        "bnheat": _TWIN_FULL,
     },
 }
 
