@@ -25,6 +25,7 @@ from keypoints.data.schema import KEYPOINTS
 from keypoints.measure.evaluation import held_out_files
 from keypoints.measure.labelled import labelled_photos, read_identities
 from keypoints.measure.photos import found_labelled_faces
+from keypoints.model.inference import keypoint_feature_count
 from keypoints.predict.crops.align import cut_aligned
 from keypoints.predict.detect import make_detector
 from keypoints.predict.estimates.confidence import MIRROR_WEIGHT, estimate_error, predict_with_disagreement, spearman
@@ -138,15 +139,17 @@ def training_people_faces(folder, model, copies=COPIES, seed=0):
     return faces
 
 
-def training_people_head(faces):
-    """The line on every feature, fitted on the training people's jittered crops."""
-    return fit_error_head(*(faces[key] for key in ("features", "gaps", "sides", "errors")), components=None)
+def training_people_head(faces, spreads=0):
+    """The line on every feature, fitted on the training people's jittered crops (``spreads``: the features' heatmap
+    spreads, as for :func:`keypoints.predict.estimates.error_head.head_inputs`)."""
+    inputs = [faces[key] for key in ("features", "gaps", "sides", "errors")]
+    return fit_error_head(*inputs, components=None, spreads=spreads)
 
 
 def blended_head(held_out, training_head):
     """The head of held-out faces (a dict as from :func:`held_out_faces`) blended with the training people's."""
     inputs = [held_out[key] for key in ("features", "gaps", "sides", "errors")]
-    return blend_heads(training_head, fit_error_head(*inputs), TRAINING_SHARE, *inputs)
+    return blend_heads(training_head, fit_error_head(*inputs, spreads=training_head.spreads), TRAINING_SHARE, *inputs)
 
 
 def person_folds(people, folds=FOLDS):
@@ -157,15 +160,18 @@ def person_folds(people, folds=FOLDS):
     return np.array([fold_of[p] for p in people])
 
 
-def cross_validated(faces, training_head=None):
+def cross_validated(faces, training_head=None, spreads=0):
     """Each face's relative estimate (face (F,), keypoints (F, 15)) from a head fitted on the other folds (and
-    blended with ``training_head`` when given)."""
+    blended with ``training_head`` when given; ``spreads`` as for :func:`training_people_head`)."""
     fold = person_folds(faces["person"])
     face_estimate, keypoint_estimate = np.zeros(len(fold)), np.zeros((len(fold), len(KEYPOINTS)))
     for k in range(FOLDS):
         train, test = fold != k, fold == k
         fitted = {key: faces[key][train] for key in ("features", "gaps", "sides", "errors")}
-        head = fit_error_head(*fitted.values()) if training_head is None else blended_head(fitted, training_head)
+        if training_head is None:
+            head = fit_error_head(*fitted.values(), spreads=spreads)
+        else:
+            head = blended_head(fitted, training_head)
         face_estimate[test], keypoint_estimate[test] = head.relative(
             faces["features"][test], faces["gaps"][test], faces["sides"][test]
         )
@@ -182,7 +188,12 @@ def main():
     parser.add_argument("folders", type=Path, nargs="+")
     parser.add_argument("--model", type=Path, default=paths.DEFAULT_MODEL, help="a .pt model (default: shipped)")
     parser.add_argument("--write", action="store_true", help="store the head in the model file, export it again")
+    parser.add_argument(
+        "--without-spreads", action="store_true", help="a heatmap network's head without its spreads (to measure them)"
+    )
     args = parser.parse_args()
+    if args.write and args.without_spreads:
+        parser.error("--without-spreads measures only: the head it fits does not read what the network gives")
     model, detector = load_predictor_model(args.model), make_detector()
     by_source = {folder.name: held_out_faces(folder, model, detector) for folder in args.folders}
     sources = list(by_source)
@@ -190,8 +201,13 @@ def main():
     source = np.concatenate([[s] * len(by_source[s]["person"]) for s in sources])
     training = [training_people_faces(folder, model) for folder in args.folders]
     training_faces = {key: np.concatenate([t[key] for t in training]) for key in training[0]}
-    training_head = training_people_head(training_faces)
-    alone_face, _ = cross_validated(faces)
+    spreads = keypoint_feature_count(model.module)
+    if args.without_spreads and spreads:
+        for part in [*by_source.values(), faces, training_faces]:
+            part["features"] = part["features"][:, :-spreads]
+        spreads = 0
+    training_head = training_people_head(training_faces, spreads)
+    alone_face, _ = cross_validated(faces, spreads=spreads)
     head_face, head_keypoints = cross_validated(faces, training_head)
     nme = faces["errors"].mean(axis=1)
     eyes = np.linalg.norm(faces["keypoints"][:, _EYES[0]] - faces["keypoints"][:, _EYES[1]], axis=1)
@@ -220,6 +236,16 @@ def main():
         f"within a face (mean over faces): mirror {within_faces(faces['gaps'], faces['errors']):.3f}, "
         f"head {within_faces(keypoint_estimate, faces['errors']):.3f}"
     )
+    if spreads:
+        spread = faces["features"][:, -spreads:][:, keypoint_order(model.columns)]
+        print("the heatmaps' spreads alone, Spearman with the true error:")
+        for s in sources:
+            m = source == s
+            print(
+                f"{s:10s} face {spearman(spread[m].mean(axis=1), nme[m]):.3f}"
+                f"   keypoint {spearman(spread[m].ravel(), faces['errors'][m].ravel()):.3f}"
+            )
+        print(f"within a face (mean over faces): spread {within_faces(spread, faces['errors']):.3f}")
     print(
         f"mean estimate over mean true NME: mirror {mirror_face.mean() / nme.mean():.3f}, "
         f"head {head_face.mean() / nme.mean():.3f}, larger {face_estimate.mean() / nme.mean():.3f}"

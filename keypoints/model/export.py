@@ -192,12 +192,13 @@ def _export_graph(module):
 
 
 def _with_features(module):
-    """A module giving a ``nn.Sequential`` network's keypoints and its feature means, or None without a Flatten."""
+    """A module giving a ``nn.Sequential`` network's keypoints and its features
+    (:func:`keypoints.model.inference.head_features`), or None without a dense or heatmap head."""
     import torch
 
-    from keypoints.model.inference import position_means, split_at_flatten
+    from keypoints.model.inference import head_features, split_at_head
 
-    parts = split_at_flatten(module)
+    parts = split_at_head(module)
     if parts is None:
         return None
 
@@ -208,7 +209,7 @@ def _with_features(module):
 
         def forward(self, faces):
             maps = self.body(faces)
-            return self.head(maps), position_means(maps)
+            return self.head(maps), head_features(self.head, maps)
 
     return WithFeatures()
 

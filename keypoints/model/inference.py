@@ -87,14 +87,14 @@ def predict_pixels(module, images, device=None, batch_size=256, autocast_dtype=N
 
 
 def predict_pixels_and_features(module, images, batch_size=256):
-    """Keypoints in pixels and the feature maps the network's dense head reads, averaged over their positions.
+    """Keypoints in pixels and what the network's head reads, averaged over its positions.
 
     The features feed a model's learned error estimate (:mod:`keypoints.predict.estimates.error_head`).
 
     Parameters
     ----------
     module : torch.nn.Module or OnnxNetwork
-        As for :func:`predict_pixels`; a torch network's maps are the input of its first ``nn.Flatten``,
+        As for :func:`predict_pixels`; a torch network's maps are those :func:`split_at_head` finds,
         an exported one's its ``features`` output.
     images : ndarray of uint8, shape (N, 1, 96, 96)
     batch_size : int
@@ -102,14 +102,16 @@ def predict_pixels_and_features(module, images, batch_size=256):
     Returns
     -------
     pixels : ndarray of float32, shape (N, K)
-    features : ndarray of float32, shape (N, C), or None
-        None for a network without such maps (or an export written before they were added).
+    features : ndarray of float32, shape (N, C + S), or None
+        The maps' means (C), then for a heatmap network each keypoint's spread (S = K / 2, 96-frame px; see
+        :func:`keypoint_feature_count`). None for a network without such maps (or an export written before they
+        were added).
     """
     if hasattr(module, "predict_pixels_and_features"):
         return module.predict_pixels_and_features(images, batch_size=batch_size)
     import torch
 
-    parts = split_at_flatten(module)
+    parts = split_at_head(module)
     if parts is None:
         return predict_pixels(module, images, batch_size=batch_size), None
     body, head = parts
@@ -122,21 +124,58 @@ def predict_pixels_and_features(module, images, batch_size=256):
             # the two halves called in turn, not a hook: the module may be shared by the predictor's worker threads
             maps = body(batch.to(torch.float32) / 255)
             pixels.append((head(maps).float() * HALF + HALF).cpu().numpy())
-            features.append(position_means(maps).float().cpu().numpy())
+            features.append(head_features(head, maps).float().cpu().numpy())
     if not pixels:
         return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(pixels), np.concatenate(features)
 
 
-def split_at_flatten(module):
-    """A ``nn.Sequential`` network as (the layers before its first ``nn.Flatten``, the rest), or None for a network
-    without one: the first half gives the maps the dense head reads."""
+def split_at_head(module):
+    """A ``nn.Sequential`` network as (its body, its head), or None for a network with neither head.
+
+    The head is a dense one (from the first ``nn.Flatten`` on) or a heatmap one (the convolution that makes the
+    heatmaps and the soft-argmax after it); the body's output is what the head reads.
+    """
     import torch
 
-    if not isinstance(module, torch.nn.Sequential):
+    from keypoints.networks.heatmaps import SoftArgmax2d
+
+    if not isinstance(module, torch.nn.Sequential) or not len(module):
         return None
     at = next((i for i, child in enumerate(module) if isinstance(child, torch.nn.Flatten)), None)
+    if at is None and isinstance(module[-1], SoftArgmax2d) and len(module) > 2:
+        at = len(module) - 2
     return None if at is None else (module[:at], module[at:])
+
+
+def head_features(head, maps):
+    """The features of :func:`predict_pixels_and_features` from a head and the maps it reads (tensors).
+
+    Returns
+    -------
+    Tensor, shape (B, C) or, after a heatmap head, (B, C + K / 2)
+    """
+    import torch
+
+    from keypoints.networks.heatmaps import SoftArgmax2d
+
+    means = position_means(maps)
+    if not isinstance(head[-1], SoftArgmax2d):
+        return means
+    return torch.cat([means, head[-1].spread(head[:-1](maps))], dim=1)
+
+
+def keypoint_feature_count(module):
+    """How many of a network's features, at their end, are one per keypoint (its heatmaps' spreads): 0 for most.
+
+    A mirrored face's per-keypoint features are those of the mirrored keypoints, so flip averaging swaps them.
+    """
+    if hasattr(module, "keypoint_features"):
+        return module.keypoint_features
+    from keypoints.networks.heatmaps import SoftArgmax2d
+
+    last = next(reversed(list(module.children())), None) if hasattr(module, "children") else None
+    return last.depth if isinstance(last, SoftArgmax2d) else 0
 
 
 def position_means(maps):

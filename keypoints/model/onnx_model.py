@@ -40,8 +40,9 @@ OUTPUT_NAME = "keypoints"
 """The graph's output: (B, K) float32 keypoints in [-1, 1]."""
 
 FEATURES_NAME = "features"
-"""The graph's second output: (B, C) float32, the maps the dense head reads averaged over their positions (for the
-learned error estimate, :mod:`keypoints.predict.estimates.error_head`); files exported before it was added lack it."""
+"""The graph's second output: (B, C) float32, the maps the network's head reads averaged over their positions, then
+for a heatmap network each keypoint's spread (for the learned error estimate,
+:mod:`keypoints.predict.estimates.error_head`); files exported before it was added lack it."""
 
 _METADATA_FIELD = 14  # ModelProto.metadata_props: repeated StringStringEntryProto (key = 1, value = 2)
 
@@ -77,12 +78,18 @@ class OnnxNetwork:
     net : cv2.dnn.Net
     path : Path
         Named in messages.
+    data : bytes, optional
+        The file's bytes, for copies.
+    keypoint_features : int
+        How many of the features, at their end, are one per keypoint
+        (:func:`keypoints.model.inference.keypoint_feature_count`).
     """
 
-    def __init__(self, net, path, data=None):
+    def __init__(self, net, path, data=None, keypoint_features=0):
         self.net = net
         self.path = Path(path)
         self.data = data  # the file's bytes, for copies
+        self.keypoint_features = keypoint_features
         self.has_features = FEATURES_NAME in net.getUnconnectedOutLayersNames()
 
     def copy(self):
@@ -92,7 +99,8 @@ class OnnxNetwork:
 
         if self.data is None:
             raise ValueError(f"{self.path}: this network was made without its file's bytes, so it cannot be copied")
-        return OnnxNetwork(cv2.dnn.readNetFromONNX(np.frombuffer(self.data, dtype=np.uint8)), self.path, self.data)
+        net = cv2.dnn.readNetFromONNX(np.frombuffer(self.data, dtype=np.uint8))
+        return OnnxNetwork(net, self.path, self.data, self.keypoint_features)
 
     def forward(self, scaled):
         """Run the network.
@@ -197,7 +205,25 @@ def load_onnx_model(path):
     except cv2.error as error:
         last = str(error).strip().splitlines()[-1][:200]
         raise ModelFileError(f"{path}: OpenCV's DNN module cannot read this ONNX file ({last}).") from error
-    return OnnxModel(OnnxNetwork(net, path, data), entries["network"], tuple(entries["columns"]), entries["card"], path)
+    network = entries["network"]
+    module = OnnxNetwork(net, path, data, keypoint_features(network, len(entries["columns"])))
+    return OnnxModel(module, network, tuple(entries["columns"]), entries["card"], path)
+
+
+def keypoint_features(network, outputs):
+    """How many trailing features an exported network gives one per keypoint: its keypoints' count after a
+    soft-argmax, else 0.
+
+    Parameters
+    ----------
+    network : dict
+        The spec as plain data, with its ``layers``.
+    outputs : int
+        K, the network's outputs (x and y of each keypoint).
+    """
+    layers = network.get("layers") if isinstance(network, dict) else None
+    last = layers[-1] if isinstance(layers, list) and layers else {}
+    return outputs // 2 if isinstance(last, dict) and last.get("kind") == "softargmax" else 0
 
 
 def read_card(path):

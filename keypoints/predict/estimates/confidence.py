@@ -15,9 +15,9 @@ by the crop's side it is in photo pixels.
 import numpy as np
 
 from keypoints.data.schema import IMAGE_SIZE
-from keypoints.data.transforms import flip_horizontal
+from keypoints.data.transforms import flip_horizontal, flip_permutation
 from keypoints.errors import ModelFileError
-from keypoints.model.inference import predict_pixels, predict_pixels_and_features
+from keypoints.model.inference import keypoint_feature_count, predict_pixels, predict_pixels_and_features
 from keypoints.predict.estimates.error_head import ErrorHead
 
 ERROR_SLOPE = 1.360
@@ -67,7 +67,7 @@ def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=
     if features:
         both, means = predict_pixels_and_features(module, both_images)
         if means is not None:
-            means = (means[: len(images)] + means[len(images) :]) / 2
+            means = (means[: len(images)] + mirrored_features(means[len(images) :], columns, module)) / 2
     else:
         both = predict_pixels(module, both_images)
     straight, mirrored = both[: len(images)], both[len(images) :]
@@ -76,6 +76,29 @@ def predict_with_disagreement(module, images, columns, mirror_sum, per_keypoint=
     gap = gap if per_keypoint else gap.mean(axis=1)
     averaged = ((straight + back) / 2).astype(np.float32)
     return (averaged, gap.astype(np.float64), means) if features else (averaged, gap.astype(np.float64))
+
+
+def mirrored_features(features, columns, module):
+    """Features of mirrored faces in the order of the faces' own keypoints: per-keypoint ones swapped left-right.
+
+    Parameters
+    ----------
+    features : ndarray, shape (N, C + S)
+        Of the mirror images; the last S (:func:`keypoints.model.inference.keypoint_feature_count`) one per keypoint.
+    columns : sequence of str, length K
+    module : torch.nn.Module or OnnxNetwork
+
+    Returns
+    -------
+    ndarray, shape (N, C + S)
+    """
+    count = keypoint_feature_count(module)
+    if not count:
+        return features
+    order = flip_permutation(columns)[0::2] // 2  # keypoint i of a mirrored face is keypoint order[i] of the face
+    swapped = features.copy()
+    swapped[:, -count:] = features[:, -count:][:, order]
+    return swapped
 
 
 def error_head_of(model):
