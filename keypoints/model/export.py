@@ -193,10 +193,10 @@ def _export_graph(module):
 
 def _with_features(module):
     """A module giving a ``nn.Sequential`` network's keypoints and its features
-    (:func:`keypoints.model.inference.head_features`), or None without a dense or heatmap head."""
+    (:func:`keypoints.model.inference.head_outputs`), or None without a dense or heatmap head."""
     import torch
 
-    from keypoints.model.inference import head_features, split_at_head
+    from keypoints.model.inference import head_outputs, split_at_head
 
     parts = split_at_head(module)
     if parts is None:
@@ -208,8 +208,7 @@ def _with_features(module):
             self.body, self.head = parts
 
         def forward(self, faces):
-            maps = self.body(faces)
-            return self.head(maps), head_features(self.head, maps)
+            return head_outputs(self.head, self.body(faces))
 
     return WithFeatures()
 

@@ -122,9 +122,9 @@ def predict_pixels_and_features(module, images, batch_size=256):
         for start in range(0, len(images), batch_size):
             batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
             # the two halves called in turn, not a hook: the module may be shared by the predictor's worker threads
-            maps = body(batch.to(torch.float32) / 255)
-            pixels.append((head(maps).float() * HALF + HALF).cpu().numpy())
-            features.append(head_features(head, maps).float().cpu().numpy())
+            keypoints, means = head_outputs(head, body(batch.to(torch.float32) / 255))
+            pixels.append((keypoints.float() * HALF + HALF).cpu().numpy())
+            features.append(means.float().cpu().numpy())
     if not pixels:
         return np.zeros((0, 0), dtype=np.float32), np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(pixels), np.concatenate(features)
@@ -148,12 +148,16 @@ def split_at_head(module):
     return None if at is None else (module[:at], module[at:])
 
 
-def head_features(head, maps):
-    """The features of :func:`predict_pixels_and_features` from a head and the maps it reads (tensors).
+def head_outputs(head, maps):
+    """A head's keypoints and the features of :func:`predict_pixels_and_features`, from the maps it reads (tensors).
+
+    A heatmap head makes its heatmaps and their softmax once for both.
 
     Returns
     -------
-    Tensor, shape (B, C) or, after a heatmap head, (B, C + K / 2)
+    keypoints : Tensor, shape (B, K)
+        In [-1, 1].
+    features : Tensor, shape (B, C) or, after a heatmap head, (B, C + K / 2)
     """
     import torch
 
@@ -161,8 +165,9 @@ def head_features(head, maps):
 
     means = position_means(maps)
     if not isinstance(head[-1], SoftArgmax2d):
-        return means
-    return torch.cat([means, head[-1].spread(head[:-1](maps))], dim=1)
+        return head(maps), means
+    keypoints, spreads = head[-1].read(head[:-1](maps))
+    return keypoints, torch.cat([means, spreads], dim=1)
 
 
 def keypoint_feature_count(module):

@@ -4,7 +4,7 @@ A network that ends in per-keypoint maps keeps the positions of its features to 
 a dense layer that must learn each position separately. The softmax of a map is a distribution over its cells; its
 mean is the keypoint (Sun et al., "Integral Human Pose Regression", 2018), and it is differentiable, so the network
 trains on the coordinates themselves with the losses the dense networks use. The distribution's spread says how
-sure the map is of its keypoint: :meth:`SoftArgmax2d.spread`.
+sure the map is of its keypoint: :meth:`SoftArgmax2d.read`.
 """
 
 import torch
@@ -58,13 +58,19 @@ class SoftArgmax2d(nn.Module):
         """Keypoints of (B, K, H, W) maps: (B, 2K), keypoint ``k``'s x at ``2k`` and y at ``2k + 1``."""
         return (self.probabilities(maps) @ self.grid).reshape(-1, 2 * self.depth)
 
-    def spread(self, maps):
-        """How far each map's distribution spreads about its mean: (B, K, H, W) -> (B, K), in 96-frame px.
+    def read(self, maps):
+        """Keypoints and spreads of (B, K, H, W) maps from one softmax: (B, 2K) as :meth:`forward`, and (B, K).
 
-        The root of the summed variances in x and y: the mean squared distance of the cells from the mean.
+        A map's spread is how far its distribution spreads about its mean, in 96-frame px: the root of the summed
+        variances in x and y.
         """
         weights = self.probabilities(maps)
         mean = weights @ self.grid  # (B * K, 2)
         # matrix products only, each summing over x and y as it goes: the ops OpenCV's DNN module runs as torch does
         variance = weights @ self.grid.square().sum(1, keepdim=True) - mean.square() @ self.pair
-        return torch.relu(variance).sqrt().reshape(-1, self.depth) * (IMAGE_SIZE / 2)
+        spread = torch.relu(variance).sqrt().reshape(-1, self.depth) * (IMAGE_SIZE / 2)
+        return mean.reshape(-1, 2 * self.depth), spread
+
+    def spread(self, maps):
+        """The spreads of :meth:`read`: (B, K, H, W) -> (B, K), in 96-frame px."""
+        return self.read(maps)[1]

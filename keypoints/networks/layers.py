@@ -56,11 +56,16 @@ class _Filters(LayerSpec):
         _, height, width = _image(volume, name, self.kind)
         if self.out_channels < 1:
             raise GeometryError(f"layer {name!r}: out_channels must be at least 1, got {self.out_channels}")
+        span = self.span(name)
         return (
             self.out_channels,
-            geometry.output_size(height, self.kernel_size, self.stride, self.padding, layer=name),
-            geometry.output_size(width, self.kernel_size, self.stride, self.padding, layer=name),
+            geometry.output_size(height, span, self.stride, self.padding, layer=name),
+            geometry.output_size(width, span, self.stride, self.padding, layer=name),
         )
+
+    def span(self, name):
+        """Pixels of the input one filter covers along each side."""
+        return self.kernel_size
 
 
 @dataclass(frozen=True)
@@ -74,18 +79,10 @@ class Conv(_Filters):
     kind: ClassVar[str] = "conv"
     dilation: int = 1
 
-    def output(self, volume, name):
+    def span(self, name):
         if self.dilation < 1:
             raise GeometryError(f"layer {name!r}: dilation must be at least 1, got {self.dilation}")
-        span = self.dilation * (self.kernel_size - 1) + 1
-        _, height, width = _image(volume, name, self.kind)
-        if self.out_channels < 1:
-            raise GeometryError(f"layer {name!r}: out_channels must be at least 1, got {self.out_channels}")
-        return (
-            self.out_channels,
-            geometry.output_size(height, span, self.stride, self.padding, layer=name),
-            geometry.output_size(width, span, self.stride, self.padding, layer=name),
-        )
+        return self.dilation * (self.kernel_size - 1) + 1
 
     def params(self, volume, name):
         return geometry.conv_params(volume[0], self.out_channels, self.kernel_size, self.bias)
