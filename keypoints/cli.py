@@ -181,6 +181,12 @@ def _add_train(subcommands):
     train.add_argument("--device", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=guards.seed, help="seed of the split and of the first training run")
     train.add_argument("--valid-fraction", type=guards.valid_fraction, help="share of the people kept for validation")
+    train.add_argument(
+        "--hold-out",
+        metavar="MODEL",
+        help="hold out exactly the people this model file held out (its card's validation people) and train on "
+        "everyone else, so the two compare on the same people when a run adds sources (with --photos)",
+    )
     train.add_argument("--skip-bad-rows", action="store_true", help="leave bad rows of the CSV out")
     train.add_argument(
         "--mirror-sum",

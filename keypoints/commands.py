@@ -107,6 +107,10 @@ def train(args):
             "--move-labels moves the labels of the sources of a run with --photos; a run on CSVs alone trains on "
             "their labels as they are (the comparison of the twins)."
         )
+    if args.hold_out and not args.photos:
+        raise KeypointsError(
+            "--hold-out holds out a model's people in a run with --photos; a run on CSVs alone splits by --seed"
+        )
     if args.seeds is not None and args.seeds < 1:
         raise KeypointsError(f"--seeds must be at least 1, got {args.seeds}.")
     given = dict(
@@ -120,6 +124,7 @@ def train(args):
         seed=args.seed,
         seeds=args.seeds,
         valid_fraction=args.valid_fraction,
+        hold_out=args.hold_out,
         skip_bad_rows=args.skip_bad_rows,
         mirror_sum=args.mirror_sum,
         models_dir=args.models_dir,

@@ -15,6 +15,9 @@ from keypoints.predict.inputs.read import read_photo
 
 LABELS = "keypoints.csv"
 IDENTITIES = "identities.csv"
+NAMESPACES = ("lfw:",)
+"""Identity prefixes of people named as LFW names them: ``lfw:NAME`` is the person ``NAME`` of a folder that
+names its people plainly (YouTube Faces, behind the frames, took LFW's names), so the two sit on one side of a split."""
 
 
 def read_labels(folder, labels="keypoints.csv"):
@@ -74,8 +77,8 @@ def labelled_photos(folder, labels="keypoints.csv", files=None):
 
 
 def read_identities(folder, files):
-    """The identity of each file: ``identities.csv`` when the folder has one; a file it does not name is its own
-    person (so it can never be on both sides of a split).
+    """The identity of each file: ``identities.csv`` when the folder has one (a :data:`NAMESPACES` prefix taken
+    off); a file it does not name is its own person (so it can never be on both sides of a split).
 
     Returns
     -------
@@ -92,7 +95,15 @@ def read_identities(folder, files):
             raise DataError(f"{path}: needs the columns file,identity; has {', '.join(table.columns)}")
         known = dict(zip(table["file"], table["identity"]))
     source = Path(folder).name
-    return np.array([known.get(name, f"{source}/{name}") for name in files], dtype=object)
+    return np.array([person(known.get(name, f"{source}/{name}")) for name in files], dtype=object)
+
+
+def person(identity):
+    """The person an ``identities.csv`` entry names, with a :data:`NAMESPACES` prefix taken off."""
+    for prefix in NAMESPACES:
+        if identity.startswith(prefix):
+            return identity[len(prefix) :]
+    return identity
 
 
 def labelled_face(found, truth):
@@ -102,8 +113,12 @@ def labelled_face(found, truth):
     ----------
     found : Detections
     truth : ndarray, shape (15, 2)
+        NaN where a keypoint is missing: the centre is that of the present ones (None when there are none).
     """
-    centre = truth.mean(axis=0)
+    present = np.isfinite(truth).all(axis=1)
+    if not present.any():
+        return None
+    centre = truth[present].mean(axis=0)
     for k, (x, y, w, h) in enumerate(found.boxes):
         if x - 0.5 <= centre[0] <= x + w - 0.5 and y - 0.5 <= centre[1] <= y + h - 0.5:
             return k

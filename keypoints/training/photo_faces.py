@@ -2,8 +2,9 @@
 
 A labelled folder holds photos, ``keypoints.csv`` (``file`` and the 30 Kaggle columns in photo pixels) and
 ``identities.csv`` (``file,identity``). Each photo is searched by the predictor's detector; the detection that holds
-the centre of the true keypoints is framed by :func:`keypoints.predict.crops.framing.training_crops` (the
-predictor's own framing), and the true keypoints go through the same transform. Photos where the detector finds no
+the centre of the true keypoints (those present: a row may leave some empty, as the Kaggle file's do) is framed by
+:func:`keypoints.predict.crops.framing.training_crops` (the predictor's own framing), and the true keypoints go through
+the same transform; missing ones stay NaN, which the masked losses skip. Photos where the detector finds no
 such face are counted per folder. The crops are cached, keyed by the files and the crop settings.
 """
 
@@ -43,8 +44,9 @@ class PhotoFaces:
     folder : Path
     images : ndarray of uint8, shape (N, 1, 96, 96)
     keypoints : ndarray of float32, shape (N, 30)
-        In each crop's 96x96 frame, ``KEYPOINT_COLUMNS`` order, as the labels are drawn (training moves a known
-        set into the human convention only when asked: :mod:`keypoints.data.conventions`).
+        In each crop's 96x96 frame, ``KEYPOINT_COLUMNS`` order, NaN where the label is missing, as the labels are
+        drawn (training moves a known set into the human convention only when asked:
+        :mod:`keypoints.data.conventions`).
     identities : ndarray of str, shape (N,)
     files : ndarray of str, shape (N,)
     framings : ndarray of str, shape (N,)
@@ -146,8 +148,8 @@ def cut_labelled_faces(folder, detector=None, align=ALIGN, use_cache=True, say=p
 def _cut(folder, labels, detector, align, say):
     images, points, files, framings, missed, unreadable = [], [], [], [], [], []
     for index, (name, truth) in enumerate(labels):
-        if not np.isfinite(truth).all():
-            unreadable.append(f"{name}: a keypoint is missing in {LABELS} (row {index + 2})")
+        if not np.isfinite(truth).any():
+            unreadable.append(f"{name}: every keypoint is missing in {LABELS} (row {index + 2})")
             continue
         try:
             image = read_photo(folder / name)

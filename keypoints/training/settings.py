@@ -44,6 +44,9 @@ class TrainSettings:
     move_labels : tuple of str
         Sources (a CSV's or a folder's name) whose labels are moved into the human convention
         (:mod:`keypoints.data.conventions`); the others are taken as drawn.
+    hold_out : str, optional
+        A model file whose held-out people (its card's ``valid_identities``) are this run's validation people,
+        everyone else training, in place of the seeded split (``valid_fraction`` then unused).
     """
 
     data: str = None
@@ -60,6 +63,7 @@ class TrainSettings:
     reports_dir: str = str(paths.REPORTS_DIR)
     photos: tuple = None
     move_labels: tuple = ()
+    hold_out: str = None
 
     def networks(self, preset=None):
         """The networks to train: ``nets``, else those of ``preset`` (default: the settings' own)."""
@@ -103,6 +107,8 @@ class TrainSettings:
             parts += ["--mirror-sum", f"{self.mirror_sum:g}"]
         if self.skip_bad_rows:
             parts.append("--skip-bad-rows")
+        if self.hold_out:
+            parts += ["--hold-out", Path(self.hold_out).name]
         if self.valid_fraction != TrainSettings.valid_fraction:
             parts += ["--valid-fraction", f"{self.valid_fraction:g}"]
         return shlex.join(parts)

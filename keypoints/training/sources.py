@@ -22,6 +22,7 @@ PHOTO_TERMS = {
     "frames": "YouTube Faces frames of a public 68-point keypoint set: non-commercial research",
     "fgnet": "FG-NET ageing database: research use",
     "helen": "HELEN (Flickr photos): free for use in research projects",
+    "mtfl": "MTFL (LFW and web photos, CUHK): non-commercial research use",
 }
 """The terms a model inherits from each known photo set (a folder not named here: its own source's terms)."""
 
@@ -48,7 +49,7 @@ def photo_source(faces):
     }
 
 
-def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0):
+def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0, held_out=None):
     """One split by person over the faces of every source.
 
     Parameters
@@ -58,6 +59,9 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0):
     valid_fraction : float
         Of the people.
     seed : int
+    held_out : collection of str, optional
+        The validation people, everyone else training (another model's, so that the two are measured on the same
+        people however the sources differ); default: a seeded split of ``valid_fraction`` of the people.
 
     Returns
     -------
@@ -71,7 +75,18 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0):
     keypoints = np.concatenate([s["keypoints"] for s in sources])
     people = np.concatenate([s["identities"] for s in sources]).astype(str)
     names = np.concatenate([[s["name"]] * len(s["images"]) for s in sources]).astype(str)
-    train, valid = train_valid_split(len(images), groups=people, valid_fraction=valid_fraction, seed=seed)
+    if held_out is None:
+        train, valid = train_valid_split(len(images), groups=people, valid_fraction=valid_fraction, seed=seed)
+        chosen = f"seed {seed}"
+    else:
+        kept = np.isin(people, list(held_out))
+        if kept.all() or not kept.any():
+            raise DataError(
+                f"the held-out people are {'all' if kept.any() else 'none'} of the {len(set(people))} people of the "
+                "sources: a split needs people on both sides"
+            )
+        train, valid = np.flatnonzero(~kept), np.flatnonzero(kept)
+        chosen = "the people held out as given"
     held_out = sorted(set(people[valid].tolist()))  # plain str: a model card loads with weights_only
     counts = ", ".join(
         f"{s['name']} {int((names[train] == s['name']).sum())}/{int((names[valid] == s['name']).sum())}"
@@ -92,7 +107,7 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0):
         valid_keypoints=keypoints[valid],
         split=(
             f"by person across {len(sources)} sources ({len(set(people))} people); {len(train)} train / "
-            f"{len(valid)} validation faces (train/validation per source: {counts}), seed {seed}"
+            f"{len(valid)} validation faces (train/validation per source: {counts}), {chosen}"
         ),
         train_sources=names[train],
         valid_sources=names[valid],
@@ -151,7 +166,9 @@ def move_labels(source, names):
     return source | {"keypoints": moved, "convention": MOVED}
 
 
-def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_bad_rows=False, say=print, move=()):
+def prepare_sources(
+    data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_bad_rows=False, say=print, move=(), held_out=None
+):
     """The split of a run on CSVs and labelled photo folders (each folder cut once, then read from the cache).
 
     Parameters
@@ -165,6 +182,8 @@ def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_ba
     move : collection of str
         Sources (a CSV's or a folder's name) whose labels are moved into the human convention
         (:func:`move_labels`); the others are taken as drawn.
+    held_out : collection of str, optional
+        The validation people, in place of the seeded split (:func:`split_sources`).
 
     Returns
     -------
@@ -186,4 +205,23 @@ def prepare_sources(data, photos, valid_fraction=VALID_FRACTION, seed=0, skip_ba
     sources = [move_labels(source, move) for source in sources]
     for source in sources:
         say(f"source {source['summary']}; labels {source['convention']}")
-    return split_sources(sources, valid_fraction, seed)
+    return split_sources(sources, valid_fraction, seed, held_out=held_out)
+
+
+def held_out_people(model_path):
+    """The people a model file held out: its card's ``valid_identities``.
+
+    Raises
+    ------
+    DataError
+        The card names none (a model not trained on labelled photos).
+    """
+    from keypoints.model.checkpoint import load_model
+
+    people = load_model(model_path).card.get("valid_identities")
+    if not people:
+        raise DataError(
+            f"--hold-out {model_path}: its card names no held-out people (only `keypoints train --photos` records "
+            "them); give a model trained with --photos, or leave --hold-out out to split by --seed"
+        )
+    return frozenset(people)

@@ -47,7 +47,7 @@ from keypoints.training.presets import (
     splits_per_seed,
 )
 from keypoints.training.settings import TrainSettings
-from keypoints.training.sources import per_source_scores, prepare_sources
+from keypoints.training.sources import held_out_people, per_source_scores, prepare_sources
 
 __all__ = [
     "SYNTHETIC_FACES",
@@ -339,6 +339,7 @@ class _Splits:
                     settings.skip_bad_rows,
                     self.say,
                     move=settings.move_labels,
+                    held_out=held_out_people(settings.hold_out) if settings.hold_out else None,
                 )
             else:
                 split = prepare(

@@ -70,7 +70,8 @@ def training_crops(gray, found, truth, align=ALIGN):
     """The crops the predictor cuts of one detected face, with its true keypoints carried into each.
 
     Two crops: the first pass's (from the detector), and the one re-framed on the true keypoints, which is what
-    the later passes cut when the predictions are right (left out where the predictor would not keep it).
+    the later passes cut when the predictions are right (left out where the predictor would not keep it, and where
+    a keypoint is missing: the re-framing reads all 15).
 
     Parameters
     ----------
@@ -78,7 +79,7 @@ def training_crops(gray, found, truth, align=ALIGN):
     found : Detections
         One detection.
     truth : ndarray, shape (15, 2)
-        Photo pixels.
+        Photo pixels; NaN where a keypoint is missing (it stays NaN in every crop).
     align : bool
 
     Returns
@@ -89,9 +90,10 @@ def training_crops(gray, found, truth, align=ALIGN):
     """
     (framing,), (first,) = first_crops(found, align=align)
     crops = [first]
-    refined = framing.reframe(truth, first)
-    if framing.keep(first, refined):
-        crops.append(refined)
+    if np.isfinite(truth).all():
+        refined = framing.reframe(truth, first)
+        if framing.keep(first, refined):
+            crops.append(refined)
     images = framing.cut(gray, crops)
     return images, np.stack([framing.to_crop(truth, crop) for crop in crops])
 
