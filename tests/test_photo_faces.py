@@ -19,7 +19,7 @@ from keypoints.predict.crops.crop import MEAN_KEYPOINTS
 from keypoints.predict.crops.framing import labels_in_convention, training_crops
 from keypoints.predict.detect.base import Detections, FaceDetector
 from keypoints.training.photo_faces import cut_labelled_faces
-from keypoints.training.sources import per_source_scores, split_sources
+from keypoints.training.sources import held_out_people, per_source_scores, split_sources
 
 
 class TruthDetector(FaceDetector):
@@ -52,7 +52,8 @@ def write_folder(root, name, truths, identities=None):
     rows = []
     for key, truth in enumerate(truths):
         image = np.full((240, 320, 3), 90, np.uint8)
-        cv2.circle(image, tuple(int(v) for v in truth[10]), 9, (200, 200, 200), -1)
+        if np.isfinite(truth[10]).all():
+            cv2.circle(image, tuple(int(v) for v in truth[10]), 9, (200, 200, 200), -1)
         image[0, 0] = key
         cv2.imwrite(str(folder / f"p{key}.png"), image)
         rows.append([f"p{key}.png", *truth.reshape(-1)])
@@ -103,6 +104,23 @@ def test_missed_faces_and_unreadable_photos_are_counted_per_folder(tmp_path, tru
     assert "unreadable: 1" in faces.summary()
 
 
+def test_a_face_with_missing_keypoints_is_framed_on_the_present_ones_and_keeps_them_missing(tmp_path, truths):
+    partial = truths[0].copy()
+    partial[2:10] = np.nan  # five points kept, as MTFL gives them
+    partial[13:] = np.nan
+    empty = np.full_like(truths[1], np.nan)
+    folder = write_folder(tmp_path, "mine", [partial, empty, truths[2]])
+    faces = cut_labelled_faces(folder, detector=TruthDetector([truths[0], truths[1], truths[2]]), say=lambda *_: None)
+    assert faces.files.tolist() == ["p0.png", "p2.png", "p2.png"]  # no re-framing on a partial face
+    points = faces.keypoints[0].reshape(15, 2)
+    assert np.isnan(points[2:10]).all() and np.isnan(points[13:]).all()
+    full = cut_labelled_faces(
+        write_folder(tmp_path, "full", truths[:1]), detector=TruthDetector(truths), say=lambda *_: None
+    )
+    np.testing.assert_allclose(points[[0, 1, 10, 11, 12]], full.keypoints[0].reshape(15, 2)[[0, 1, 10, 11, 12]])
+    assert faces.unreadable == ["p1.png: every keypoint is missing in keypoints.csv (row 3)"]
+
+
 def test_crops_are_cached_and_cut_again_when_a_photo_changes(tmp_path, truths):
     folder = write_folder(tmp_path, "mine", truths)
     detector = TruthDetector(truths)
@@ -133,6 +151,19 @@ def test_the_labelled_face_is_the_detection_holding_the_keypoints_centre():
     found = Detections(np.array([[0.0, 0, 50, 50], [90, 90, 120, 120]]), np.array([0.9, 0.8]))
     assert labelled_face(found, truth) == 1
     assert labelled_face(found.take([0]), truth) is None
+
+
+def test_the_labelled_face_of_partial_labels_is_found_by_the_present_keypoints():
+    truth = face_keypoints(1.0, (100, 100))
+    truth[2:10] = np.nan
+    found = Detections(np.array([[0.0, 0, 50, 50], [90, 90, 120, 120]]), np.array([0.9, 0.8]))
+    assert labelled_face(found, truth) == 1
+    assert labelled_face(found, np.full((15, 2), np.nan)) is None
+
+
+def test_an_lfw_identity_is_the_person_of_the_same_name_in_another_folder(tmp_path, truths):
+    folder = write_folder(tmp_path, "mine", truths, identities=["lfw:Ann_Smith", "Ann_Smith", "net:7_0"])
+    assert read_identities(folder, ["p0.png", "p1.png", "p2.png"]).tolist() == ["Ann_Smith", "Ann_Smith", "net:7_0"]
 
 
 def test_known_sets_move_into_the_human_convention_by_their_offset_over_the_eye_distance():
@@ -221,6 +252,33 @@ def test_one_person_is_on_one_side_across_every_source():
     assert not train_people & held
     assert "by person across 3 sources (23 people)" in split.split
     assert [s["name"] for s in split.sources] == ["csv", "frames", "fgnet"]
+
+
+def test_given_held_out_people_are_the_validation_whatever_the_sources():
+    people = [f"p{k}" for k in range(20)]
+    sources = [source("csv", people, 1), source("extra", [f"q{k}" for k in range(30)] + ["p3"], 2)]
+    split = split_sources(sources, held_out={"p3", "p7", "nobody"})
+    assert split.valid_identities == ("p3", "p7")
+    assert (split.valid_sources == "extra").sum() == 1 and len(split.valid_images) == 3
+    assert len(split.train_images) == 48 and "the people held out as given" in split.split
+    with pytest.raises(DataError, match="held-out people are none of the 50 people"):
+        split_sources(sources, held_out={"nobody"})
+
+
+def test_hold_out_reads_a_models_held_out_people_and_refuses_a_model_without(tmp_path, capsys):
+    from hostile import mean_model
+
+    from keypoints.cli import main
+    from keypoints.model.checkpoint import load_model, save_model
+
+    plain = mean_model(tmp_path / "plain.pt")
+    with pytest.raises(DataError, match="plain.pt: its card names no held-out people"):
+        held_out_people(plain)
+    loaded = load_model(plain)
+    named = save_model(tmp_path / "named.pt", loaded.network, loaded.module, {"valid_identities": ["ann", "bob"]})
+    assert held_out_people(named) == {"ann", "bob"}
+    assert main(["train", "--hold-out", str(named), "--epochs", "1"]) == 1
+    assert "--hold-out holds out a model's people in a run with --photos" in capsys.readouterr().err
 
 
 def test_no_source_is_refused():
