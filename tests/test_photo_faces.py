@@ -161,6 +161,19 @@ def test_the_labelled_face_of_partial_labels_is_found_by_the_present_keypoints()
     assert labelled_face(found, np.full((15, 2), np.nan)) is None
 
 
+def test_the_nme_of_partial_labels_is_over_the_keypoints_they_hold():
+    from keypoints.measure.metrics import nme
+
+    truth = face_keypoints(1.0, (100, 100))
+    guess = truth + [3.0, 4.0]  # 5 px off everywhere
+    eyes = np.linalg.norm(truth[0] - truth[1])
+    assert nme(guess, truth) == pytest.approx(5 / eyes)
+    guess[2:10] += 100.0  # far off where the labels say nothing
+    truth[2:10] = np.nan
+    assert nme(guess, truth) == pytest.approx(5 / eyes)
+    assert np.isnan(nme(guess, np.full((15, 2), np.nan)))
+
+
 def test_an_lfw_identity_is_the_person_of_the_same_name_in_another_folder(tmp_path, truths):
     folder = write_folder(tmp_path, "mine", truths, identities=["lfw:Ann_Smith", "Ann_Smith", "net:7_0"])
     assert read_identities(folder, ["p0.png", "p1.png", "p2.png"]).tolist() == ["Ann_Smith", "Ann_Smith", "net:7_0"]

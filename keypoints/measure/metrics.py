@@ -55,17 +55,24 @@ def seconds_per_face(module, device="cpu", batch_size=256, repeats=3, autocast_d
 
 
 def nme(predicted, truth):
-    """Mean keypoint error over the inter-ocular distance.
+    """Mean keypoint error over the inter-ocular distance, over the keypoints the labels hold.
 
     Parameters
     ----------
-    predicted, truth : ndarray, shape (15, 2)
+    predicted : ndarray, shape (15, 2)
+    truth : ndarray, shape (15, 2)
+        NaN where a keypoint is missing (it is left out of the mean).
 
     Returns
     -------
     float
+        NaN when an eye centre or every keypoint is missing.
     """
     truth = np.asarray(truth, dtype=np.float64)
     left, right = KEYPOINTS.index("left_eye_center"), KEYPOINTS.index("right_eye_center")
     inter_ocular = np.linalg.norm(truth[left] - truth[right])
-    return float(np.linalg.norm(np.asarray(predicted) - truth, axis=1).mean() / inter_ocular)
+    distances = np.linalg.norm(np.asarray(predicted) - truth, axis=1)
+    present = np.isfinite(distances)
+    if not present.any():
+        return float("nan")
+    return float(distances[present].mean() / inter_ocular)

@@ -37,8 +37,9 @@ class PhotoScore:
     file : str
     found : bool
     nme : float
+        Over the keypoints the labels hold (:func:`keypoints.measure.metrics.nme`).
     error_px : float
-        True mean keypoint error, photo pixels.
+        True mean keypoint error, photo pixels (the same keypoints).
     estimated_px : float
         The predictor's estimate of it (:mod:`keypoints.predict.estimates.confidence`).
     score : float
@@ -171,9 +172,11 @@ def score_faces(items, model, detector=None, align=ALIGN, refine_steps=REFINE_ST
         if face is None:
             scores.append(PhotoScore(name, False, float("nan")))
             continue
-        error = float(np.linalg.norm(face.keypoints - truth, axis=1).mean())
+        present = np.isfinite(truth).all(axis=1)  # labels may leave keypoints out
+        miss = face.keypoints[present] - truth[present]
+        error = float(np.linalg.norm(miss, axis=1).mean())
         frame_error = error * IMAGE_SIZE / face.crop.side
-        frame_rmse = float(np.sqrt(np.mean((face.keypoints - truth) ** 2))) * IMAGE_SIZE / face.crop.side
+        frame_rmse = float(np.sqrt(np.mean(miss**2))) * IMAGE_SIZE / face.crop.side
         scores.append(
             PhotoScore(
                 name,
