@@ -154,7 +154,7 @@ def _add_train(subcommands):
         nargs="+",
         metavar="NAME",
         help="move the labels of these sources (a --data file's or a --photos folder's name) into the human "
-        "convention by their measured offsets (known: frames, training.csv.gz, fgnet, helen; see "
+        "convention by their measured offsets (known: frames, training.csv.gz, fgnet, helen, mtfl; see "
         "keypoints/data/conventions.py); default: every source's labels as they are drawn",
     )
     train.add_argument(

@@ -78,12 +78,33 @@ OFFSETS = {
             [-0.0104, -0.0296],
         ]
     ),
+    "mtfl": np.array(
+        [
+            [0.0127, -0.0179],
+            [0.0113, -0.0154],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0, 0.0],
+            [0.0104, 0.0453],
+            [0.0045, -0.0101],
+            [0.0192, -0.0106],
+            [0.0, 0.0],
+            [0.0, 0.0],
+        ]
+    ),
 }
 """Set name (a photo folder's or a CSV file's name) -> (15, 2) offset from the human convention, ``KEYPOINTS``
 order, over the eye distance, in the face's frame. ``frames`` and ``training.csv.gz`` (the Kaggle stand-in, the same
 labels) move on every keypoint; ``fgnet`` and ``helen`` only on the keypoints (a point and its mirror image
 together) that sit further from the convention than the instrument's own bias, the rest as drawn. Measured by
-``tools/measure_human_offsets.py`` (dlib's 68-point predictor) and checked by ``tools/measure_conventions.py``."""
+``tools/measure_human_offsets.py`` (dlib's 68-point predictor) and checked by ``tools/measure_conventions.py``.
+``mtfl`` holds five keypoints (the rest are missing): each moves, measured by one instrument only, the shipped model
+(which predicts the human convention): label minus its prediction on every face (docs/decisions/0087)."""
 
 _TYPICAL_EYE_DISTANCE = 33.5
 """Crop pixels between the eye centres of a training face: the move of a face without both eye centres (rows of the
