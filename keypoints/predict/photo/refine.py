@@ -41,7 +41,15 @@ def fully_convolutional_model(model):
         )
     from keypoints.networks.fully_conv import to_fully_convolutional
 
-    return to_fully_convolutional(model)
+    try:
+        return to_fully_convolutional(model)
+    except ConversionError as error:
+        raise ConversionError(
+            f"{model.path}: --refine needs a network whose windows are exactly the network ({error}); pass "
+            "--model with a model of such a network (conv), or leave --refine out (in Python, "
+            "refine_windows(model, options, windows=to_fully_convolutional(model, allow_padding=True)) accepts the "
+            "approximation)"
+        ) from None
 
 
 def predict_windows(fully_conv, image):
