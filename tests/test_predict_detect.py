@@ -218,3 +218,20 @@ def test_a_doubtful_face_is_drawn_dashed_red_with_its_reason():
     assert (np.abs(image[70:100, 100:220].astype(int) - DOUBT_COLOUR).sum(axis=2) < 60).sum() > 200  # the label
     plain = draw_faces(np.zeros((300, 400, 3), np.uint8), [[100, 100, 120, 120]], points)
     assert (plain[219, 100:220] == BOX_COLOUR).all()
+
+
+def test_landmarks_upside_down_about_their_eye_line_give_the_same_cut_with_a_positive_side():
+    from keypoints.predict.crops.align import _fit_scale_shift, _rotation, eye_angle
+
+    marks = LANDMARK_TEMPLATE + 100.0
+    middle = marks[:2].mean(axis=0)
+    marks[2:] = 2 * middle - marks[2:]  # nose and mouth turned half a turn about the eyes, the eyes as they were
+    angle = eye_angle(marks)
+    scale, centre = _fit_scale_shift(marks @ _rotation(-angle).T, LANDMARK_TEMPLATE)
+    assert scale < 0  # the fit alone: a negative side
+    cx, cy = _rotation(angle) @ centre
+    as_fitted = AlignedCrop(cx, cy, 96 / scale, angle)
+    crop = crop_for_landmarks(marks)
+    assert crop.side == pytest.approx(-96 / scale) and crop.side > 0
+    assert abs(crop.angle) <= np.pi and (crop.cx, crop.cy) == pytest.approx((cx, cy))
+    np.testing.assert_allclose(photo_to_aligned(marks, crop), photo_to_aligned(marks, as_fitted), atol=1e-9)

@@ -10,6 +10,7 @@ and :func:`aligned_to_photo` is its exact inverse, ``p = c + R(angle) (u - 47.5)
 With ``angle == 0`` it is the same map as :mod:`keypoints.predict.crops.crop`'s squares.
 """
 
+import math
 from typing import NamedTuple
 
 import cv2
@@ -71,12 +72,17 @@ def crop_for_landmarks(landmarks, rotate=True, template=LANDMARK_TEMPLATE):
     Returns
     -------
     AlignedCrop
+        Its side positive.
     """
     points = np.asarray(landmarks, dtype=np.float64)
     angle = eye_angle(points) if rotate else 0.0
     upright = points @ _rotation(-angle).T
     scale, centre = _fit_scale_shift(upright, template)
     cx, cy = _rotation(angle) @ centre
+    if scale < 0:
+        # landmarks upside down about their eye line: the same cut is the crop turned by half a turn, with a
+        # positive side (a negative one breaks what reads the side: the error estimate's log, the re-framing's limits)
+        scale, angle = -scale, math.remainder(angle + math.pi, 2 * math.pi)
     return AlignedCrop(float(cx), float(cy), float(IMAGE_SIZE / scale), angle)
 
 
