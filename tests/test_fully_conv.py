@@ -142,18 +142,3 @@ def test_the_volumes_and_strides_come_from_the_spec_without_running_the_network(
     assert fully_conv.stride == 8
     assert fully_conv.body.dense1.kernel_size == (11, 11) and fully_conv.body.dense1.in_channels == 128
     assert fully_conv.body.dense2.kernel_size == (1, 1) and fully_conv.body.dense3.out_channels == 30
-
-
-def test_refine_with_a_padded_network_says_what_a_command_line_user_can_do(tmp_path, capsys):
-    import cv2
-
-    from keypoints import paths
-    from keypoints.cli import main
-
-    photo = tmp_path / "face.png"
-    cv2.imwrite(str(photo), np.full((120, 120, 3), 128, np.uint8))
-    code = main(["predict", str(photo), "--refine", "--model", str(paths.model_path()), "--out", str(tmp_path / "o")])
-    err = capsys.readouterr().err
-    assert code == 1 and "--refine needs a network whose windows are exactly the network" in err
-    assert "pass --model with a model of such a network (conv), or leave --refine out" in err
-    assert not (tmp_path / "o").exists()
