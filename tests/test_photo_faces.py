@@ -19,7 +19,7 @@ from keypoints.predict.crops.crop import MEAN_KEYPOINTS
 from keypoints.predict.crops.framing import labels_in_convention, training_crops
 from keypoints.predict.detect.base import Detections, FaceDetector
 from keypoints.training.photo_faces import cut_labelled_faces
-from keypoints.training.sources import held_out_people, per_source_scores, split_sources
+from keypoints.training.sources import HeldOut, held_out_people, per_source_scores, split_sources
 
 
 class TruthDetector(FaceDetector):
@@ -270,12 +270,12 @@ def test_one_person_is_on_one_side_across_every_source():
 def test_given_held_out_people_are_the_validation_whatever_the_sources():
     people = [f"p{k}" for k in range(20)]
     sources = [source("csv", people, 1), source("extra", [f"q{k}" for k in range(30)] + ["p3"], 2)]
-    split = split_sources(sources, held_out={"p3", "p7", "nobody"})
+    split = split_sources(sources, held_out=HeldOut("theirs.pt", frozenset({"p3", "p7", "nobody"})))
     assert split.valid_identities == ("p3", "p7")
     assert (split.valid_sources == "extra").sum() == 1 and len(split.valid_images) == 3
-    assert len(split.train_images) == 48 and "the people held out as given" in split.split
+    assert len(split.train_images) == 48 and "the people theirs.pt held out" in split.split
     with pytest.raises(DataError, match="held-out people are none of the 50 people"):
-        split_sources(sources, held_out={"nobody"})
+        split_sources(sources, held_out=HeldOut("theirs.pt", frozenset({"nobody"})))
 
 
 def test_hold_out_reads_a_models_held_out_people_and_refuses_a_model_without(tmp_path, capsys):
@@ -289,7 +289,7 @@ def test_hold_out_reads_a_models_held_out_people_and_refuses_a_model_without(tmp
         held_out_people(plain)
     loaded = load_model(plain)
     named = save_model(tmp_path / "named.pt", loaded.network, loaded.module, {"valid_identities": ["ann", "bob"]})
-    assert held_out_people(named) == {"ann", "bob"}
+    assert held_out_people(named) == ("named.pt", {"ann", "bob"})
     assert main(["train", "--hold-out", str(named), "--epochs", "1"]) == 1
     assert "--hold-out holds out a model's people in a run with --photos" in capsys.readouterr().err
 

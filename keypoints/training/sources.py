@@ -8,6 +8,7 @@ per source.
 
 import hashlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0, held_out=None)
     valid_fraction : float
         Of the people.
     seed : int
-    held_out : collection of str, optional
+    held_out : HeldOut, optional
         The validation people, everyone else training (another model's, so that the two are measured on the same
         people however the sources differ); default: a seeded split of ``valid_fraction`` of the people.
 
@@ -79,14 +80,14 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0, held_out=None)
         train, valid = train_valid_split(len(images), groups=people, valid_fraction=valid_fraction, seed=seed)
         chosen = f"seed {seed}"
     else:
-        kept = np.isin(people, list(held_out))
+        kept = np.isin(people, list(held_out.people))
         if kept.all() or not kept.any():
             raise DataError(
                 f"the held-out people are {'all' if kept.any() else 'none'} of the {len(set(people))} people of the "
                 "sources: a split needs people on both sides"
             )
         train, valid = np.flatnonzero(~kept), np.flatnonzero(kept)
-        chosen = "the people held out as given"
+        chosen = f"the people {held_out.model} held out"
     held_out = sorted(set(people[valid].tolist()))  # plain str: a model card loads with weights_only
     counts = ", ".join(
         f"{s['name']} {int((names[train] == s['name']).sum())}/{int((names[valid] == s['name']).sum())}"
@@ -182,7 +183,7 @@ def prepare_sources(
     move : collection of str
         Sources (a CSV's or a folder's name) whose labels are moved into the human convention
         (:func:`move_labels`); the others are taken as drawn.
-    held_out : collection of str, optional
+    held_out : HeldOut, optional
         The validation people, in place of the seeded split (:func:`split_sources`).
 
     Returns
@@ -208,8 +209,19 @@ def prepare_sources(
     return split_sources(sources, valid_fraction, seed, held_out=held_out)
 
 
+class HeldOut(NamedTuple):
+    """The people a model held out, and the model file's name (how the split names them)."""
+
+    model: str
+    people: frozenset
+
+
 def held_out_people(model_path):
     """The people a model file held out: its card's ``valid_identities``.
+
+    Returns
+    -------
+    HeldOut
 
     Raises
     ------
@@ -224,4 +236,4 @@ def held_out_people(model_path):
             f"--hold-out {model_path}: its card names no held-out people (only `keypoints train --photos` records "
             "them); give a model trained with --photos, or leave --hold-out out to split by --seed"
         )
-    return frozenset(people)
+    return HeldOut(Path(model_path).name, frozenset(people))
