@@ -47,6 +47,8 @@ def run_record(run):
         settings["data"] = Path(settings["data"]).name  # the file, not the machine's path to it
     if settings.get("photos"):
         settings["photos"] = [Path(folder).name for folder in settings["photos"]]
+    if settings.get("hold_out"):
+        settings["hold_out"] = Path(settings["hold_out"]).name
     results = []
     for result in run.results:
         row = {f.name: getattr(result, f.name) for f in fields(NetworkResult) if f.name != "recipe"}
