@@ -241,7 +241,7 @@ def _add_evaluate_photos(subcommands):
         default="labels",
         choices=("labels", "human"),
         help="labels: score against the labels as they are drawn (default); human: against a known set's labels "
-        "(frames, fgnet, helen, by the folder's name) moved into the human convention the shipped model predicts",
+        "(frames, fgnet, helen, mtfl, by the folder's name) moved into the human convention the shipped model predicts",
     )
     photos.add_argument("--verbose", action="store_true", help="one line per photo")
     photos.add_argument(
