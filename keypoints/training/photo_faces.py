@@ -25,7 +25,7 @@ from keypoints.predict.detect import make_detector
 from keypoints.predict.inputs.read import read_photo
 from keypoints.predict.options import ALIGN
 
-CUT_VERSION = 1
+CUT_VERSION = 2
 """Bumped when the cut changes: a cache entry of another version is cut again."""
 
 FRAMINGS = ("detector", "keypoints")

@@ -88,7 +88,7 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0, held_out=None)
             )
         train, valid = np.flatnonzero(~kept), np.flatnonzero(kept)
         chosen = f"the people {held_out.model} held out"
-    held_out = sorted(set(people[valid].tolist()))  # plain str: a model card loads with weights_only
+    valid_people = sorted(set(people[valid].tolist()))  # plain str: a model card loads with weights_only
     counts = ", ".join(
         f"{s['name']} {int((names[train] == s['name']).sum())}/{int((names[valid] == s['name']).sum())}"
         for s in sources
@@ -112,7 +112,7 @@ def split_sources(sources, valid_fraction=VALID_FRACTION, seed=0, held_out=None)
         ),
         train_sources=names[train],
         valid_sources=names[valid],
-        valid_identities=tuple(held_out),
+        valid_identities=tuple(valid_people),
         sources=tuple(described),
     )
 
